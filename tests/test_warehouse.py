@@ -1,0 +1,226 @@
+"""The warehouse: atomic snapshots, keyed upserts, the quality gate, the lock and the catalog."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from infoshos.warehouse.catalog import catalog_snapshot, connect
+from infoshos.warehouse.query import format_rows, run_query
+from infoshos.warehouse.store import QualityGateError, Warehouse, WarehouseError
+
+
+def _articles(ids: list[str], text: str = "body", run: str = "r1") -> pa.Table:
+    n = len(ids)
+    return pa.table(
+        {
+            "article_id": ids,
+            "url": [f"http://x.test/{i}" for i in ids],
+            "source": ["s"] * n,
+            "text": [f"{text} {i}" for i in ids],
+            "content_hash": [f"h{i}" for i in ids],
+            "cluster_id": ids,
+            "published_at": [datetime(2018, 3, 12, 11, 5, tzinfo=UTC)] * n,
+            "run_id": [run] * n,
+        }
+    )
+
+
+def _commit(wh: Warehouse, run: str, ids: list[str], text: str = "body") -> None:
+    with wh.lock():
+        tx = wh.transaction(run)
+        tx.upsert("articles", _articles(ids, text, run))
+        tx.commit()
+
+
+def test_new_warehouse_reads_empty_typed_tables(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    assert not wh.exists()
+    table = wh.read("articles")
+    assert table.num_rows == 0
+    assert table.schema.field("published_at").type == pa.timestamp("us", tz="UTC")
+
+
+def test_upsert_appends_new_keys_and_replaces_existing(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    _commit(wh, "r1", ["a", "b"])
+    assert wh.current().tables["articles"] and len(wh.current().tables["articles"]) == 1
+    _commit(wh, "r2", ["c"])
+    assert len(wh.current().tables["articles"]) == 2  # pure append: a new file
+    _commit(wh, "r3", ["b"], text="changed")
+    table = wh.read("articles").sort_by("article_id")
+    assert table["article_id"].to_pylist() == ["a", "b", "c"]
+    assert table["text"].to_pylist() == ["body a", "changed b", "body c"]
+    assert wh.current().rows["articles"] == 3
+
+
+def test_upsert_scope_drops_rows_of_replaced_articles(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    rows = pa.table(
+        {
+            "article_id": ["a", "a", "b"],
+            "entity_id": ["e1", "e2", "e1"],
+            "surface": ["x", "y", "x"],
+            "start_char": [0, 5, 0],
+            "end_char": [1, 6, 1],
+            "run_id": ["r1"] * 3,
+        }
+    )
+    with wh.lock():
+        tx = wh.transaction("r1")
+        tx.upsert("mentions", rows)
+        tx.commit()
+    new = rows.slice(0, 1)
+    with wh.lock():
+        tx = wh.transaction("r2")
+        tx.upsert("mentions", new, scope=("article_id", ["a"]))
+        tx.commit()
+    got = wh.read("mentions").sort_by("article_id")
+    assert list(zip(got["article_id"].to_pylist(), got["entity_id"].to_pylist(), strict=True)) == [
+        ("a", "e1"),
+        ("b", "e1"),
+    ]
+
+
+def test_quality_gate_refuses_duplicate_keys_and_keeps_previous_snapshot(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    _commit(wh, "r1", ["a"])
+    before = wh.current().number
+    with wh.lock():
+        tx = wh.transaction("r2")
+        tx.append("articles", _articles(["a"], run="r2"))  # same key again
+        with pytest.raises(QualityGateError, match="not unique"):
+            tx.commit()
+    assert wh.current().number == before
+    assert wh.read("articles").num_rows == 1
+    # the refused run's files are gone
+    files = {p.name for p in (tmp_path / "tables" / "articles").glob("*.parquet")}
+    assert files == {Path(f).name for f in wh.current().tables["articles"]}
+
+
+def test_quality_gate_refuses_nulls_and_large_row_count_change(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    _commit(wh, "r1", ["a", "b", "c", "d"])
+    with wh.lock():
+        tx = wh.transaction("r2")
+        bad = _articles(["e"]).set_column(3, "text", pa.array([None], pa.string()))
+        tx.upsert("articles", bad)
+        with pytest.raises(QualityGateError, match=r"articles\.text has 1 null"):
+            tx.commit()
+    with wh.lock():
+        tx = wh.transaction("r3")
+        tx.replace("articles", _articles(["a"]))
+        with pytest.raises(QualityGateError, match="would change from 4 to 1"):
+            tx.commit(max_change={"articles": 0.5})
+    assert wh.read("articles").num_rows == 4
+
+
+def test_uncommitted_transaction_is_invisible(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    _commit(wh, "r1", ["a"])
+    with wh.lock():
+        tx = wh.transaction("r2")
+        tx.upsert("articles", _articles(["z"], run="r2"))
+        # not committed: readers and the catalog still see one row
+        assert wh.read("articles").num_rows == 1
+        con = connect(wh)
+        assert con.execute("select count(*) from articles").fetchone() == (1,)
+        con.close()
+
+
+def test_second_writer_fails_clearly_while_first_holds_the_lock(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    code = (
+        "import sys, time\n"
+        "from infoshos.warehouse.store import Warehouse\n"
+        "with Warehouse(sys.argv[1]).lock():\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(30)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(WarehouseError, match="locked by another run"), wh.lock(0.5):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    # the lock dies with its holder (kill -9 leaves no stale lock)
+    with wh.lock():
+        pass
+
+
+def test_unwritable_folder_is_one_clear_error(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        target = Path("/proc/infoshos-not-writable")  # root ignores permissions; /proc refuses
+    else:
+        target = tmp_path / "ro"
+        target.mkdir()
+        target.chmod(0o500)
+    with pytest.raises(WarehouseError, match="not writable"), Warehouse(target).lock():
+        pass
+
+
+def test_catalog_views_follow_snapshot_and_survive_a_move(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    _commit(wh, "r1", ["a", "b"])
+    assert run_query(wh, "select count(*) as n from articles", "csv") == "n\n2\n"
+    assert catalog_snapshot(wh) == wh.current().number
+    _commit(wh, "r2", ["c"])
+    assert run_query(wh, "select count(*) as n from articles", "csv") == "n\n3\n"
+    moved = tmp_path / "elsewhere"
+    shutil.move(str(wh.root), moved)
+    assert run_query(Warehouse(moved), "select count(*) as n from articles", "csv") == "n\n3\n"
+    # the plain duckdb client works from inside the folder
+    cwd = os.getcwd()
+    try:
+        os.chdir(moved)
+        con = duckdb.connect("infoshos.duckdb", read_only=True)
+        assert con.execute("select count(*) from articles").fetchone() == (3,)
+        con.close()
+    finally:
+        os.chdir(cwd)
+    # views list files, not a glob: a stray file in the folder is not read
+    stray = moved / "tables" / "articles" / "stray.parquet"
+    shutil.copy(next((moved / "tables" / "articles").glob("*.parquet")), stray)
+    assert run_query(Warehouse(moved), "select count(*) as n from articles", "csv") == "n\n3\n"
+
+
+def test_sql_is_read_only_unless_write(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    _commit(wh, "r1", ["a"])
+    with pytest.raises(WarehouseError, match="query failed"):
+        run_query(wh, "create table t as select 1")
+    run_query(wh, "create table t as select 1 as x", write=True)
+    assert run_query(wh, "select x from t", "csv") == "x\n1\n"
+
+
+def test_json_lines_have_iso_timestamps() -> None:
+    out = format_rows(["t", "b"], [(datetime(2018, 3, 12, 8, 5, tzinfo=UTC), b"ab")], "json")
+    assert json.loads(out) == {"t": "2018-03-12T08:05:00+00:00", "b": "<2 bytes>"}
+    table = format_rows(["a", "long"], [(1, "x" * 100)], "table")
+    assert "(1 row)" in table and "…" in table
+
+
+def test_newer_schema_version_fails_clearly(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    _commit(wh, "r1", ["a"])
+    name = wh.current_path.read_text().strip()
+    path = tmp_path / "snapshots" / name
+    data = json.loads(path.read_text())
+    data["schema_version"] = 999
+    path.write_text(json.dumps(data))
+    with pytest.raises(WarehouseError, match="schema version 999"):
+        wh.current()
