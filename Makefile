@@ -1,7 +1,7 @@
 # infoshos: two commands on a fresh machine with Python 3.11, pip and make.
 #   make demo   - create .venv, install from the lock, run the pipeline on the bundled sample site
 #   make test   - ruff (lint + format check), mypy and pytest
-PYTHON ?= python3.11
+PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
