@@ -1,0 +1,173 @@
+"""Raw pages -> articles and rejects: the whole clean stage as one pure transform.
+
+For each fetched page: HTTP status, then decoding, then the source's extraction rules, then text
+repair, dates, language and hashes. Everything that does not become an article becomes a reject
+with a fixed reason code (see ``warehouse.schema.REJECT_REASONS``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from infoshos.flows.clean import dates, decode, language, repair, sites, urls, words
+
+ARTICLE_PAGE_TYPES = ("article", "print")
+HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
+
+
+@dataclass
+class PageResult:
+    """What the clean stage made of one page: an article, a reject, or nothing (a list page)."""
+
+    page_id: str | None
+    encoding: str | None = None
+    article: dict[str, Any] | None = None
+    reject: dict[str, Any] | None = None
+
+
+@dataclass
+class CleanOutput:
+    articles: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    encodings: dict[str, str] = field(default_factory=dict)  # page_id -> encoding used
+    repairs: Counter[str] = field(default_factory=Counter)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(repair.normalize_for_hash(text).encode("utf-8")).hexdigest()[:32]
+
+
+def _reject(page: Mapping[str, Any], stage: str, reason: str, detail: str) -> dict[str, Any]:
+    return {
+        "url": page["url"],
+        "source": page["source"],
+        "stage": stage,
+        "reason": reason,
+        "detail": detail,
+        "page_id": page.get("page_id"),
+    }
+
+
+def _content_type(headers: Mapping[str, str] | None) -> str:
+    value = (headers or {}).get("content-type", "")
+    return value.split(";")[0].strip().lower()
+
+
+def clean_page(
+    page: Mapping[str, Any],
+    style: str,
+    fallback_encoding: str | None = None,
+    now: datetime | None = None,
+) -> PageResult:
+    """Turn one spool/pages record into an article or a reject.
+
+    ``page`` has the columns of the ``pages`` table (``headers`` as a mapping or a list of
+    pairs). ``style`` names the extraction rules (``infoshos``, ``sectsco``, ``generic``).
+    """
+    now = now or datetime.now(UTC)
+    page_id = page.get("page_id")
+    if page.get("skip_reason"):
+        return PageResult(
+            page_id, reject=_reject(page, "crawl", page["skip_reason"], page.get("detail") or "")
+        )
+    status = page.get("status")
+    if status is None:
+        detail = page.get("detail") or page.get("error") or "no response"
+        return PageResult(page_id, reject=_reject(page, "crawl", "http_error", str(detail)))
+    page_type = page.get("page_type")
+    if int(status) >= 400:
+        return PageResult(page_id, reject=_reject(page, "crawl", "http_error", f"HTTP {status}"))
+    if page_type not in ARTICLE_PAGE_TYPES:
+        return PageResult(page_id)  # lists, feeds: navigation, kept in `pages` only
+    headers = page.get("headers") or {}
+    if not isinstance(headers, Mapping):
+        headers = dict(headers)
+    ctype = _content_type(headers)
+    if ctype not in HTML_TYPES:
+        return PageResult(
+            page_id, reject=_reject(page, "clean", "not_article", f"content type {ctype}")
+        )
+    body: bytes = page.get("body") or b""
+    try:
+        html, encoding = decode.decode_body(body, headers, fallback_encoding)
+    except decode.DecodeError as exc:
+        return PageResult(page_id, reject=_reject(page, "clean", "decode_error", str(exc)))
+    try:
+        found = sites.extract_article(html, page.get("final_url") or page["url"], style)
+    except sites.NotArticle as exc:
+        return PageResult(page_id, encoding, reject=_reject(page, "clean", exc.reason, exc.detail))
+    return PageResult(page_id, encoding, article=build_article(page, found, now))
+
+
+def build_article(page: Mapping[str, Any], found: sites.Extracted, now: datetime) -> dict[str, Any]:
+    """Repair the extracted parts and compute the article's derived columns."""
+    if found.published_at is not None and not dates.is_plausible(found.published_at, now):
+        when = found.published_at.isoformat()
+        raise sites.NotArticle("bad_date", f"implausible publication date {when}")
+    body = "\n\n".join(found.paragraphs)
+    lang_guess = language.detect_language(body)
+    text, counts = repair.repair_text(body, lang_guess)
+    title, title_counts = repair.repair_text(found.title, lang_guess)
+    counts = Counter(counts)
+    counts.update(title_counts)
+    subtitle = None
+    if found.subtitle:
+        subtitle, sub_counts = repair.repair_text(found.subtitle, lang_guess)
+        counts.update(sub_counts)
+    lang = language.detect_language(text) if lang_guess == "und" else lang_guess
+    canonical = urls.canonical_url(page["url"])
+    lead = (subtitle + "\n\n" if subtitle else "") + text.split("\n\n", 1)[0]
+    return {
+        "article_id": urls.article_id(canonical),
+        "url": canonical,
+        "source": page["source"],
+        "language": lang,
+        "title": title,
+        "subtitle": subtitle,
+        "published_at": found.published_at,
+        "event_date": dates.find_event_date(lead, lang, found.published_at),
+        "text": text,
+        "word_count": words.word_count(text, lang),
+        "content_hash": content_hash(text),
+        "repairs": {k: int(v) for k, v in counts.items() if v},
+        "page_id": page.get("page_id"),
+    }
+
+
+def clean_pages(
+    pages: Iterable[Mapping[str, Any]],
+    styles: Mapping[str, str],
+    encodings: Mapping[str, str | None] | None = None,
+    now: datetime | None = None,
+) -> CleanOutput:
+    """Clean many pages. ``styles`` and ``encodings`` map a source name to its extraction
+    style and fallback encoding. One article per article_id: when a page and its alias (or
+    its print version) were both fetched, the first fetched wins."""
+    out = CleanOutput()
+    seen: set[str] = set()
+    for page in pages:
+        style = styles.get(page["source"], "generic")
+        fallback = (encodings or {}).get(page["source"])
+        try:
+            result = clean_page(page, style, fallback, now)
+        except sites.NotArticle as exc:
+            result = PageResult(
+                page.get("page_id"), reject=_reject(page, "clean", exc.reason, exc.detail)
+            )
+        if result.page_id and result.encoding:
+            out.encodings[result.page_id] = result.encoding
+        if result.reject is not None:
+            out.rejects.append(result.reject)
+        if result.article is not None:
+            art = result.article
+            if art["article_id"] in seen:
+                continue
+            seen.add(art["article_id"])
+            out.repairs.update(art["repairs"])
+            out.articles.append(art)
+    return out

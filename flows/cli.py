@@ -1,0 +1,155 @@
+"""The `infoshos` command.
+
+    infoshos run [--warehouse DIR] [--source NAME ...] [--start-url URL ...]
+    infoshos sql "SELECT ..." [--warehouse DIR] [--format table|csv|json] [--write]
+    infoshos sources
+    infoshos serve-sample [--port N]
+
+Operator errors (an unknown source, a malformed config, an unwritable folder, a bad query) print
+one line on stderr and exit non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_WAREHOUSE = "data"
+
+
+def _warehouse_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--warehouse",
+        default=os.environ.get("INFOSHOS_WAREHOUSE", DEFAULT_WAREHOUSE),
+        help="warehouse folder (default: $INFOSHOS_WAREHOUSE or ./data)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="infoshos",
+        description="Scrape, clean, deduplicate and enrich SCO news portals into Parquet + DuckDB.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="crawl, clean, deduplicate, enrich and load")
+    _warehouse_arg(run)
+    run.add_argument(
+        "--source",
+        action="append",
+        metavar="NAME",
+        help="a configured source (repeatable; 'all' = every live source; "
+        "default: the bundled sample site)",
+    )
+    run.add_argument(
+        "--start-url", action="append", metavar="URL", help="crawl any site with the generic spider"
+    )
+    run.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    sql = sub.add_parser("sql", help="run a SQL query against the warehouse (read-only)")
+    sql.add_argument("query", help="the SQL to run")
+    _warehouse_arg(sql)
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sql.add_argument("--write", action="store_true", help="open the catalog for writing")
+
+    src = sub.add_parser("sources", help="list the configured sources")
+    src.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+
+    serve = sub.add_parser("serve-sample", help="serve the bundled sample site on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8800, help="port (default 8800)")
+    return parser
+
+
+def _prefect_env(warehouse: str) -> None:
+    """Prefect keeps its state in a folder we own and never phones home."""
+    os.environ.setdefault("PREFECT_HOME", str(Path(warehouse).absolute() / ".prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from infoshos.flows.sources import load_sources, select_sources
+    from infoshos.warehouse.store import Warehouse
+
+    # Validate cheap things before Prefect starts its temporary API (~8 s).
+    if not args.start_url:
+        select_sources(args.source, load_sources(args.sources))
+    with Warehouse(args.warehouse).lock():
+        pass
+    _prefect_env(args.warehouse)
+    from infoshos.flows.pipeline import run_pipeline
+
+    summary = run_pipeline(
+        warehouse=args.warehouse,
+        sources=args.source,
+        start_urls=args.start_url,
+        sources_file=args.sources,
+    )
+    print(json.dumps(summary, indent=1) if args.json else summary["text"])
+    return 0 if summary.get("status") == "completed" else 1
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from infoshos.warehouse.query import run_query
+    from infoshos.warehouse.store import Warehouse
+
+    sys.stdout.write(run_query(Warehouse(args.warehouse), args.query, args.format, args.write))
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from infoshos.flows.sources import load_sources
+
+    for src in load_sources(args.sources).values():
+        where = "bundled sample site" if src.sample else ", ".join(src.start_urls)
+        print(f"{src.name:18} {src.spider:9} {where}")
+    return 0
+
+
+def cmd_serve_sample(args: argparse.Namespace) -> int:
+    from infoshos.spiders.sample_site.server import serve_forever
+
+    serve_forever(args.port)
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "sql": cmd_sql,
+    "sources": cmd_sources,
+    "serve-sample": cmd_serve_sample,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from infoshos.flows.sources import ConfigError
+    from infoshos.warehouse.store import WarehouseError
+
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("infoshos: interrupted", file=sys.stderr)
+        return 130
+    except (ConfigError, WarehouseError) as exc:
+        if args.debug:
+            raise
+        print(f"infoshos: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # one line for the operator; --debug for the traceback
+        if args.debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"infoshos: error: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Merge a run's results into the warehouse's state: pure functions over records.
+
+They decide which articles are new, changed or unchanged, which versions to add, which cluster
+assignments changed and which entities are new, so that the load step writes only real changes
+and a re-run over the same input writes nothing to the keyed tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+ARTICLE_STATE_COLUMNS = ("cluster_id", "is_canonical")
+
+
+@dataclass
+class ArticlePlan:
+    new: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    versions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[dict[str, Any]]:
+        return self.new + self.updated
+
+
+def plan_articles(
+    existing: Mapping[str, Mapping[str, Any]],
+    latest_version: Mapping[str, int],
+    cleaned: Iterable[Mapping[str, Any]],
+    run_id: str,
+) -> ArticlePlan:
+    """Compare cleaned articles with the stored ones (by article_id and content_hash)."""
+    plan = ArticlePlan()
+    for art in cleaned:
+        aid = art["article_id"]
+        old = existing.get(aid)
+        if old is not None and old["content_hash"] == art["content_hash"]:
+            plan.unchanged.append(aid)
+            continue
+        row = dict(art)
+        row["run_id"] = run_id
+        row["first_seen_run"] = old["first_seen_run"] if old is not None else run_id
+        version = latest_version.get(aid, 0) + 1
+        plan.versions.append(
+            {
+                "article_id": aid,
+                "version": version,
+                "content_hash": art["content_hash"],
+                "title": art.get("title"),
+                "text": art.get("text"),
+                "page_id": art.get("page_id"),
+                "run_id": run_id,
+            }
+        )
+        (plan.updated if old is not None else plan.new).append(row)
+    return plan
+
+
+def apply_clusters(
+    articles: Mapping[str, dict[str, Any]],
+    clusters: Sequence[Mapping[str, Any]],
+    changed_ids: set[str],
+    run_id: str,
+) -> list[dict[str, Any]]:
+    """Set cluster_id / is_canonical on ``articles`` (all of them, by id) from the dedup
+    result; return the rows that must be written: the changed ones plus any whose cluster
+    fields moved."""
+    out: list[dict[str, Any]] = []
+    for row in clusters:
+        art = articles.get(row["article_id"])
+        if art is None:
+            continue
+        cluster_id = row["cluster_id"]
+        canonical = row["role"] == "canonical"
+        moved = art.get("cluster_id") != cluster_id or art.get("is_canonical") != canonical
+        if moved or art["article_id"] in changed_ids:
+            art = dict(art)
+            art["cluster_id"] = cluster_id
+            art["is_canonical"] = canonical
+            if moved and art["article_id"] not in changed_ids:
+                art["run_id"] = run_id
+            out.append(art)
+    return out
+
+
+def cluster_changes(
+    existing: Mapping[str, Mapping[str, Any]],
+    clusters: Sequence[Mapping[str, Any]],
+    run_id: str,
+) -> list[dict[str, Any]]:
+    """The cluster rows that differ from the stored ones."""
+    out = []
+    for row in clusters:
+        old = existing.get(row["article_id"])
+        same = old is not None and all(
+            old.get(k) == row.get(k) for k in ("cluster_id", "role", "reason")
+        )
+        if old is not None and same:
+            sim_old, sim_new = old.get("similarity"), row.get("similarity")
+            if sim_old is not None and sim_new is not None and abs(sim_old - sim_new) < 1e-9:
+                continue
+            if sim_old is None and sim_new is None:
+                continue
+        new = dict(row)
+        new["run_id"] = run_id
+        out.append(new)
+    return out
+
+
+def merge_entities(
+    existing: Mapping[str, Mapping[str, Any]],
+    found: Iterable[Mapping[str, Any]],
+    run_id: str,
+) -> list[dict[str, Any]]:
+    """New entities, and known ones whose alias list grew."""
+    merged: dict[str, dict[str, Any]] = {}
+    for ent in found:
+        eid = ent["entity_id"]
+        base = merged.get(eid) or dict(existing.get(eid) or ent)
+        aliases = set(base.get("aliases") or []) | set(ent.get("aliases") or [])
+        aliases.discard(base["name"])
+        base["aliases"] = sorted(aliases)
+        merged[eid] = base
+    out = []
+    for eid, ent in merged.items():
+        old = existing.get(eid)
+        if old is not None and sorted(old.get("aliases") or []) == ent["aliases"]:
+            continue
+        ent = dict(ent)
+        ent["run_id"] = run_id
+        out.append(ent)
+    return out

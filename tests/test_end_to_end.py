@@ -1,0 +1,159 @@
+"""The whole pipeline on the bundled sample site, checked through DuckDB.
+
+One run into a fresh warehouse, then a second run over the same site: the keyed tables must not
+change, while `pages` and `runs` record every fetch and run.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infoshos.spiders import sample_site
+from infoshos.warehouse.catalog import connect
+from infoshos.warehouse.store import Warehouse
+
+pytestmark = pytest.mark.slow
+
+DAMAGE = re.compile("[\u00a0\u2020\u00c2\ufffd]|Ã|Ð|â€")
+
+
+@pytest.fixture(scope="module")
+def runs(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    from infoshos.flows.pipeline import run_pipeline
+
+    root = tmp_path_factory.mktemp("warehouse")
+    first = run_pipeline(warehouse=str(root))
+    wh = Warehouse(root)
+    before = {t: _rows(wh, t) for t in ("articles", "entities", "mentions", "clusters")}
+    counts = {t: _count(wh, t) for t in ("pages", "runs", "rejects")}
+    second = run_pipeline(warehouse=str(root))
+    return {"wh": wh, "first": first, "second": second, "before": before, "counts": counts}
+
+
+def _query(wh: Warehouse, sql: str) -> list[tuple[Any, ...]]:
+    con = connect(wh)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _count(wh: Warehouse, table: str) -> int:
+    return int(_query(wh, f"select count(*) from {table}")[0][0])
+
+
+def _rows(wh: Warehouse, table: str) -> list[tuple[Any, ...]]:
+    cols = "* exclude (run_id)" if table != "articles" else "* exclude (run_id, first_seen_run)"
+    return sorted(_query(wh, f"select {cols} from {table}"), key=repr)
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text))
+
+
+def test_every_sample_article_is_stored_once(runs: dict[str, Any]) -> None:
+    wh = runs["wh"]
+    expected = {a.canonical_url for a in sample_site.expected_articles()}
+    stored = {row[0] for row in _query(wh, "select url from articles")}
+    assert stored == expected
+    assert _count(wh, "articles") == len(expected)
+    assert runs["first"]["articles_new"] == len(expected)
+
+
+def test_text_is_decoded_and_repaired(runs: dict[str, Any]) -> None:
+    wh = runs["wh"]
+    truth = {a.canonical_url: a for a in sample_site.expected_articles()}
+    rows = _query(wh, "select url, language, title, text from articles")
+    russian = [r for r in rows if r[1] == "ru"]
+    assert len(russian) >= 15
+    assert all(re.search("[а-яА-Я]{3}", r[3]) for r in russian)
+    exact = 0
+    for url, lang, title, text in rows:
+        art = truth[url]
+        assert lang == art.language, url
+        assert not DAMAGE.search(text), (url, DAMAGE.search(text))
+        # no glued or mojibake word: every word stored is a word of the clean original
+        extra = _words(text) - _words("\n\n".join(art.paragraphs))
+        assert not extra, (url, sorted(extra)[:10])
+        assert title == art.title
+        exact += text == "\n\n".join(art.paragraphs)
+    assert exact / len(rows) >= 0.95
+
+
+def test_dates_are_timezone_aware_moscow_times(runs: dict[str, Any]) -> None:
+    wh = runs["wh"]
+    truth = {a.canonical_url: a for a in sample_site.expected_articles()}
+    rows = _query(
+        wh,
+        "select url, strftime(published_at at time zone 'Europe/Moscow', '%d.%m.%Y %H:%M') "
+        "from articles",
+    )
+    assert rows
+    for url, moscow in rows:
+        assert moscow == truth[url].published, url
+
+
+def test_duplicates_share_a_cluster_with_one_canonical(runs: dict[str, Any]) -> None:
+    wh = runs["wh"]
+    arts = sample_site.expected_articles()
+    by_key = {a.key: a for a in arts}
+    cluster = dict(_query(wh, "select url, cluster_id from articles"))
+    copies = [a for a in arts if a.republish_of]
+    assert len(copies) >= 8
+    for art in copies:
+        original = by_key[art.republish_of]
+        assert cluster[art.canonical_url] == cluster[original.canonical_url], art.key
+    canon = _query(
+        wh, "select cluster_id, count(*) filter (where is_canonical) from articles group by 1"
+    )
+    assert all(n == 1 for _, n in canon)
+    multi = _query(wh, "select count(*) from (select cluster_id from articles group by 1 "
+                       "having count(*) > 1)")
+    assert multi[0][0] >= len(copies) - 1
+
+
+def test_rejects_have_reasons(runs: dict[str, Any]) -> None:
+    wh = runs["wh"]
+    reasons = {r[0] for r in _query(wh, "select distinct reason from rejects")}
+    assert {"http_error", "no_date", "no_body", "not_article", "offsite"} <= reasons
+    assert reasons & {"truncated", "no_body"}
+    nulls = _query(wh, "select count(*) from rejects where reason is null or url is null")
+    assert nulls == [(0,)]
+
+
+def test_entities_and_mentions_point_into_the_text(runs: dict[str, Any]) -> None:
+    wh = runs["wh"]
+    types = {r[0] for r in _query(wh, "select distinct type from entities")}
+    assert {"person", "org", "country"} <= types
+    bad = _query(
+        wh,
+        "select count(*) from mentions m join articles a using (article_id) "
+        "where substr(a.text, m.start_char + 1, m.end_char - m.start_char) <> m.surface",
+    )
+    assert bad == [(0,)]
+    orphans = _query(
+        wh, "select count(*) from mentions m anti join entities e using (entity_id)"
+    )
+    assert orphans == [(0,)]
+
+
+def test_second_run_adds_no_rows_but_records_the_fetches(runs: dict[str, Any]) -> None:
+    wh = runs["wh"]
+    for table, rows in runs["before"].items():
+        assert _rows(wh, table) == rows, table
+    assert runs["second"]["articles_new"] == 0
+    assert runs["second"]["articles_updated"] == 0
+    assert _count(wh, "runs") == runs["counts"]["runs"] + 1
+    assert _count(wh, "pages") == 2 * runs["counts"]["pages"]
+
+
+def test_warehouse_layout_is_relative_and_portable(runs: dict[str, Any]) -> None:
+    root = Path(runs["wh"].root)
+    assert (root / "infoshos.duckdb").exists()
+    assert not list(root.glob("_staging/*"))
+    assert all(not f.startswith("/") for files in runs["wh"].current().tables.values()
+               for f in files)
