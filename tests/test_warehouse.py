@@ -224,3 +224,18 @@ def test_newer_schema_version_fails_clearly(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     with pytest.raises(WarehouseError, match="schema version 999"):
         wh.current()
+
+
+def test_compact_merges_files_and_keeps_every_row(tmp_path: Path) -> None:
+    from infoshos.warehouse.store import compact
+
+    wh = Warehouse(tmp_path)
+    for i in range(5):
+        _commit(wh, f"r{i}", [f"a{i}", f"b{i}"])
+    before = wh.read("articles").sort_by("article_id")
+    assert len(wh.current().tables["articles"]) == 5
+    done = compact(wh, "c1")
+    assert done["articles"] == (5, 1)
+    assert wh.read("articles").sort_by("article_id").equals(before)
+    assert run_query(wh, "select count(*) as n from articles", "csv") == "n\n10\n"
+    assert compact(wh, "c2") == {}  # nothing left to do

@@ -385,3 +385,21 @@ def collect_garbage(wh: Warehouse) -> None:
         if rel not in referenced:
             with contextlib.suppress(OSError):
                 path.unlink()
+
+
+def compact(wh: Warehouse, run_id: str, min_files: int = 2) -> dict[str, tuple[int, int]]:
+    """Rewrite every table made of ``min_files`` or more files as one file, published as a new
+    snapshot like a run (atomic; readers see the old files or the new one). Returns
+    ``{table: (files before, files after)}`` for the tables compacted."""
+    done: dict[str, tuple[int, int]] = {}
+    with wh.lock():
+        tx = wh.transaction(run_id)
+        for name in TABLES:
+            files = tx.tables.get(name, [])
+            if len(files) >= min_files:
+                rows = tx.current(name)
+                tx.replace(name, rows)
+                done[name] = (len(files), len(tx.tables[name]))
+        if done:
+            tx.commit()
+    return done

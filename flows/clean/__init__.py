@@ -1,1 +1,1 @@
-X=1
+"""The clean stage: raw pages to articles (decode, site rules, repair, dates, language)."""

@@ -121,7 +121,10 @@ def build_article(page: Mapping[str, Any], found: sites.Extracted, now: datetime
         counts.update(sub_counts)
     lang = language.detect_language(text) if lang_guess == "und" else lang_guess
     canonical = urls.canonical_url(page["url"])
-    lead = (subtitle + "\n\n" if subtitle else "") + text.split("\n\n", 1)[0]
+    first_paragraph = text.split("\n\n", 1)[0]
+    event_date = dates.find_event_date(first_paragraph, lang, found.published_at)
+    if event_date is None and subtitle:
+        event_date = dates.find_event_date(subtitle, lang, found.published_at)
     return {
         "article_id": urls.article_id(canonical),
         "url": canonical,
@@ -130,7 +133,7 @@ def build_article(page: Mapping[str, Any], found: sites.Extracted, now: datetime
         "title": title,
         "subtitle": subtitle,
         "published_at": found.published_at,
-        "event_date": dates.find_event_date(lead, lang, found.published_at),
+        "event_date": event_date,
         "text": text,
         "word_count": words.word_count(text, lang),
         "content_hash": content_hash(text),

@@ -1,0 +1,1 @@
+"""Word lists used by infoshos.flows.clean.repair (names, acronyms, domain vocabulary)."""

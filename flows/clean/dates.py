@@ -1,0 +1,324 @@
+"""Date parsing for the portals: page datetimes, feed dates and the event date of a lead.
+
+Pure functions, no I/O. Own regular expressions cover the forms the portals use (fast);
+``dateparser`` is only a guarded fallback for other written dates in :func:`parse_datetime`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "MOSCOW",
+    "find_event_date",
+    "is_plausible",
+    "month_number",
+    "parse_datetime",
+    "parse_portal_datetime",
+]
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+EARLIEST = datetime(1990, 1, 1, tzinfo=MOSCOW)
+GRACE = timedelta(days=1)
+
+_EN_MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+# Stems that identify a Russian month in every case form (марта, март, марте, мартом ...).
+_RU_STEMS = (
+    ("январ", 1),
+    ("феврал", 2),
+    ("март", 3),
+    ("апрел", 4),
+    ("ма", 5),  # май, мая, мае, маем (checked after март)
+    ("июн", 6),
+    ("июл", 7),
+    ("август", 8),
+    ("сентябр", 9),
+    ("октябр", 10),
+    ("ноябр", 11),
+    ("декабр", 12),
+)
+
+_EN_MONTH = (
+    r"(?:jan(?:uary|\.)?|feb(?:ruary|\.)?|mar(?:ch|\.)?|apr(?:il|\.)?|may|june?|july?"
+    r"|aug(?:ust|\.)?|sep(?:t(?:ember|\.)?|\.)?|oct(?:ober|\.)?|nov(?:ember|\.)?|dec(?:ember|\.)?)"
+)
+# Genitive (day + month) forms; "ма[яй]" keeps "мае"/"март" out.
+_RU_MONTH_GEN = (
+    r"(?:января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря)"
+)
+_RU_MONTH_ANY = (
+    r"(?:январ[ьяеюё]\w*|феврал[ьяеюё]\w*|март\w*|апрел[ьяеюё]\w*|ма[йяеюё]\w*|июн[ьяеюё]\w*"
+    r"|июл[ьяеюё]\w*|август\w*|сентябр[ьяеюё]\w*|октябр[ьяеюё]\w*|ноябр[ьяеюё]\w*|декабр[ьяеюё]\w*)"
+)
+_TIME = r"(?:[,\s]+(?:at\s+|в\s+)?(?P<H>\d{1,2})[:.](?P<M>\d{2})(?::(?P<S>\d{2}))?)?"
+_DAY = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?"
+
+_PORTAL_RE = re.compile(
+    r"(?<![\d.])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})"
+    r"(?:[,\s]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?(?![\d.:]*\d)"
+)
+_EN_DMY_RE = re.compile(
+    rf"^{_DAY}\s+(?P<mon>{_EN_MONTH})\s*,?\s*(?P<y>\d{{4}}){_TIME}$", re.IGNORECASE
+)
+_EN_MDY_RE = re.compile(
+    rf"^(?P<mon>{_EN_MONTH})\s+{_DAY}\s*,?\s*(?P<y>\d{{4}}){_TIME}$", re.IGNORECASE
+)
+_RU_DMY_RE = re.compile(
+    rf"^{_DAY}\s+(?P<mon>{_RU_MONTH_ANY})\s+(?P<y>\d{{4}})(?:\s*(?:года|год|г)\.?)?{_TIME}$",
+    re.IGNORECASE,
+)
+_MONTH_YEAR_RE = re.compile(
+    rf"^(?P<mon>{_EN_MONTH}|{_RU_MONTH_ANY})\s+(?P<y>\d{{4}})(?:\s*(?:года|год|г)\.?)?$",
+    re.IGNORECASE,
+)
+_ISO_HINT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_RFC822_RE = re.compile(
+    r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s|$)"
+)
+_YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+
+
+def month_number(name: str) -> int | None:
+    """Month number for an English (full or abbreviated) or Russian (any case) month name."""
+    low = name.strip().rstrip(".").lower()
+    if not low:
+        return None
+    if low[0].isascii():
+        return _EN_MONTHS.get(low[:3]) if len(low) >= 3 else None
+    for stem, number in _RU_STEMS:
+        if low.startswith(stem):
+            if number == 5 and (len(low) < 3 or low[2] not in "йяеюё"):
+                continue
+            return number
+    return None
+
+
+def _build(
+    year: int, month: int, day: int, hour: int, minute: int, second: int, tz: tzinfo
+) -> datetime | None:
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def _int(value: str | None) -> int:
+    return int(value) if value else 0
+
+
+def parse_portal_datetime(text: str) -> datetime | None:
+    """``DD.MM.YYYY HH:MM`` (or ``DD.MM.YYYY``) as Moscow time; None if absent or invalid.
+
+    The date may be surrounded by other words (``Updated: 12.03.2018 14:05``) but not glued
+    to further digits (``12.03.20181``)."""
+    match = _PORTAL_RE.search(text)
+    if match is None:
+        return None
+    return _build(
+        int(match["y"]),
+        int(match["m"]),
+        int(match["d"]),
+        _int(match["H"]),
+        _int(match["M"]),
+        _int(match["S"]),
+        MOSCOW,
+    )
+
+
+def _aware(dt: datetime, tz: tzinfo) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
+
+
+def _from_match(match: re.Match[str], tz: tzinfo, day: int | None = None) -> datetime | None:
+    month = month_number(match["mon"])
+    if month is None:
+        return None
+    groups = match.groupdict()
+    return _build(
+        int(match["y"]),
+        month,
+        day if day is not None else int(match["d"]),
+        _int(groups.get("H")),
+        _int(groups.get("M")),
+        _int(groups.get("S")),
+        tz,
+    )
+
+
+def parse_datetime(text: str, default_tz: tzinfo = MOSCOW) -> datetime | None:
+    """Parse a written date/time into a tz-aware datetime (None when nothing sensible).
+
+    Accepted: ISO 8601 with or without offset (``<time datetime>``), RFC 822 (RSS
+    ``pubDate``), the portal form ``DD.MM.YYYY HH:MM``, ``12 March 2018``, ``March 12, 2018``,
+    Russian ``12 марта 2018 (года)``, month + year (``Март 2018``: the 1st of that month).
+    Times without an offset are taken in ``default_tz``."""
+    s = " ".join(text.replace("\xa0", " ").split())
+    if not s or len(s) > 100:
+        return None
+    if _ISO_HINT_RE.match(s):
+        try:
+            return _aware(datetime.fromisoformat(s), default_tz)
+        except ValueError:
+            pass
+    if _RFC822_RE.match(s):
+        try:
+            rfc = parsedate_to_datetime(s)
+        except (TypeError, ValueError, IndexError):
+            rfc = None
+        if rfc is not None:
+            return _aware(rfc, default_tz)
+    match = _PORTAL_RE.fullmatch(s)
+    if match is not None:
+        return _build(
+            int(match["y"]),
+            int(match["m"]),
+            int(match["d"]),
+            _int(match["H"]),
+            _int(match["M"]),
+            _int(match["S"]),
+            default_tz,
+        )
+    for regex in (_EN_DMY_RE, _EN_MDY_RE, _RU_DMY_RE):
+        match = regex.match(s)
+        if match is not None:
+            return _from_match(match, default_tz)
+    match = _MONTH_YEAR_RE.match(s)
+    if match is not None:
+        return _from_match(match, default_tz, day=1)
+    return _dateparser_fallback(s, default_tz)
+
+
+def _dateparser_fallback(s: str, tz: tzinfo) -> datetime | None:
+    """Last resort for other written dates: needs letters and a plausible 4-digit year."""
+    if not _YEAR_RE.search(s) or not any(ch.isalpha() for ch in s):
+        return None
+    import dateparser  # slow import: only when the own rules did not match
+
+    try:
+        parsed = dateparser.parse(
+            s,
+            languages=["en", "ru"],
+            settings={"STRICT_PARSING": True, "PREFER_DAY_OF_MONTH": "first"},
+        )
+    except Exception:  # dateparser raises a variety of errors on odd input
+        return None
+    if parsed is None:
+        return None
+    return _aware(parsed, tz)
+
+
+def is_plausible(dt: datetime, now: datetime) -> bool:
+    """True unless ``dt`` is more than a day after ``now`` or before 1990 (naive = Moscow)."""
+    dt = _aware(dt, MOSCOW)
+    now = _aware(now, MOSCOW)
+    return EARLIEST <= dt <= now + GRACE
+
+
+# --- event date of a lead ---------------------------------------------------------------
+
+_RANGE = r"(?:\s*[-–—]\s*\d{1,2}(?:st|nd|rd|th)?)?"
+_EVENT_EN_DMY = re.compile(
+    rf"(?<![\d.,/:-])(?P<d>\d{{1,2}})(?:st|nd|rd|th)?{_RANGE}\s+(?:of\s+)?(?P<mon>{_EN_MONTH})"
+    rf"(?![a-z])(?:\s*,?\s*(?P<y>\d{{4}})(?!\d))?",
+    re.IGNORECASE,
+)
+_EVENT_EN_MDY = re.compile(
+    rf"(?<![a-z])(?P<mon>{_EN_MONTH})\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?{_RANGE}(?![\d:./])"
+    rf"(?:\s*,\s*(?P<y>\d{{4}})(?!\d))?",
+    re.IGNORECASE,
+)
+_EVENT_RU = re.compile(
+    rf"(?<![\d.,/:-])(?P<d>\d{{1,2}}){_RANGE}\s+(?P<mon>{_RU_MONTH_GEN})(?!\w)"
+    rf"(?:\s+(?P<y>\d{{4}})(?!\d))?",
+    re.IGNORECASE,
+)
+_EVENT_NUM = re.compile(r"(?<![\d.,/:-])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})(?![\d])")
+# A sentence ends at . ! ? followed by space and a capital, unless the word before the dot
+# is an abbreviation (Mr., Sept., г., initials).
+_SENT_END = re.compile(r"(?<=[.!?])[\"'»”)]*\s+(?=[\"'«“(]?[A-ZА-ЯЁ])")
+_ABBREV = re.compile(
+    r"(?:^|[\s(])(?:[A-ZА-ЯЁ]|Mr|Mrs|Ms|Dr|St|Gen|Col|Prof|No|vs|etc|Jan|Feb|Mar|Apr|Jun|Jul|Aug"
+    r"|Sep|Sept|Oct|Nov|Dec|Inc|Ltd|Co|г|гг|им|т|д|ул|пр|см|тыс|млн|млрд)\.[\"'»”)]*$"
+)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of the first paragraph of ``text``."""
+    para = ""
+    for line in text.splitlines():
+        if line.strip():
+            para = line.strip()
+            break
+    start = 0
+    for match in _SENT_END.finditer(para):
+        head = para[start : match.start()]
+        if _ABBREV.search(head):
+            continue
+        return para[: match.start()]
+    return para
+
+
+def find_event_date(text: str, language: str, published_at: datetime | None) -> date | None:
+    """The date the first sentence of a lead reports (``On 20 September 2017, ...``).
+
+    Without a year the year of ``published_at`` is used, one year earlier when that would be
+    after the publication. ``В 2018 году`` or a month alone is not a day: None."""
+    sentence = first_sentence(text)
+    if not sentence or not any(ch.isdigit() for ch in sentence):
+        return None
+    lang = (language or "").lower()[:2]
+    if lang == "ru":
+        regexes: tuple[re.Pattern[str], ...] = (_EVENT_RU, _EVENT_NUM)
+    elif lang == "en":
+        regexes = (_EVENT_EN_DMY, _EVENT_EN_MDY, _EVENT_NUM)
+    else:
+        regexes = (_EVENT_EN_DMY, _EVENT_EN_MDY, _EVENT_RU, _EVENT_NUM)
+    best: re.Match[str] | None = None
+    for regex in regexes:
+        for match in regex.finditer(sentence):
+            if _event_date(match, published_at) is not None:
+                if best is None or match.start() < best.start():
+                    best = match
+                break
+    return _event_date(best, published_at) if best is not None else None
+
+
+def _event_date(match: re.Match[str], published_at: datetime | None) -> date | None:
+    groups = match.groupdict()
+    month = int(groups["m"]) if groups.get("m") else month_number(groups.get("mon") or "")
+    if month is None:
+        return None
+    day = int(match["d"])
+    if groups.get("y"):
+        try:
+            found = date(int(match["y"]), month, day)
+        except ValueError:
+            return None
+        return found if found.year >= 1990 else None
+    if published_at is None:
+        return None
+    pub = published_at.date()
+    for year in (pub.year, pub.year - 1):
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            continue  # 29 February
+        if found <= pub:
+            return found
+    return None
