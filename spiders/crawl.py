@@ -1,0 +1,199 @@
+"""Run one crawl into a spool Parquet file.
+
+    python -m infoshos.spiders.crawl --spider infoshos --source infoshos \\
+        --start-url http://127.0.0.1:8000/infoshos/en/news/?page=1 \\
+        --url-map http://127.0.0.1:8000/infoshos/=http://infoshos.sample.test/ \\
+        --out data/spool/infoshos.parquet --max-pages 200 --delay 0 --concurrency 8
+
+One crawl per process (a Twisted reactor cannot be restarted). On a finished crawl it prints one
+JSON line with counts, ``{"pages": n, "skipped": n, "errors": n, ...}``, and exits 0; bad
+arguments give a one-line error on stderr and exit 2; a crawl that did not finish exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+SPIDERS = {
+    "infoshos": "infoshos.spiders.infoshos:InfoshosSpider",
+    "sectsco": "infoshos.spiders.sectsco:SectscoSpider",
+    "generic": "infoshos.spiders.generic:GenericSpider",
+}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ArgumentError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentError(message)
+
+
+def crawl_command(
+    spider: str,
+    source: str,
+    start_urls: Sequence[str],
+    out: str | Path,
+    url_map: Sequence[tuple[str, str]] | None = None,
+    max_pages: int | None = None,
+    delay: float | None = None,
+    concurrency: int | None = None,
+    log_level: str | None = None,
+    python: str | None = None,
+) -> list[str]:
+    """The argv of a crawl (``python -m infoshos.spiders.crawl ...``) for a subprocess."""
+    argv = [python or sys.executable, "-m", "infoshos.spiders.crawl", "--spider", spider]
+    argv += ["--source", source]
+    for url in start_urls:
+        argv += ["--start-url", url]
+    for local, canonical in url_map or []:
+        argv += ["--url-map", f"{local}={canonical}"]
+    argv += ["--out", str(out)]
+    if max_pages is not None:
+        argv += ["--max-pages", str(max_pages)]
+    if delay is not None:
+        argv += ["--delay", str(delay)]
+    if concurrency is not None:
+        argv += ["--concurrency", str(concurrency)]
+    if log_level is not None:
+        argv += ["--log-level", log_level]
+    return argv
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m infoshos.spiders.crawl", description=__doc__.split("\n")[0])
+    p.add_argument("--spider", required=True, choices=sorted(SPIDERS))
+    p.add_argument("--source", required=True)
+    p.add_argument("--start-url", action="append", required=True, dest="start_urls")
+    p.add_argument("--url-map", action="append", default=[], metavar="LOCAL=CANONICAL")
+    p.add_argument("--out", required=True)
+    p.add_argument("--max-pages", type=int, default=0, help="0 = no limit")
+    p.add_argument("--max-depth", type=int, default=None, help="generic spider only")
+    p.add_argument("--prefer-print", action="store_true", help="infoshos: fetch print pages")
+    p.add_argument("--delay", type=float, default=None, help="seconds; disables AutoThrottle")
+    p.add_argument("--concurrency", type=int, default=None, help="requests per domain")
+    p.add_argument("--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS)
+    p.add_argument("--no-robots", action="store_true", help="ignore robots.txt (local tests)")
+    return p
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    from infoshos.spiders.base import parse_url_map
+
+    args = build_parser().parse_args(list(argv))
+    for url in args.start_urls:
+        if not url.startswith(("http://", "https://")):
+            raise ArgumentError(f"--start-url must be an http(s) URL: {url!r}")
+    try:
+        args.url_map = parse_url_map(args.url_map)
+    except ValueError as exc:
+        raise ArgumentError(f"--url-map: {exc}") from exc
+    if args.max_pages < 0:
+        raise ArgumentError("--max-pages must be >= 0")
+    if args.delay is not None and args.delay < 0:
+        raise ArgumentError("--delay must be >= 0")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise ArgumentError("--concurrency must be >= 1")
+    if args.max_depth is not None and (args.spider != "generic" or args.max_depth < 0):
+        raise ArgumentError("--max-depth applies to the generic spider only, >= 0")
+    if args.prefer_print and args.spider != "infoshos":
+        raise ArgumentError("--prefer-print applies to the infoshos spider only")
+    if not args.source.strip():
+        raise ArgumentError("--source must not be empty")
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        raise ArgumentError(f"--out is a directory: {out}")
+    return args
+
+
+def spool_counts(path: str | Path) -> dict[str, Any]:
+    """Counts of a spool file: fetched pages, skipped links, failed requests, statuses."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=["status", "skip_reason"])
+    statuses = table.column("status").to_pylist()
+    reasons = table.column("skip_reason").to_pylist()
+    by_status: dict[str, int] = {}
+    for status in statuses:
+        if status is not None:
+            by_status[str(status)] = by_status.get(str(status), 0) + 1
+    return {
+        "pages": sum(s is not None for s in statuses),
+        "skipped": sum(r is not None for r in reasons),
+        "errors": sum(s is None and r is None for s, r in zip(statuses, reasons, strict=True)),
+        "rows": table.num_rows,
+        "statuses": by_status,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from importlib import import_module
+
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
+    from infoshos.spiders import settings as settings_module
+
+    module_name, class_name = SPIDERS[args.spider].split(":")
+    spider_cls = getattr(import_module(module_name), class_name)
+
+    out = Path(args.out).resolve()
+    settings = Settings()
+    settings.setmodule(settings_module, priority="project")
+    overrides: dict[str, Any] = {"INFOSHOS_SPOOL": str(out), "LOG_LEVEL": args.log_level}
+    if args.delay is not None:
+        overrides["DOWNLOAD_DELAY"] = args.delay
+        overrides["AUTOTHROTTLE_ENABLED"] = False
+        if args.delay == 0:
+            overrides["DOWNLOAD_DELAY_JITTER"] = 0
+    if args.concurrency is not None:
+        overrides["CONCURRENT_REQUESTS_PER_DOMAIN"] = args.concurrency
+        overrides["CONCURRENT_REQUESTS"] = max(args.concurrency, 8)
+    if args.no_robots:
+        overrides["ROBOTSTXT_OBEY"] = False
+    settings.setdict(overrides, priority="cmdline")
+
+    kwargs: dict[str, Any] = {
+        "source": args.source,
+        "start_urls": args.start_urls,
+        "url_map": args.url_map,
+        "max_pages": args.max_pages,
+    }
+    if args.max_depth is not None:
+        kwargs["max_depth"] = args.max_depth
+    if args.prefer_print:
+        kwargs["prefer_print"] = True
+
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(spider_cls)
+    process.crawl(crawler, **kwargs)
+    process.start()
+
+    reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
+    if not out.exists():
+        print(f"crawl: error: no spool written ({reason})", file=sys.stderr)
+        return 1
+    counts = spool_counts(out)
+    counts["finish_reason"] = reason
+    print(json.dumps(counts, sort_keys=True))
+    return 0 if reason == "finished" else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = parse_args(sys.argv[1:] if argv is None else argv)
+        return run(args)
+    except ArgumentError as exc:
+        print(f"crawl: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
