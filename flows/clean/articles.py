@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from infoshos.flows.clean import dates, decode, language, repair, sites, urls, words
+from infoshos.flows.clean import dates, decode, generic, language, repair, sites, urls, words
 
 ARTICLE_PAGE_TYPES = ("article", "print")
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
@@ -98,10 +98,17 @@ def clean_page(
     except decode.DecodeError as exc:
         return PageResult(page_id, reject=_reject(page, "clean", "decode_error", str(exc)))
     try:
-        found = sites.extract_article(html, page.get("final_url") or page["url"], style)
+        found = extract(html, page.get("final_url") or page["url"], style)
     except sites.NotArticle as exc:
         return PageResult(page_id, encoding, reject=_reject(page, "clean", exc.reason, exc.detail))
     return PageResult(page_id, encoding, article=build_article(page, found, now))
+
+
+def extract(html: str, url: str, style: str) -> sites.Extracted:
+    """The source's site rules, or the generic extractor for sites without rules."""
+    if style in sites.RULES:
+        return sites.extract_article(html, url, style)
+    return generic.extract_generic(html, url)
 
 
 def build_article(page: Mapping[str, Any], found: sites.Extracted, now: datetime) -> dict[str, Any]:

@@ -1,0 +1,693 @@
+"""Generic article extraction for news pages we have no site rules for.
+
+``extract_generic(html, url)`` returns the same :class:`~infoshos.flows.clean.sites.Extracted`
+as the per-portal rules, or raises :class:`~infoshos.flows.clean.sites.NotArticle`.
+
+How the body is found (``bench/extraction.py`` measures each step against trafilatura):
+
+1. Metadata first, on the untouched tree: JSON-LD ``NewsArticle``, OpenGraph / ``article:*``
+   meta tags, ``<h1>``, ``<title>``, ``<time datetime>``; htmldate (offline) as the last resort
+   for the date.
+2. Inline pop-ups that sit inside paragraphs (person hover cards, tooltips) are removed.
+3. trafilatura without its fallback extractors (``fast=True``), ``favor_precision=True`` and no
+   comments. Only when that finds less than :data:`SHORT_BODY` words does the slower full run
+   (readability + jusText comparison) get a chance, and its text is used only when clearly
+   longer: the fallbacks often pick a listing or a sidebar over a short article.
+4. The result is rendered paragraph by paragraph (list items and table rows apart) and page
+   chrome trafilatura keeps is dropped: a repeated headline or standfirst at the top, dateline
+   and "updated" stamps, "Related:"/"Read more" teasers and link lists, newsletter and follow
+   prompts, reporter credits, captions and photo credits, press-release "About <company>"
+   boilerplate at the end.
+
+Pure: HTML string in, values out; no network or file access.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from difflib import SequenceMatcher
+from typing import Any
+from urllib.parse import urljoin
+
+from lxml import etree
+from lxml.html import HtmlElement
+from trafilatura import bare_extraction
+from trafilatura.utils import load_html
+
+from .dates import is_plausible, parse_datetime
+from .sites import Extracted, NotArticle
+
+__all__ = ["MIN_WORDS", "SHORT_BODY", "extract_generic", "paragraph_size"]
+
+MIN_WORDS = 40  # fewer words of body text: not an article
+SHORT_BODY = 100  # fewer words from the fast pass: also try trafilatura's fallback extractors
+
+_WORD_RE = re.compile(r"\w+")
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+_WS_RE = re.compile(r"\s+")
+_NON_ALNUM_RE = re.compile(r"[\W_]+")
+
+_ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "backgroundnewsarticle",
+        "blogposting",
+        "socialmediaposting",
+        "liveblogposting",
+        "scholarlyarticle",
+        "techarticle",
+        "report",
+        "webpage",
+    }
+)
+_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/)\s+")
+# Elements nested inside running text that are not part of it (person cards, tooltips).
+_POPUP_XPATH = (
+    "//*[contains(@class,'rollover') or contains(@class,'tooltip') or contains(@class,'popover')"
+    " or contains(@class,'hovercard') or contains(@class,'hover-card')]"
+)
+_DATE_META = (
+    "article:published_time",
+    "og:article:published_time",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "published_time",
+    "article.published",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dc.date",
+    "dcterms.created",
+    "date",
+)
+
+
+def collapse(text: str) -> str:
+    return _WS_RE.sub(" ", text).strip()
+
+
+def paragraph_size(text: str) -> int:
+    """Words in a text; in Chinese, Japanese and Korean script every two characters count as one
+    word (they have few or no spaces)."""
+    words = len(_WORD_RE.findall(text))
+    cjk = len(_CJK_RE.findall(text))
+    return max(words, cjk // 2)
+
+
+# ----------------------------------------------------------------------------- metadata
+
+
+@dataclass
+class _Meta:
+    title: str | None = None
+    titles: list[str] = field(default_factory=list)  # every headline seen (for body dedup)
+    description: str | None = None
+    date_text: str | None = None
+    published_at: datetime | None = None
+    canonical_url: str | None = None
+    site_name: str | None = None
+
+
+def _norm(text: str) -> str:
+    return _NON_ALNUM_RE.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _similar(a: str, b: str, ratio: float = 0.9) -> bool:
+    na, nb = _norm(a), _norm(b)
+    if not na or not nb:
+        return False
+    if na == nb:
+        return True
+    if abs(len(na) - len(nb)) > (1 - ratio) * max(len(na), len(nb)) + 2:
+        return False
+    return SequenceMatcher(None, na, nb, autojunk=False).ratio() >= ratio
+
+
+def _iter_jsonld(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _iter_jsonld(item)
+    elif isinstance(node, dict):
+        yield node
+        for key in ("@graph", "mainEntity", "mainEntityOfPage"):
+            if key in node and isinstance(node[key], list | dict):
+                yield from _iter_jsonld(node[key])
+
+
+def _jsonld_article(tree: HtmlElement) -> dict[str, Any]:
+    for script in tree.iterfind(".//script[@type='application/ld+json']"):
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        for obj in _iter_jsonld(data):
+            types = obj.get("@type")
+            names = types if isinstance(types, list) else [types]
+            if any(isinstance(t, str) and t.casefold() in _ARTICLE_TYPES for t in names) and (
+                obj.get("headline") or obj.get("datePublished") or obj.get("articleBody")
+            ):
+                return obj
+    return {}
+
+
+def _strip_site_name(title: str, site_name: str | None) -> str:
+    """``Headline | Site`` -> ``Headline``: drop the part naming the site, else the shorter end
+    part when the title has separator-delimited parts."""
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    if site_name:
+        kept = [p for p in parts if not _similar(p, site_name, 0.8)]
+        if kept and len(kept) < len(parts):
+            return " - ".join(kept)
+    # The site name is the short part at either end; keep the rest.
+    first, last = parts[0], parts[-1]
+    if len(last) <= len(first):
+        return (
+            _TITLE_SEPARATORS.split(title, maxsplit=len(parts) - 2)[0] if len(parts) > 2 else first
+        )
+    return " - ".join(parts[1:]) if len(parts) > 2 else last
+
+
+def _text(node: HtmlElement) -> str:
+    return collapse(node.text_content() or "")
+
+
+def _metadata(tree: HtmlElement, url: str | None) -> _Meta:
+    meta = _Meta()
+    props: dict[str, str] = {}
+    for node in tree.iterfind(".//meta"):
+        key = (node.get("property") or node.get("name") or node.get("itemprop") or "").strip()
+        content = node.get("content")
+        if key and content and content.strip():
+            props.setdefault(key.casefold(), collapse(content))
+    ld = _jsonld_article(tree)
+    meta.site_name = props.get("og:site_name")
+
+    headline = ld.get("headline") if isinstance(ld.get("headline"), str) else None
+    h1 = next((t for t in (_text(n) for n in tree.iterfind(".//h1")) if t), None)
+    title_tag = tree.find(".//title")
+    page_title = _text(title_tag) if title_tag is not None else None
+    candidates = [
+        headline,
+        props.get("og:title"),
+        props.get("twitter:title"),
+        h1,
+        page_title,
+    ]
+    for cand in candidates:
+        if cand:
+            meta.titles.append(collapse(cand))
+    for cand in candidates:
+        if cand and cand.strip():
+            meta.title = _strip_site_name(collapse(cand), meta.site_name)
+            break
+    if meta.title:
+        meta.titles.append(meta.title)
+
+    desc = ld.get("description") if isinstance(ld.get("description"), str) else None
+    meta.description = (
+        props.get("og:description")
+        or props.get("description")
+        or (collapse(desc) if desc else None)
+    )
+
+    candidates = [ld.get("datePublished")] + [props.get(k) for k in _DATE_META]
+    candidates += [n.get("datetime") or n.get("content") for n in tree.iterfind(".//time")]
+    now = datetime.now(UTC)
+    for cand in candidates:
+        if not isinstance(cand, str) or not cand.strip():
+            continue
+        when = parse_datetime(collapse(cand), UTC)
+        if when is not None and is_plausible(when, now):
+            meta.date_text, meta.published_at = collapse(cand), when
+            break
+
+    canonical = None
+    for node in tree.iterfind(".//link"):
+        if (node.get("rel") or "").casefold() == "canonical" and node.get("href"):
+            canonical = node.get("href", "").strip()
+            break
+    canonical = canonical or props.get("og:url")
+    if canonical:
+        meta.canonical_url = urljoin(url, canonical) if url else canonical
+    elif url:
+        meta.canonical_url = url
+    return meta
+
+
+def _htmldate(html: str, url: str | None) -> tuple[str | None, datetime | None]:
+    try:
+        from htmldate import find_date
+    except ImportError:  # pragma: no cover - htmldate comes with trafilatura
+        return None, None
+    tree = load_html(html)  # a tree, never a string: htmldate would fetch a string that is a URL
+    if tree is None:
+        return None, None
+    try:
+        found = find_date(tree, extensive_search=False, original_date=True, url=url)
+    except Exception:
+        return None, None
+    if not found:
+        return None, None
+    when = parse_datetime(found, UTC)
+    if when is None or not is_plausible(when, datetime.now(UTC)):
+        return None, None
+    return found, when
+
+
+# ----------------------------------------------------------------------------- body
+
+
+@dataclass
+class _Para:
+    text: str
+    kind: str  # p, head, item, row, quote
+    link_chars: int = 0
+    links: list[str] = field(default_factory=list)
+
+
+# Anchors are marked in the page before trafilatura runs (its ``include_links`` changes what it
+# keeps): LINK_START + one private-use character naming the anchor ... LINK_END. The marks are
+# not word characters and are removed from the output.
+_LINK_START = "\ue000"
+_LINK_END = "\ue001"
+_LINK_BASE = 0xF0000
+_LINK_RE = re.compile("\ue000([\U000f0000-\U000fffff])([^\ue000\ue001]*)\ue001?")
+_MARK_RE = re.compile("[\ue000\ue001\U000f0000-\U000fffff]")
+
+
+def _mark_links(tree: HtmlElement) -> list[str]:
+    hrefs: list[str] = []
+    for anchor in tree.iter("a"):
+        href = anchor.get("href")
+        if not href or not href.strip() or len(hrefs) >= 0xFFFF:
+            continue
+        text = anchor.text
+        if not (text and not text.isspace()) and (
+            not len(anchor) or not (anchor.text_content() or "").strip()
+        ):
+            continue
+        href = href.strip()
+        anchor.text = _LINK_START + chr(_LINK_BASE + len(hrefs)) + (anchor.text or "")
+        if len(anchor):
+            last = anchor[-1]
+            last.tail = (last.tail or "") + _LINK_END
+        else:
+            anchor.text += _LINK_END
+        hrefs.append(href)
+    return hrefs
+
+
+def _para(raw: str, kind: str, hrefs: list[str]) -> _Para | None:
+    link_chars = 0
+    links: list[str] = []
+    if _LINK_START in raw:
+        for match in _LINK_RE.finditer(raw):
+            link_chars += len(collapse(match.group(2)))
+            index = ord(match.group(1)) - _LINK_BASE
+            if index < len(hrefs):
+                links.append(hrefs[index])
+    text = collapse(_MARK_RE.sub("", raw))
+    if not text:
+        return None
+    return _Para(text, kind, min(link_chars, len(text)), links)
+
+
+def _render(body: etree._Element, hrefs: list[str]) -> list[_Para]:
+    """trafilatura's output tree -> paragraphs: ``lb`` splits, list items and rows stand alone."""
+    out: list[_Para] = []
+
+    def add(raw: str, kind: str) -> None:
+        para = _para(raw, kind, hrefs)
+        if para is not None:
+            out.append(para)
+
+    def block(node: etree._Element, kind: str) -> None:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if tag == "list":
+            for item in node:
+                if item.tag in ("item", "head"):
+                    block(item, "item")
+            return
+        if tag == "table":
+            for row in node.iter("row"):
+                cells = ["".join(c.itertext()) for c in row if c.tag == "cell"]
+                add(" | ".join(c for c in cells if _MARK_RE.sub("", c).strip()), "row")
+            return
+        buf: list[str] = []
+        if node.text:
+            buf.append(node.text)
+        for child in node:
+            ctag = child.tag if isinstance(child.tag, str) else ""
+            if ctag == "lb":
+                add("".join(buf), kind)
+                buf = []
+            elif ctag in ("list", "table", "quote", "p"):
+                add("".join(buf), kind)
+                buf = []
+                block(child, kind if ctag == "p" else ctag)
+            elif ctag != "graphic":
+                buf.append("".join(child.itertext()))
+            if child.tail:
+                buf.append(child.tail)
+        add("".join(buf), kind)
+
+    for child in body:
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if tag == "graphic":
+            continue
+        block(child, tag if tag in ("head", "quote", "list", "table") else "p")
+    return out
+
+
+def _trafilatura(tree: HtmlElement, url: str | None, fast: bool) -> list[_Para]:
+    hrefs = _mark_links(tree)
+    doc = bare_extraction(
+        tree,
+        url=url,
+        fast=fast,
+        favor_precision=True,
+        include_comments=False,
+        include_links=False,
+        include_images=False,
+        include_tables=True,
+        with_metadata=False,
+    )
+    body = getattr(doc, "body", None)
+    if body is None:
+        return []
+    return _render(body, hrefs)
+
+
+def _split_bodies(tree: HtmlElement) -> list[list[list[str]]]:
+    """Groups of containers sharing tag and class that each hold paragraphs: an article body
+    cut in pieces by ads or embeds. One list of paragraph texts per piece, in page order."""
+    groups: dict[tuple[str, str], list[HtmlElement]] = {}
+    seen: set[int] = set()
+    for para in tree.iter("p"):
+        parent = para.getparent()
+        if parent is None or id(parent) in seen:
+            continue
+        seen.add(id(parent))
+        cls = (parent.get("class") or "").strip()
+        if cls:
+            groups.setdefault((str(parent.tag), cls), []).append(parent)
+    out: list[list[list[str]]] = []
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        pieces = []
+        for member in members:
+            texts = [
+                t for t in (collapse(p.text_content() or "") for p in member.iterfind("p")) if t
+            ]
+            if sum(len(t) for t in texts) >= 150:
+                pieces.append(texts)
+        if len(pieces) >= 2:
+            out.append(pieces)
+    return out
+
+
+def _restore_pieces(paras: list[_Para], groups: list[list[list[str]]]) -> list[_Para]:
+    """Add the pieces of a cut-up body that the extraction missed, after the piece before them."""
+    if not groups or not paras:
+        return paras
+    index = {_norm(p.text): i for i, p in enumerate(paras)}
+    for pieces in groups:
+        found = [sum(1 for t in piece if _norm(t) in index) for piece in pieces]
+        if not any(f >= max(1, len(piece) / 2) for f, piece in zip(found, pieces, strict=True)):
+            continue
+        additions: list[tuple[int, list[_Para]]] = []
+        anchor = -1
+        for f, piece in zip(found, pieces, strict=True):
+            if f:
+                hits = [index[_norm(t)] for t in piece if _norm(t) in index]
+                anchor = max(hits)
+            elif anchor >= 0:
+                additions.append((anchor, [_Para(t, "p") for t in piece]))
+        for at, new in reversed(additions):
+            paras[at + 1 : at + 1] = new
+        if additions:
+            index = {_norm(p.text): i for i, p in enumerate(paras)}
+    return paras
+
+
+def _size(paras: list[_Para]) -> int:
+    return sum(paragraph_size(p.text) for p in paras)
+
+
+# ----------------------------------------------------------------------------- chrome
+
+
+_RELATED_RE = re.compile(
+    r"^(?:related(?:\s+(?:articles?|stories|posts?|news|coverage|content|reading))?|"
+    r"read\s+(?:more|also|next)|see\s+(?:more|also)|also\s+read|more\s+(?:on|from|about)\b.*|"
+    r"don'?t\s+miss|must\s+read|recommended(?:\s+for\s+you)?|you\s+(?:may|might)\s+also\s+like|"
+    r"more\s+stories|more\s+news|most\s+(?:read|popular|viewed)\b.*|trending(?:\s+now)?|"
+    r"watch(?:\s+now)?|leia\s+(?:também|mais)|veja\s+(?:também|mais)|lea\s+también|"
+    r"читайте\s+также|смотрите\s+также|по\s+теме|weiterlesen|lesen\s+sie\s+auch|"
+    r"à\s+lire\s+aussi|lire\s+aussi)\b"
+    r"\s*(?:[:.…»>|-]+|\.\.\.)?",
+    re.IGNORECASE,
+)
+_TEASER_TAG_RE = re.compile(r"\[(?:[A-Z]{3,}(?:\s[A-Z]+)*)\]\s*\|?\s*$")
+_CHROME_RES = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        # bylines, credits and contact lines at the foot of wire stories
+        r"^\(?(?:additional\s+)?(?:reporting|writing|editing|compiled|edited)\s+by\b",
+        r"\bcontributed\s+(?:to\s+)?(?:this\s+)?(?:report|story|article)\b",
+        r"^(?:contributing|additional\s+reporting|reporting)\s*:",
+        r"\bfollow\s+(?:him|her|them|us|me)\s+on\s+(?:twitter|facebook|instagram)",
+        r"\b(?:may|can)\s+be\s+reached\s+at\b",
+        r"^reach\s+(?:the\s+)?(?:reporters?|writers?|authors?)\b",
+        r"^(?:email|e-mail|contact)\s+\S+(?:\s+\S+)?\s+at\s+\S+@",
+        r"^(?:have\s+a\s+(?:news\s+)?tip|got\s+a\s+(?:news\s+)?tip)\b",
+        r"^follow\s+\S+(?:'s)?\s+(?:full\s+)?coverage\b",
+        r"^more\s+(?:ap|reuters|afp)\s+\S+\s*:",
+        # newsletters, subscriptions, apps
+        r"\b(?:sign\s+up|subscribe)\b.*\b(?:newsletters?|inbox|today|free|now)\b",
+        r"\bnewsletters?\b.*\b(?:sign\s+up|subscribe|inbox|delivered)\b",
+        r"^get\s+(?:the\s+latest|access|\S+\s+\S+\s+delivered)\b",
+        r"^(?:download|get)\s+(?:our|the)\s+(?:free\s+)?app\b",
+        r"^tell\s+us\s+what\s+you\s+think\b",
+        r"^(?:click|tap)\s+here\s+(?:to|for)\b",
+        r"^(?:share|share\s+this(?:\s+(?:article|story|post))?|tags?|topics?|filed\s+under)\s*:?$",
+        r"^(?:advertisement|advertising|sponsored(?:\s+content)?|anzeige|publicidade|реклама)$",
+        # time stamps and reading time
+        r"^(?:updated|published|last\s+updated|posted)(?:\s+on)?\s*:?\s*"
+        r"(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?\b.{0,40}$",
+        r"^(?:tempo\s+de\s+leitura|reading\s+time|lesezeit|время\s+чтения)\s*:?.{0,20}$",
+        r"^\d+\s+min(?:ute)?s?\s+read$",
+        # copyright and picture credits
+        r"^(?:copyright|©|\(c\)|ⓒ)\s",
+        r"^.{0,40}(?:©|ⓒ|copyright)\s*\S+.{0,40}$",
+        r"^\(?(?:photo|image|picture|foto|credit|source|fonte|фото)s?(?:\s+credit)?\s*:",
+        r"\((?:photo|image|picture)?\s*credits?\s*:[^)]*\)\s*\|?\s*$",
+        r"\b(?:getty\s+images|shutterstock|ap\s+photo|reuters/|afp\s+via|istock)\b.{0,40}$",
+        r"^_{2,}$|^[-=*•·]{3,}$",
+    )
+]
+_ABOUT_RE = re.compile(
+    r"^(?:about|über|à\s+propos\s+d[e']|sobre|acerca\s+de|о\s+компании)\s+\S.{0,60}$",
+    re.IGNORECASE,
+)
+_CONTACT_RE = re.compile(
+    r"^(?:media|press|investor)\s+(?:contacts?|enquiries|inquiries|relations)\s*:?$|"
+    r"^(?:for\s+(?:further|more)\s+information|contacts?)\s*:?$",
+    re.IGNORECASE,
+)
+_DATE_WORDS = re.compile(
+    r"\b(?:\d{1,4}|jan\w*|feb\w*|mar\w*|apr\w*|may|jun\w*|jul\w*|aug\w*|sep\w*|oct\w*|nov\w*|"
+    r"dec\w*|mon\w*|tue\w*|wed\w*|thu\w*|fri\w*|sat\w*|sun\w*|am|pm|a|p|m|at|on|de|às|"
+    r"segunda|terça|quarta|quinta|sexta|feira|sábado|domingo|janeiro|fevereiro|março|abril|"
+    r"maio|junho|julho|agosto|setembro|outubro|novembro|dezembro|gmt|utc|est|edt|pst|pdt|cet|"
+    r"updated|published|posted|publicado|por|em|le|von|am|um|uhr|et|ist|bst)\b",
+    re.IGNORECASE,
+)
+_YEAR_OR_TIME_RE = re.compile(r"\b(?:19|20)\d{2}\b|\b\d{1,2}:\d{2}\b")
+
+
+def _is_dateline(text: str) -> bool:
+    """A line that is only a date / time stamp (in any of the usual spellings)."""
+    words = _WORD_RE.findall(text)
+    if not words or len(words) > 14 or not _YEAR_OR_TIME_RE.search(text):
+        return False
+    dateish = sum(1 for w in words if _DATE_WORDS.fullmatch(w))
+    return dateish >= len(words) - 1 if len(words) > 3 else dateish == len(words)
+
+
+def _is_chrome(p: _Para) -> bool:
+    text = p.text
+    size = paragraph_size(text)
+    if size > 60:
+        return False
+    if any(rx.search(text) for rx in _CHROME_RES):
+        return True
+    if _TEASER_TAG_RE.search(text):
+        return True
+    return _is_dateline(text)
+
+
+def _is_link_item(p: _Para) -> bool:
+    """A short paragraph or list item that is (nearly) all link text: navigation or a teaser."""
+    n = len(p.text)
+    return n > 0 and p.link_chars >= 0.8 * n and paragraph_size(p.text) <= 25
+
+
+def _is_link_list(p: _Para) -> bool:
+    """Several links and (almost) nothing else: a tag list, a row of related headlines."""
+    return len(p.links) >= 3 and p.link_chars >= 0.9 * len(p.text)
+
+
+def _clean(paras: list[_Para], meta: _Meta) -> list[_Para]:
+    titles = [t for t in meta.titles if t]
+    kept: list[_Para] = []
+    n = len(paras)
+    skip_links = False  # after a "Related"/"Read more" header: drop the link list that follows
+    about_from: int | None = None
+    for i, p in enumerate(paras):
+        text = p.text
+        # Headline / standfirst repeated at the top of the body.
+        if (
+            not kept
+            and i < 4
+            and (
+                any(_similar(text, t) for t in titles)
+                or (p.kind == "head" and meta.title and _similar(text, meta.title, 0.8))
+            )
+        ):
+            continue
+        if (
+            not kept
+            and i < 4
+            and meta.description
+            and paragraph_size(text) <= 60
+            and p.kind == "head"
+            and _similar(text, meta.description, 0.95)
+        ):
+            continue
+        match = _RELATED_RE.match(text)
+        if match and paragraph_size(text) <= 25:
+            rest = text[match.end() :].strip()
+            # "Related: <headline link>" or a bare "Read more" header.
+            if not rest or p.link_chars >= 0.5 * len(rest) or p.kind == "head":
+                skip_links = not rest
+                continue
+        if skip_links:
+            if (p.kind == "item" or _is_link_item(p) or _TEASER_TAG_RE.search(text)) and (
+                paragraph_size(text) <= 25
+            ):
+                continue
+            skip_links = False
+        if p.kind == "item" and _is_link_item(p) and i > n // 2:
+            continue
+        if _TEASER_TAG_RE.search(text) and paragraph_size(text) <= 25:
+            continue
+        if _is_chrome(p) or _is_link_list(p):
+            continue
+        if (
+            about_from is None
+            and i >= n // 2
+            and paragraph_size(text) <= 8
+            and (_ABOUT_RE.match(text) or _CONTACT_RE.match(text))
+        ):
+            about_from = len(kept)
+        kept.append(p)
+    if about_from is not None and about_from >= 2:
+        kept = kept[:about_from]
+    # Trailing link lists and headings with nothing after them.
+    while kept and (kept[-1].kind == "head" or _is_link_item(kept[-1])):
+        kept.pop()
+    return kept
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def extract_generic(html: str, url: str | None = None) -> Extracted:
+    """Title, standfirst, date and body paragraphs of a news article page of any site.
+
+    Raises ``NotArticle("no_body", ...)`` when fewer than :data:`MIN_WORDS` words of article text
+    are found and ``NotArticle("no_title", ...)`` when the page has no title at all."""
+    try:
+        tree = load_html(html)
+    except Exception as exc:
+        raise NotArticle("not_article", f"unparseable HTML: {exc}") from exc
+    if tree is None:
+        raise NotArticle("not_article", "empty or unparseable HTML")
+    meta = _metadata(tree, url)
+    for node in tree.xpath(_POPUP_XPATH):
+        parent = node.getparent()
+        if parent is not None and node.tag not in ("body", "html", "article", "main"):
+            # keep the tail text (the sentence goes on after the pop-up)
+            tail = node.tail
+            prev = node.getprevious()
+            parent.remove(node)
+            if tail:
+                if prev is not None:
+                    prev.tail = (prev.tail or "") + tail
+                else:
+                    parent.text = (parent.text or "") + tail
+
+    pieces = _split_bodies(tree)
+    paras = _trafilatura(tree, url, fast=True)
+    if _size(paras) < SHORT_BODY:
+        retry = load_html(html)
+        if retry is not None:
+            full = _trafilatura(retry, url, fast=False)
+            if _size(full) >= max(1.5 * _size(paras), MIN_WORDS):
+                paras = full
+    heading = next((p.text for p in paras if p.kind == "head"), None)
+    paras = _clean(_restore_pieces(paras, pieces), meta)
+    words = _size(paras)
+    if words < MIN_WORDS:
+        raise NotArticle("no_body", f"{words} words of article text (< {MIN_WORDS})")
+
+    paragraphs = [p.text for p in paras]
+    links: list[str] = []
+    for p in paras:
+        for target in p.links:
+            link = urljoin(url, target) if url else target
+            if link.startswith(("http://", "https://")) and link not in links:
+                links.append(link)
+
+    subtitle = meta.description
+    if subtitle and (
+        _norm(subtitle)[:80] in _norm(" ".join(paragraphs[:5]))  # a snippet of the body
+        or (meta.title is not None and _similar(subtitle, meta.title))
+    ):
+        subtitle = None
+    date_text, published_at = meta.date_text, meta.published_at
+    if published_at is None:
+        found_text, found_at = _htmldate(html, url)
+        if found_at is not None:
+            date_text, published_at = date_text or found_text, found_at
+    title = meta.title or heading or ""
+    if not title:
+        raise NotArticle("no_title", "no og:title, headline, h1 or <title>")
+    return Extracted(
+        title=title,
+        subtitle=subtitle,
+        date_text=date_text,
+        published_at=published_at,
+        paragraphs=paragraphs,
+        canonical_url=meta.canonical_url,
+        links=links,
+    )
