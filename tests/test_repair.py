@@ -258,3 +258,20 @@ def test_normalize_for_hash() -> None:
     )
     assert normalize_for_hash("Astana") != normalize_for_hash("Almaty")
     assert re.fullmatch(r"\S+( \S+)*", normalize_for_hash("  a \t b\n"))
+
+
+def test_ambiguous_glued_words_split_only_in_damaged_text() -> None:
+    from infoshos.flows.clean.repair import repair_text
+
+    damaged = "The talks ofthe two sides took place inNew York and indifferent formats."
+    fixed, counts = repair_text(damaged, "en")
+    assert fixed == "The talks of the two sides took place in New York and in different formats."
+    assert counts["glued"] == 3
+    # the same word in a clean text is a word
+    clean = "The committee was not indifferent to the proposal."
+    assert repair_text(clean, "en")[0] == clean
+    # real words whose glued reading does not dominate stay, even in damaged text
+    text = "ofthe talks inNew York: they often attend, inform and go into it, onto it."
+    assert repair_text(text, "en")[0] == (
+        "of the talks in New York: they often attend, inform and go into it, onto it."
+    )

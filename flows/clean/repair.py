@@ -177,6 +177,47 @@ def lexicon() -> Lexicon:
     return Lexicon(words=words, names=frozenset(names), name_entries=entries)
 
 
+#: A real word that is also a preposition glued to a word (``indifferent`` = ``in different``,
+#: ``atone`` = ``at one``) is split only when the two-word reading is this many times more
+#: frequent than the word (symspellpy's bigram and word counts) AND the same text shows
+#: unambiguous glued damage elsewhere. ``into`` (6x), ``inform`` (5x), ``onto`` (50x) stay.
+AMBIGUOUS_RATIO = 100
+#: How many unambiguous glued repairs in a text count as evidence of glued damage.
+GLUED_EVIDENCE = 2
+
+
+@lru_cache(maxsize=1)
+def prep_bigrams() -> dict[tuple[str, str], int]:
+    """Counts of the bigrams that start with a preposition (symspellpy's bigram list)."""
+    out: dict[tuple[str, str], int] = {}
+    ref = resources.files("symspellpy").joinpath("frequency_bigramdictionary_en_243_342.txt")
+    for line in ref.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] in _PREP_SET and parts[2].isdigit():
+            out[(parts[0], parts[1])] = int(parts[2])
+    return out
+
+
+def split_ambiguous(token: str) -> str | None:
+    """``indifferent`` -> ``in different`` when the glued reading dominates; else None.
+
+    Only lower-case tokens; the caller applies it only to text with glued damage."""
+    if not token.islower():
+        return None
+    lex = lexicon()
+    count = lex.words.get(token)
+    if count is None:
+        return None
+    bigrams = prep_bigrams()
+    for n in range(min(_MAX_PREP, len(token) - 1), 1, -1):
+        prep, rest = token[:n], token[n:]
+        if prep not in _PREP_SET or rest not in lex.words:
+            continue
+        if bigrams.get((prep, rest), 0) > AMBIGUOUS_RATIO * count:
+            return prep + " " + rest
+    return None
+
+
 def is_known(token: str) -> bool:
     """True when ``token`` is an English word or a protected name (case-insensitive)."""
     lex = lexicon()
@@ -517,6 +558,18 @@ def repair_text(text: str, language: str | None = None) -> tuple[str, dict[str, 
             return new
 
         text = (_GLUE_CANDIDATE if quotes else _GLUE_TOKEN).sub(_glued, text)
+        if glued >= GLUED_EVIDENCE:
+            # context: this text lost its no-break spaces, so a dominant glued reading of a
+            # real word is the likelier one
+            def _ambiguous(m: re.Match[str]) -> str:
+                nonlocal glued
+                new = split_ambiguous(m.group())
+                if new is None:
+                    return m.group()
+                glued += 1
+                return new
+
+            text = _GLUE_TOKEN.sub(_ambiguous, text)
         counts["glued"] = glued
 
     text, counts["whitespace"] = _fix_whitespace(text)
