@@ -58,6 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sql.add_argument("--write", action="store_true", help="open the catalog for writing")
 
+    exp = sub.add_parser("export", help="write a self-contained Parquet snapshot for hand-off")
+    _warehouse_arg(exp)
+    exp.add_argument("--to", required=True, metavar="DIR", help="the folder to create")
+    exp.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published since")
+    exp.add_argument("--source", action="append", metavar="NAME", help="only these sources")
+    exp.add_argument("--tables", nargs="+", metavar="TABLE", help="only these tables")
+    exp.add_argument("--overwrite", action="store_true", help="replace an existing export")
+
+    rep = sub.add_parser("report", help="write a static HTML report with charts")
+    _warehouse_arg(rep)
+    rep.add_argument("--out", default="report.html", help="the HTML file (default report.html)")
+    rep.add_argument("--markdown", action="store_true", help="print a short Markdown summary")
+
     src = sub.add_parser("sources", help="list the configured sources")
     src.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
 
@@ -104,6 +117,43 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from infoshos.flows.sources import ConfigError
+    from infoshos.warehouse.export import export_snapshot
+    from infoshos.warehouse.store import Warehouse
+
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+    except ValueError as exc:
+        raise ConfigError(f"--since {args.since!r} is not a date (YYYY-MM-DD)") from exc
+    manifest = export_snapshot(
+        Warehouse(args.warehouse),
+        Path(args.to),
+        since=since,
+        sources=args.source,
+        tables=args.tables,
+        overwrite=args.overwrite,
+    )
+    for name, info in sorted(manifest.get("tables", {}).items()):
+        print(f"{name:18} {info.get('rows', 0):>8} rows")
+    print(f"exported to {args.to}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from infoshos.warehouse.report import report_markdown, write_report
+    from infoshos.warehouse.store import Warehouse
+
+    wh = Warehouse(args.warehouse)
+    if args.markdown:
+        print(report_markdown(wh))
+        return 0
+    print(f"report written to {write_report(wh, Path(args.out))}")
+    return 0
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     from infoshos.flows.sources import load_sources
 
@@ -124,6 +174,8 @@ COMMANDS = {
     "run": cmd_run,
     "sql": cmd_sql,
     "sources": cmd_sources,
+    "export": cmd_export,
+    "report": cmd_report,
     "serve-sample": cmd_serve_sample,
 }
 

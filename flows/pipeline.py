@@ -31,7 +31,7 @@ from prefect.cache_policies import NO_CACHE
 
 from infoshos.flows import merge
 from infoshos.flows.clean.articles import CleanOutput, clean_pages
-from infoshos.flows.dedup import cluster_articles
+from infoshos.flows.dedup import DedupInput, cluster_articles
 from infoshos.flows.enrich import enrich_articles
 from infoshos.flows.sources import Source, adhoc_source, load_sources, select_sources
 from infoshos.flows.summary import RunSummary
@@ -166,20 +166,20 @@ def dedup_task(
     all_articles: dict[str, dict[str, Any]], previous: dict[str, str]
 ) -> list[dict[str, Any]]:
     records = [
-        {
-            "article_id": a["article_id"],
-            "url": a["url"],
-            "language": a.get("language"),
-            "text": a.get("text") or "",
-            "content_hash": a["content_hash"],
-            "word_count": a.get("word_count") or 0,
-            "seen_order": (
+        DedupInput(
+            article_id=a["article_id"],
+            url=a["url"],
+            language=a.get("language") or "und",
+            text=a.get("text") or "",
+            content_hash=a["content_hash"],
+            word_count=a.get("word_count") or 0,
+            seen_order=(
                 a.get("first_seen_run") or "",
                 _iso(a.get("published_at")),
                 a["article_id"],
             ),
-            "published_at": a.get("published_at"),
-        }
+            published_at=a.get("published_at"),
+        )
         for a in all_articles.values()
     ]
     rows = cluster_articles(records, previous)

@@ -105,14 +105,16 @@ def test_duplicates_share_a_cluster_with_one_canonical(runs: dict[str, Any]) -> 
     copies = [a for a in arts if a.republish_of]
     assert len(copies) >= 8
     for art in copies:
+        assert art.republish_of is not None
         original = by_key[art.republish_of]
         assert cluster[art.canonical_url] == cluster[original.canonical_url], art.key
     canon = _query(
         wh, "select cluster_id, count(*) filter (where is_canonical) from articles group by 1"
     )
     assert all(n == 1 for _, n in canon)
-    multi = _query(wh, "select count(*) from (select cluster_id from articles group by 1 "
-                       "having count(*) > 1)")
+    multi = _query(
+        wh, "select count(*) from (select cluster_id from articles group by 1 having count(*) > 1)"
+    )
     assert multi[0][0] >= len(copies) - 1
 
 
@@ -135,9 +137,7 @@ def test_entities_and_mentions_point_into_the_text(runs: dict[str, Any]) -> None
         "where substr(a.text, m.start_char + 1, m.end_char - m.start_char) <> m.surface",
     )
     assert bad == [(0,)]
-    orphans = _query(
-        wh, "select count(*) from mentions m anti join entities e using (entity_id)"
-    )
+    orphans = _query(wh, "select count(*) from mentions m anti join entities e using (entity_id)")
     assert orphans == [(0,)]
 
 
@@ -155,5 +155,6 @@ def test_warehouse_layout_is_relative_and_portable(runs: dict[str, Any]) -> None
     root = Path(runs["wh"].root)
     assert (root / "infoshos.duckdb").exists()
     assert not list(root.glob("_staging/*"))
-    assert all(not f.startswith("/") for files in runs["wh"].current().tables.values()
-               for f in files)
+    assert all(
+        not f.startswith("/") for files in runs["wh"].current().tables.values() for f in files
+    )

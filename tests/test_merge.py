@@ -55,8 +55,13 @@ def test_apply_clusters_writes_changed_articles_and_moved_ones_only() -> None:
 
 
 def test_cluster_changes_skips_identical_rows() -> None:
-    row = {"cluster_id": "a", "article_id": "b", "role": "duplicate", "reason": "near_duplicate",
-           "similarity": 0.9}
+    row = {
+        "cluster_id": "a",
+        "article_id": "b",
+        "role": "duplicate",
+        "reason": "near_duplicate",
+        "similarity": 0.9,
+    }
     assert merge.cluster_changes({"b": dict(row)}, [row], "r1") == []
     moved = dict(row, similarity=0.8)
     assert merge.cluster_changes({"b": dict(row)}, [moved], "r1")[0]["similarity"] == 0.8

@@ -80,6 +80,11 @@ def test_upsert_scope_drops_rows_of_replaced_articles(tmp_path: Path) -> None:
         tx.upsert("mentions", rows)
         tx.commit()
     new = rows.slice(0, 1)
+    with wh.lock():  # an empty scope changes nothing beyond the keyed rows
+        tx = wh.transaction("r1b")
+        tx.upsert("mentions", rows.slice(2, 1), scope=("article_id", []))
+        tx.commit()
+    assert wh.read("mentions").num_rows == 3
     with wh.lock():
         tx = wh.transaction("r2")
         tx.upsert("mentions", new, scope=("article_id", ["a"]))

@@ -269,9 +269,10 @@ class Transaction:
             self.append(table, rows)
             return
         drop = _key_mask(existing, rows, spec)
-        if scope is not None:
+        if scope is not None and len(scope[1]):
             column, values = scope
-            drop = pc.or_(drop, pc.is_in(existing[column], value_set=pa.array(list(values))))
+            value_set = pa.array(list(values), type=existing.schema.field(column).type)
+            drop = pc.or_(drop, pc.is_in(existing[column], value_set=value_set))
         if not pc.any(drop).as_py():
             self.append(table, rows)
             return
