@@ -11,7 +11,6 @@ MYPY_TREE := build/mypy
 export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
-export PREFECT_LOGGING_LEVEL ?= WARNING
 
 .PHONY: demo test lint typecheck pytest install clean
 

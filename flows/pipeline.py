@@ -316,7 +316,7 @@ def plan_crawls(sources: list[Source], base_url: str | None) -> list[CrawlPlan]:
             starts = sample_site.start_urls(base_url)[src.name]
             plans.append(CrawlPlan(src, list(starts), sample_site.url_map(base_url)))
         else:
-            plans.append(CrawlPlan(src, list(src.start_urls)))
+            plans.append(CrawlPlan(src, list(src.start_urls), list(src.url_map)))
     return plans
 
 

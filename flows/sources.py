@@ -33,6 +33,7 @@ class Source:
     max_pages: int = 0
     schedule: str | None = None
     sample: bool = False
+    url_map: tuple[tuple[str, str], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -49,6 +50,7 @@ class Source:
             "max_pages": self.max_pages,
             "schedule": self.schedule,
             "sample": self.sample,
+            "url_map": [f"{a}={b}" for a, b in self.url_map],
         }
 
 
@@ -98,7 +100,14 @@ def parse_source(name: str, data: Any) -> Source:
         "max_pages",
         "schedule",
         "sample",
+        "url_map",
     }
+    url_map: list[tuple[str, str]] = []
+    for item in _as_tuple(data.get("url_map"), "url_map", name):
+        local, sep, canonical = item.partition("=")
+        if not sep or not local or not canonical:
+            raise ConfigError(f"source {name!r}: url_map entries are LOCAL_PREFIX=CANONICAL_PREFIX")
+        url_map.append((local, canonical))
     return Source(
         name=name,
         spider=spider,
@@ -112,6 +121,7 @@ def parse_source(name: str, data: Any) -> Source:
         max_pages=max_pages,
         schedule=data.get("schedule"),
         sample=sample,
+        url_map=tuple(url_map),
         extra={k: v for k, v in data.items() if k not in known},
     )
 
