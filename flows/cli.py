@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
     sql.add_argument("--write", action="store_true", help="open the catalog for writing")
 
+    ext = sub.add_parser("extract", help="show what the cleaning makes of pages (debugging)")
+    ext.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", help="files, folders, URLs")
+    ext.add_argument("--source", metavar="NAME", help="use this source's site rules")
+    ext.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+    ext.add_argument("--format", choices=("text", "json"), default="text")
+
     exp = sub.add_parser("export", help="write a self-contained Parquet snapshot for hand-off")
     _warehouse_arg(exp)
     exp.add_argument("--to", required=True, metavar="DIR", help="the folder to create")
@@ -114,6 +120,20 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
     sys.stdout.write(run_query(Warehouse(args.warehouse), args.query, args.format, args.write))
     return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from infoshos.flows.extract import extract_one, format_json, format_text, read_inputs
+    from infoshos.flows.sources import load_sources, select_sources
+
+    source = select_sources([args.source], load_sources(args.sources))[0] if args.source else None
+    failed = 0
+    for page in read_inputs(args.inputs):
+        row = extract_one(page, source)
+        failed += row["error"] is not None
+        sys.stdout.write(format_json(row) if args.format == "json" else format_text(row))
+        sys.stdout.flush()
+    return 1 if failed else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -174,6 +194,7 @@ COMMANDS = {
     "sql": cmd_sql,
     "sources": cmd_sources,
     "export": cmd_export,
+    "extract": cmd_extract,
     "report": cmd_report,
     "serve-sample": cmd_serve_sample,
 }

@@ -99,9 +99,10 @@ def clean_page(
         return PageResult(page_id, reject=_reject(page, "clean", "decode_error", str(exc)))
     try:
         found = extract(html, page.get("final_url") or page["url"], style)
+        article = build_article(page, found, now)
     except sites.NotArticle as exc:
         return PageResult(page_id, encoding, reject=_reject(page, "clean", exc.reason, exc.detail))
-    return PageResult(page_id, encoding, article=build_article(page, found, now))
+    return PageResult(page_id, encoding, article=article)
 
 
 def extract(html: str, url: str, style: str) -> sites.Extracted:

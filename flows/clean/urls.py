@@ -40,6 +40,7 @@ from w3lib.url import canonicalize_url
 __all__ = [
     "INFOSHOS_HOSTS",
     "SECRETARIAT_HOSTS",
+    "portal_style",
     "TRACKING_PARAMS",
     "article_id",
     "canonical_url",
@@ -148,3 +149,15 @@ def canonical_url(url: str) -> str:
 def article_id(canonical: str) -> str:
     """First 16 hex characters of the SHA-256 of the canonical URL (UTF-8)."""
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def portal_style(url: str | None) -> str | None:
+    """The site rules a URL's host calls for (``infoshos``, ``sectsco``), or None."""
+    if not url:
+        return None
+    host = (urlsplit(url).hostname or "").lower()
+    if host in INFOSHOS_HOSTS:
+        return "infoshos"
+    if host in SECRETARIAT_HOSTS:
+        return "sectsco"
+    return None

@@ -1,0 +1,94 @@
+"""`infoshos extract`: the flow's cleaning on files, gzipped files, folders and URLs."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from infoshos.flows.cli import main
+from infoshos.spiders.sample_site import SampleSite, expected_articles, render
+from infoshos.spiders.sample_site.model import SampleArticle
+
+KEYS = {
+    "input", "url", "title", "subtitle", "published_at", "event_date", "language", "text",
+    "repairs", "error",
+}  # fmt: skip
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[dict[str, object]]]:
+    code = main(["extract", "--format", "json", *argv])
+    out = capsys.readouterr().out
+    return code, [json.loads(line) for line in out.splitlines()]
+
+
+def _glued_article() -> SampleArticle:
+    return next(a for a in expected_articles() if a.portal == "infoshos" and a.nbsp_form == "glued")
+
+
+def test_files_gz_and_folders_give_the_clean_article(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    art = _glued_article()
+    page = render.infoshos_article(render.SiteData(), art)
+    (tmp_path / "a.html").write_bytes(page)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.html.gz").write_bytes(gzip.compress(page))
+    code, rows = _run(capsys, str(tmp_path / "a.html"), str(tmp_path / "sub"))
+    assert code == 0
+    assert len(rows) == 2
+    for row in rows:
+        assert set(row) == KEYS
+        assert row["error"] is None
+        assert row["title"] == art.title
+        assert row["text"] == art.text
+        assert row["url"] == art.canonical_url
+        assert row["language"] == "en"
+        assert row["published_at"] == art.published_msk.isoformat()
+        assert isinstance(row["repairs"], dict) and row["repairs"]["glued"] > 0
+    assert rows[0]["input"] == str(tmp_path / "a.html")
+
+
+def test_a_page_without_article_fails_with_a_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chrome = "<html><body><nav><a href='/'>Home</a> <a href='/about'>About</a></nav></body></html>"
+    (tmp_path / "chrome.html").write_text(chrome)
+    good = tmp_path / "good.html"
+    good.write_bytes(render.infoshos_article(render.SiteData(), _glued_article()))
+    code, rows = _run(capsys, str(tmp_path / "chrome.html"), str(good), str(tmp_path / "nope"))
+    assert code == 1
+    assert rows[0]["error"] and str(rows[0]["error"]).startswith(("no_body", "no_title"))
+    assert rows[1]["error"] is None
+    assert rows[2]["error"] == f"no such file: {tmp_path / 'nope'}"
+
+
+def test_urls_are_fetched_and_use_the_named_source_rules(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ru = next(a for a in expected_articles() if a.portal == "infoshos" and a.language == "ru")
+    with SampleSite(port=0) as site:
+        url = site.base_url + ru.local_path
+        code, rows = _run(capsys, "--source", "infoshos-sample", url, site.base_url + "/nope")
+    assert code == 1
+    assert rows[0]["error"] is None
+    assert rows[0]["title"] == ru.title and rows[0]["text"] == ru.text
+    assert rows[0]["language"] == "ru"
+    assert rows[1]["error"] == "HTTP 404"
+
+
+def test_text_format_and_non_http_schemes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["extract", "file:///etc/passwd"])
+    assert code == 1
+    assert "only http(s) URLs and files are read" in capsys.readouterr().out
+    art = _glued_article()
+    page = tmp_path / "p.html"
+    page.write_bytes(render.infoshos_article(render.SiteData(), art))
+    assert main(["extract", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert f"title: {art.title}" in out
+    assert "repairs: " in out and "glued" in out
