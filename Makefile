@@ -27,7 +27,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/infoshos run --warehouse data
 	$(BIN)/infoshos sql --warehouse data \
-	  "SELECT source, language, count(*) AS articles, count(DISTINCT cluster_id) AS stories FROM articles GROUP BY ALL ORDER BY ALL"
+	  "SELECT source, language, count(*) AS articles, count(*) FILTER (WHERE NOT is_canonical) AS duplicates, min(published_at)::DATE AS first, max(published_at)::DATE AS last FROM articles GROUP BY ALL ORDER BY ALL"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -40,7 +40,9 @@ typecheck: $(STAMP)
 	MYPYPATH=$(MYPY_TREE) $(BIN)/mypy -p infoshos.spiders -p infoshos.flows -p infoshos.warehouse
 	MYPYPATH=$(MYPY_TREE) $(BIN)/mypy tests bench
 
+# In CI (CI=true, as root) the browser test's Chromium is installed from Debian's packages.
 pytest: $(STAMP)
+	@if [ "$${CI:-}" = "true" ]; then .ci/install-chromium; fi
 	$(BIN)/python -m pytest -q
 
 test: lint typecheck pytest

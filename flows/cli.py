@@ -16,7 +16,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from prefect.states import State
 
 DEFAULT_WAREHOUSE = "data"
 
@@ -51,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.add_argument(
+        "--full", action="store_true", help="fetch known pages again (conditional requests)"
+    )
+    run.add_argument(
+        "--since",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="backfill limit: only articles published on or after this date",
+    )
 
     sql = sub.add_parser("sql", help="run a SQL query against the warehouse (read-only)")
     sql.add_argument("query", help="the SQL to run")
@@ -85,6 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _prefect_env(warehouse: str) -> None:
     """Prefect keeps its state in a folder we own and never phones home."""
     os.environ.setdefault("PREFECT_HOME", str(Path(warehouse).absolute() / ".prefect"))
@@ -104,14 +125,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     _prefect_env(args.warehouse)
     from infoshos.flows.pipeline import run_pipeline
 
-    summary = run_pipeline(
-        warehouse=args.warehouse,
-        sources=args.source,
-        start_urls=args.start_url,
-        sources_file=args.sources,
+    state = cast(
+        "State[Any]",
+        run_pipeline(
+            warehouse=args.warehouse,
+            sources=args.source,
+            start_urls=args.start_url,
+            sources_file=args.sources,
+            full=args.full,
+            since=args.since,
+            return_state=True,
+        ),
     )
+    summary = state.result(raise_on_failure=False)
+    if isinstance(summary, BaseException):
+        raise summary
     print(json.dumps(summary, indent=1) if args.json else summary["text"])
-    return 0 if summary.get("status") == "completed" else 1
+    if state.is_failed():
+        print(f"infoshos: error: {state.message}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -137,8 +170,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from datetime import date
-
     from infoshos.flows.sources import ConfigError
     from infoshos.warehouse.export import export_snapshot
     from infoshos.warehouse.store import Warehouse

@@ -15,29 +15,34 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed
 
-from infoshos.flows import merge
+from infoshos.flows import health, merge
 from infoshos.flows.clean.articles import CleanOutput, clean_pages
+from infoshos.flows.clean.urls import article_id, canonical_url
 from infoshos.flows.dedup import DedupInput, cluster_articles
 from infoshos.flows.enrich import enrich_articles
 from infoshos.flows.sources import Source, adhoc_source, load_sources, select_sources
 from infoshos.flows.summary import RunSummary
 from infoshos.warehouse.catalog import build_catalog
-from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES
-from infoshos.warehouse.store import Warehouse
+from infoshos.warehouse.faults import crash_point
+from infoshos.warehouse.schema import SCHEMA_VERSION, SPOOL, TABLES
+from infoshos.warehouse.store import Snapshot, Warehouse
 
 PROGRESS_EVERY = 500
 
@@ -69,10 +74,21 @@ def lock_hash() -> str | None:
 
 # -- crawl ---------------------------------------------------------------------------------
 @dataclass
+class CrawlOptions:
+    """``full``: fetch known pages again (conditionally); ``since``: a backfill limit on the
+    publication date, inclusive."""
+
+    full: bool = False
+    since: date | None = None
+
+
+@dataclass
 class CrawlPlan:
     source: Source
     start_urls: list[str]
     url_map: list[tuple[str, str]] = field(default_factory=list)
+    options: CrawlOptions = field(default_factory=CrawlOptions)
+    known: Path | None = None
 
 
 def crawl_argv(plan: CrawlPlan, out: Path) -> list[str]:
@@ -91,6 +107,12 @@ def crawl_argv(plan: CrawlPlan, out: Path) -> list[str]:
         argv += ["--start-url", url]
     for local, canonical in plan.url_map:
         argv += ["--url-map", f"{local}={canonical}"]
+    if plan.known is not None:
+        argv += ["--known", str(plan.known)]
+    if plan.options.full:
+        argv.append("--full")
+    if plan.options.since is not None:
+        argv += ["--since", plan.options.since.isoformat()]
     return argv
 
 
@@ -113,11 +135,53 @@ def crawl_task(plan: CrawlPlan, out: Path) -> dict[str, Any]:
     return stats
 
 
+def write_known(wh: Warehouse, path: Path) -> int:
+    """What the warehouse already holds, for an incremental crawl: every URL an article came
+    from, with the ETag and Last-Modified of its latest successful fetch."""
+    pages = wh.read("pages", columns=["url", "page_type", "status", "headers", "fetched_at"])
+    latest: dict[str, tuple[Any, str | None, str | None]] = {}
+    for row in pages.filter(pc.equal(pages["status"], 200)).to_pylist():
+        if row["page_type"] not in ("article", "print"):
+            continue
+        headers = dict(row["headers"] or [])
+        prev = latest.get(row["url"])
+        if prev is None or row["fetched_at"] >= prev[0]:
+            latest[row["url"]] = (
+                row["fetched_at"],
+                headers.get("etag"),
+                headers.get("last-modified"),
+            )
+    for url in wh.read("articles", columns=["url"])["url"].to_pylist():
+        latest.setdefault(url, (None, None, None))
+    table = pa.table(
+        {
+            "url": list(latest),
+            "etag": [v[1] for v in latest.values()],
+            "last_modified": [v[2] for v in latest.values()],
+            "is_article": [True] * len(latest),
+        },
+        schema=pa.schema(
+            [
+                ("url", pa.string()),
+                ("etag", pa.string()),
+                ("last_modified", pa.string()),
+                ("is_article", pa.bool_()),
+            ]
+        ),
+    )
+    pq.write_table(table, path)
+    return table.num_rows
+
+
 def read_spools(paths: list[Path], run_id: str) -> pa.Table:
     """The spool files as `pages` rows (page_id and run_id added)."""
     tables = [pq.read_table(p) for p in paths if p.exists()]
     if not tables:
-        return TABLES["pages"].schema.empty_table()
+        return (
+            SPOOL.empty_table()
+            .append_column("page_id", pa.array([], pa.string()))
+            .append_column("run_id", pa.array([], pa.string()))
+        )
     spool = pa.concat_tables(tables, promote_options="default")
     urls = spool["url"].to_pylist()
     fetched = spool["fetched_at"].to_pylist()
@@ -233,68 +297,226 @@ def _rows_table(table: str, rows: list[dict[str, Any]], run_id: str) -> pa.Table
     return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema=schema)
 
 
-@dataclass
-class LoadResult:
-    counts: dict[str, int]
-    snapshot: int
-
-
 def _by_id(table: pa.Table, key: str) -> dict[str, dict[str, Any]]:
     return {row[key]: row for row in table.to_pylist()}
 
 
+def pages_rows(pages: pa.Table, encodings: dict[str, str]) -> pa.Table:
+    """Spool rows as `pages` rows: fetches only (links not followed live in `rejects`)."""
+    if pages.num_rows == 0:
+        return pages
+    mask = pc.is_null(pages["skip_reason"])
+    pages = pages.filter(mask)
+    enc = [encodings.get(pid) for pid in pages["page_id"].to_pylist()]
+    errors = [
+        d if s is None else None
+        for d, s in zip(pages["detail"].to_pylist(), pages["status"].to_pylist(), strict=True)
+    ]
+    pages = pages.append_column("encoding", pa.array(enc, pa.string()))
+    return pages.append_column("error", pa.array(errors, pa.string()))
+
+
+@dataclass
+class Changes:
+    """Everything one run writes, decided before anything is written."""
+
+    pages: pa.Table
+    rejects: list[dict[str, Any]]
+    plan: merge.ArticlePlan
+    articles: list[dict[str, Any]]
+    clusters: list[dict[str, Any]]
+    enriched: dict[str, list[dict[str, Any]]]
+    replace_derived: bool = False
+
+
 @task(name="load", cache_policy=NO_CACHE)
-def load_task(
+def load_task(wh: Warehouse, run_id: str, changes: Changes, run_row: dict[str, Any]) -> Snapshot:
+    """Write the run's files and publish them as one snapshot."""
+    started = time.perf_counter()
+    tx = wh.transaction(run_id)
+    tx.append("pages", changes.pages)
+    tx.append("rejects", _rows_table("rejects", changes.rejects, run_id))
+    tx.append("article_versions", _rows_table("article_versions", changes.plan.versions, run_id))
+    enriched = changes.enriched
+    if changes.replace_derived:
+        tx.replace("articles", _rows_table("articles", changes.articles, run_id))
+        tx.replace("clusters", _rows_table("clusters", changes.clusters, run_id))
+        for table in ENRICHED_TABLES:
+            tx.replace(table, _rows_table(table, enriched[table], run_id))
+    else:
+        if changes.articles:
+            tx.upsert("articles", _rows_table("articles", changes.articles, run_id))
+        if changes.clusters:
+            tx.upsert("clusters", _rows_table("clusters", changes.clusters, run_id))
+        if enriched["entities"]:
+            tx.upsert("entities", _rows_table("entities", enriched["entities"], run_id))
+        changed_ids = [a["article_id"] for a in changes.plan.updated]
+        for table in ENRICHED_TABLES[1:]:
+            rows = enriched[table]
+            if rows or changed_ids:
+                scope_col = "article_id"
+                tx.upsert(table, _rows_table(table, rows, run_id), scope=(scope_col, changed_ids))
+    run_row["stage_seconds"]["load"] = round(time.perf_counter() - started, 3)
+    tx.append("runs", _rows_table("runs", [run_row], run_id))
+    shrink = None if changes.replace_derived else dict.fromkeys(STATE_TABLES, MAX_SHRINK)
+    snap = tx.commit(max_shrink=shrink)
+    build_catalog(wh, snap)
+    return snap
+
+
+ENRICHED_TABLES = (
+    "entities", "mentions", "roles", "article_countries", "article_topics", "article_links",
+)  # fmt: skip
+STATE_TABLES = ("articles", "clusters", "entities", "mentions")
+#: The quality gate refuses a publish that would shrink a keyed table by more than this.
+MAX_SHRINK = 0.10
+
+
+def gone_updates(
+    pages: pa.Table, stored: dict[str, dict[str, Any]], run_id: str
+) -> list[dict[str, Any]]:
+    """Known articles whose URL now answers 404 or 410: marked ``gone_at``, never deleted."""
+    out: dict[str, dict[str, Any]] = {}
+    if pages.num_rows == 0:
+        return []
+    for row in pages.select(["url", "status", "page_type", "fetched_at"]).to_pylist():
+        if row["status"] not in (404, 410) or row["page_type"] not in ("article", "print"):
+            continue
+        aid = article_id(canonical_url(row["url"]))
+        art = stored.get(aid)
+        if art is not None and art.get("gone_at") is None and aid not in out:
+            out[aid] = dict(art, gone_at=row["fetched_at"], run_id=run_id)
+    return list(out.values())
+
+
+# -- the stages after the crawl: shared by a run and a re-process ----------------------------
+def process(
     wh: Warehouse,
     run_id: str,
     pages: pa.Table,
-    clean: CleanOutput,
-    plan: merge.ArticlePlan,
-    articles_out: list[dict[str, Any]],
-    cluster_rows: list[dict[str, Any]],
-    enriched: dict[str, list[dict[str, Any]]],
-    run_row: dict[str, Any],
-) -> LoadResult:
-    tx = wh.transaction(run_id)
-    encodings = clean.encodings
-    enc = [encodings.get(pid) for pid in pages["page_id"].to_pylist()]
-    pages_rows = pages.append_column("encoding", pa.array(enc, pa.string()))
-    if "detail" in pages_rows.column_names:
-        errors = [
-            d if s is None and not k else None
-            for d, s, k in zip(
-                pages_rows["detail"].to_pylist(),
-                pages_rows["status"].to_pylist(),
-                pages_rows["skip_reason"].to_pylist(),
-                strict=True,
-            )
-        ]
-        pages_rows = pages_rows.append_column("error", pa.array(errors, pa.string()))
-    if "skip_reason" in pages_rows.column_names:
-        # links not fetched are not fetches: they live in `rejects` only
-        mask = [k is None for k in pages_rows["skip_reason"].to_pylist()]
-        pages_rows = pages_rows.filter(pa.array(mask))
-    tx.append("pages", pages_rows)
-    tx.append("rejects", _rows_table("rejects", clean.rejects, run_id))
-    tx.append("article_versions", _rows_table("article_versions", plan.versions, run_id))
-    if articles_out:
-        tx.upsert("articles", _rows_table("articles", articles_out, run_id))
-    if cluster_rows:
-        tx.upsert("clusters", _rows_table("clusters", cluster_rows, run_id))
-    changed_ids = [a["article_id"] for a in plan.updated]
-    if enriched["entities"]:
-        tx.upsert("entities", _rows_table("entities", enriched["entities"], run_id))
-    for table in ("mentions", "roles", "article_countries", "article_topics"):
-        rows = enriched[table]
-        if rows or changed_ids:
-            tx.upsert(table, _rows_table(table, rows, run_id), scope=("article_id", changed_ids))
-    tx.append("runs", _rows_table("runs", [run_row], run_id))
-    snap = tx.commit()
-    build_catalog(wh, snap)
-    return LoadResult(counts=dict(snap.rows), snapshot=snap.number)
+    sources: list[Source],
+    summary: RunSummary,
+    reprocess: bool = False,
+) -> Changes:
+    """Clean, deduplicate and enrich ``pages`` against the stored state; decide the changes."""
+    with summary.stage("clean"):
+        cleaned = clean_task(pages, sources)
+    summary.items["clean"] = len(cleaned.articles)
+    crash_point("after-clean")
+
+    with summary.stage("dedup"):
+        stored = _by_id(wh.read("articles"), "article_id")
+        versions = wh.read("article_versions", columns=["article_id", "version"])
+        latest: dict[str, int] = {}
+        for aid, ver in zip(
+            versions["article_id"].to_pylist(), versions["version"].to_pylist(), strict=True
+        ):
+            latest[aid] = max(latest.get(aid, 0), ver)
+        plan = merge.plan_articles(stored, latest, cleaned.articles, run_id)
+        for art in plan.changed:
+            old = stored.get(art["article_id"])
+            art["gone_at"] = None if old is None else old.get("gone_at")
+        everything = {aid: dict(a) for aid, a in stored.items()}
+        if reprocess:  # the derived tables are rebuilt from the pages alone
+            kept = {a["article_id"] for a in cleaned.articles}
+            everything = {aid: a for aid, a in everything.items() if aid in kept}
+        for art in plan.changed:
+            everything[art["article_id"]] = art
+        gone = gone_updates(pages, everything, run_id)
+        for art in gone:
+            everything[art["article_id"]] = art
+        previous = {aid: a["cluster_id"] for aid, a in stored.items() if a.get("cluster_id")}
+        cluster_rows = dedup_task(everything, previous)
+        changed_ids = {a["article_id"] for a in plan.changed} | {a["article_id"] for a in gone}
+        if reprocess:
+            changed_ids = set(everything)
+        articles_out = merge.apply_clusters(everything, cluster_rows, changed_ids, run_id)
+        stored_clusters = {} if reprocess else _by_id(wh.read("clusters"), "article_id")
+        cluster_out = merge.cluster_changes(stored_clusters, cluster_rows, run_id)
+    summary.items["dedup"] = len(everything)
+
+    with summary.stage("enrich"):
+        to_enrich = list(everything.values()) if reprocess else plan.changed
+        enriched = enrich_task(to_enrich)
+        stored_entities = {} if reprocess else _by_id(wh.read("entities"), "entity_id")
+        enriched["entities"] = merge.merge_entities(stored_entities, enriched["entities"], run_id)
+        enriched["article_links"] = []
+    summary.items["enrich"] = len(to_enrich)
+
+    roles = {r["article_id"]: r["role"] for r in cluster_rows}
+    summary.articles_new = len(plan.new)
+    summary.articles_updated = len(plan.updated)
+    summary.articles_unchanged = len(plan.unchanged)
+    summary.articles_gone = len(gone)
+    summary.duplicates = sum(1 for a in plan.changed if roles.get(a["article_id"]) == "duplicate")
+    summary.rejects = Counter(r["reason"] for r in cleaned.rejects)
+    summary.mentions_new = len(enriched["mentions"])
+    summary.repairs = cleaned.repairs
+    return Changes(
+        pages=pages_rows(pages, cleaned.encodings) if not reprocess else pages.slice(0, 0),
+        rejects=cleaned.rejects,
+        plan=plan,
+        articles=articles_out,
+        clusters=cluster_out,
+        enriched=enriched,
+        replace_derived=reprocess,
+    )
 
 
-# -- the flow -------------------------------------------------------------------------------
+def publish(
+    wh: Warehouse,
+    run_id: str,
+    changes: Changes,
+    summary: RunSummary,
+    sources: list[Source],
+    mode: str,
+    source_yield: dict[str, int] | None = None,
+) -> None:
+    with summary.stage("load"):
+        run_row = summary.run_row(
+            code_version=code_version(),
+            schema_version=SCHEMA_VERSION,
+            lock_hash=lock_hash(),
+            config=json.dumps([s.to_json() for s in sources]),
+            mode=mode,
+            source_yield=source_yield,
+        )
+        snap = load_task(wh, run_id, changes, run_row)
+    summary.items["load"] = len(changes.articles)
+    summary.entities = snap.rows.get("entities", 0)
+    summary.articles_total = snap.rows.get("articles", 0)
+    summary.snapshot = snap.number
+
+
+def finish(summary: RunSummary) -> Any:
+    """The flow's return value: the summary, or a Failed state carrying it when flagged."""
+    text = summary.markdown()
+    with contextlib.suppress(Exception):
+        create_markdown_artifact(text, key="infoshos-run-summary", description="infoshos run")
+    result = summary.to_json()
+    if summary.messages:
+        return Failed(message="; ".join(summary.messages), data=result)
+    return result
+
+
+@contextlib.contextmanager
+def _run_folder(wh: Warehouse, run_id: str) -> Iterator[Path]:
+    """A staging folder for the run's spools; leftovers of killed runs are removed first."""
+    root = wh.root / "_staging"
+    if root.exists():
+        for old in root.iterdir():
+            shutil.rmtree(old, ignore_errors=True)
+    staging = root / run_id
+    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            root.rmdir()
+
+
+# -- the flows ------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _sample_site_if_needed(sources: list[Source]) -> Iterator[str | None]:
     if not any(s.sample for s in sources):
@@ -306,7 +528,9 @@ def _sample_site_if_needed(sources: list[Source]) -> Iterator[str | None]:
         yield site.base_url
 
 
-def plan_crawls(sources: list[Source], base_url: str | None) -> list[CrawlPlan]:
+def plan_crawls(
+    sources: list[Source], base_url: str | None, options: CrawlOptions, known: Path | None
+) -> list[CrawlPlan]:
     plans = []
     for src in sources:
         if src.sample:
@@ -314,10 +538,16 @@ def plan_crawls(sources: list[Source], base_url: str | None) -> list[CrawlPlan]:
 
             assert base_url is not None
             starts = sample_site.start_urls(base_url)[src.name]
-            plans.append(CrawlPlan(src, list(starts), sample_site.url_map(base_url)))
+            plans.append(
+                CrawlPlan(src, list(starts), sample_site.url_map(base_url), options, known)
+            )
         else:
-            plans.append(CrawlPlan(src, list(src.start_urls), list(src.url_map)))
+            plans.append(CrawlPlan(src, list(src.start_urls), list(src.url_map), options, known))
     return plans
+
+
+def _lock_wait() -> float:
+    return float(os.environ.get("INFOSHOS_LOCK_WAIT", "0"))
 
 
 @flow(name="infoshos-run", log_prints=False)
@@ -326,98 +556,102 @@ def run_pipeline(
     sources: list[str] | None = None,
     start_urls: list[str] | None = None,
     sources_file: str | None = None,
-) -> dict[str, Any]:
-    """Crawl the sources (default: the bundled sample site), clean, deduplicate, enrich and
-    publish one snapshot of the warehouse. Returns the run summary."""
+    full: bool = False,
+    since: date | None = None,
+) -> Any:
+    """Crawl the sources (default: the bundled sample site; ``["all"]``: every live source),
+    clean, deduplicate, enrich and publish one snapshot of the warehouse.
+
+    An incremental crawl (the default) skips pages the warehouse already has; ``full`` fetches
+    everything again with conditional requests; ``since`` limits a backfill to articles
+    published on or after that date. Returns the run summary; the flow run fails (after
+    publishing) when a source yields nothing or far less than in its recent runs."""
     logger = get_run_logger()
     catalog = load_sources(sources_file)
     selected = [adhoc_source(start_urls)] if start_urls else select_sources(sources, catalog)
     wh = Warehouse(warehouse)
     run_id = new_run_id()
+    mode = "full" if full else "incremental"
     summary = RunSummary(run_id=run_id, sources=[s.name for s in selected])
-    with wh.lock(wait_seconds=float(os.environ.get("INFOSHOS_LOCK_WAIT", "0"))):
-        staging = wh.root / "_staging" / run_id
-        staging.mkdir(parents=True, exist_ok=True)
-        try:
-            with summary.stage("crawl"), _sample_site_if_needed(selected) as base_url:
-                plans = plan_crawls(selected, base_url)
-                outs = [staging / f"spool-{i}.parquet" for i in range(len(plans))]
-                futures = [crawl_task.submit(p, o) for p, o in zip(plans, outs, strict=True)]
-                for fut in futures:
-                    fut.result()
-                pages = read_spools(outs, run_id)
-            fetched = (
-                [k is None for k in pages["skip_reason"].to_pylist()] if pages.num_rows else []
-            )
-            summary.items["crawl"] = sum(fetched)
-            summary.pages_fetched = sum(fetched)
-
-            with summary.stage("clean"):
-                cleaned = clean_task(pages, selected)
-            summary.items["clean"] = len(cleaned.articles)
-
-            with summary.stage("dedup"):
-                stored = _by_id(wh.read("articles"), "article_id")
-                versions = wh.read("article_versions", columns=["article_id", "version"])
-                latest: dict[str, int] = {}
-                for aid, ver in zip(
-                    versions["article_id"].to_pylist(),
-                    versions["version"].to_pylist(),
-                    strict=True,
-                ):
-                    latest[aid] = max(latest.get(aid, 0), ver)
-                plan = merge.plan_articles(stored, latest, cleaned.articles, run_id)
-                everything = {aid: dict(a) for aid, a in stored.items()}
-                for art in plan.changed:
-                    everything[art["article_id"]] = art
-                previous = {aid: a["cluster_id"] for aid, a in stored.items()}
-                cluster_rows = dedup_task(everything, previous)
-                changed_ids = {a["article_id"] for a in plan.changed}
-                articles_out = merge.apply_clusters(everything, cluster_rows, changed_ids, run_id)
-                stored_clusters = _by_id(wh.read("clusters"), "article_id")
-                cluster_out = merge.cluster_changes(stored_clusters, cluster_rows, run_id)
-            summary.items["dedup"] = len(everything)
-
-            with summary.stage("enrich"):
-                enriched = enrich_task(plan.changed)
-                stored_entities = _by_id(wh.read("entities"), "entity_id")
-                enriched["entities"] = merge.merge_entities(
-                    stored_entities, enriched["entities"], run_id
-                )
-            summary.items["enrich"] = len(plan.changed)
-
-            summary.articles_new = len(plan.new)
-            summary.articles_updated = len(plan.updated)
-            summary.articles_unchanged = len(plan.unchanged)
-            roles = {r["article_id"]: r["role"] for r in cluster_rows}
-            summary.duplicates = sum(
-                1 for a in plan.changed if roles.get(a["article_id"]) == "duplicate"
-            )
-            summary.rejects = Counter(r["reason"] for r in cleaned.rejects)
-            summary.mentions_new = len(enriched["mentions"])
-            summary.repairs = cleaned.repairs
-
-            with summary.stage("load"):
-                run_row = summary.run_row(
-                    code_version=code_version(),
-                    schema_version=SCHEMA_VERSION,
-                    lock_hash=lock_hash(),
-                    config=json.dumps([s.to_json() for s in selected]),
-                )
-                result = load_task(
-                    wh, run_id, pages, cleaned, plan, articles_out, cluster_out, enriched,
-                    run_row,
-                )  # fmt: skip
-            summary.items["load"] = len(articles_out)
-            summary.entities = result.counts.get("entities", 0)
-            summary.articles_total = result.counts.get("articles", 0)
-            summary.snapshot = result.snapshot
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                (wh.root / "_staging").rmdir()
-    text = summary.markdown()
-    with contextlib.suppress(Exception):
-        create_markdown_artifact(text, key="infoshos-run-summary", description="infoshos run")
+    options = CrawlOptions(full=full, since=since)
+    with wh.lock(wait_seconds=_lock_wait()), _run_folder(wh, run_id) as staging:
+        with summary.stage("crawl"), _sample_site_if_needed(selected) as base_url:
+            known = staging / "known.parquet"
+            write_known(wh, known)
+            plans = plan_crawls(selected, base_url, options, known)
+            outs = [staging / f"spool-{i}.parquet" for i in range(len(plans))]
+            futures = [crawl_task.submit(p, o) for p, o in zip(plans, outs, strict=True)]
+            stats = [f.result() for f in futures]
+            pages = read_spools(outs, run_id)
+        crash_point("after-crawl")
+        fetched = pc.sum(pc.is_null(pages["skip_reason"])).as_py() or 0
+        summary.items["crawl"] = summary.pages_fetched = int(fetched)
+        skipped = {
+            p.source.name: int(st.get("known_skipped", 0))
+            for p, st in zip(plans, stats, strict=True)
+        }
+        yields = health.source_yield(
+            pages.select(["source", "page_type", "status", "skip_reason"]).to_pylist(), skipped
+        )
+        history = [
+            dict(r["source_yield"] or [])
+            for r in wh.read("runs", columns=["mode", "status", "source_yield"]).to_pylist()
+            if r["mode"] == mode and r["status"] == "completed"
+        ]
+        summary.messages += health.yield_alarms(summary.sources, yields, history)
+        if summary.messages:
+            summary.status = "flagged"
+        changes = process(wh, run_id, pages, selected, summary)
+        publish(wh, run_id, changes, summary, selected, mode, yields)
     logger.info("run %s published snapshot %s", run_id, summary.snapshot)
-    return summary.to_json()
+    return finish(summary)
+
+
+@flow(name="infoshos-reprocess", log_prints=False)
+def reprocess_pipeline(warehouse: str = "data", sources_file: str | None = None) -> Any:
+    """Rebuild the clean, dedup and enrichment tables from the stored raw pages (no network):
+    for every URL, its latest successful fetch. `pages`, `rejects` history and `runs` stay."""
+    logger = get_run_logger()
+    catalog = load_sources(sources_file)
+    wh = Warehouse(warehouse)
+    run_id = new_run_id()
+    with wh.lock(wait_seconds=_lock_wait()):
+        with_stored = wh.read("pages", columns=["source"])
+        names = sorted(set(with_stored["source"].to_pylist()))
+        summary = RunSummary(run_id=run_id, sources=names)
+        selected = [catalog[n] if n in catalog else adhoc_source_named(n) for n in names]
+        with summary.stage("crawl"):
+            pages = latest_pages(wh)
+        summary.items["crawl"] = pages.num_rows
+        changes = process(wh, run_id, pages, selected, summary, reprocess=True)
+        publish(wh, run_id, changes, summary, selected, "reprocess")
+    logger.info("re-process %s published snapshot %s", run_id, summary.snapshot)
+    return finish(summary)
+
+
+def adhoc_source_named(name: str) -> Source:
+    """A stored source no longer configured: re-process it with the generic rules."""
+    return Source(name=name, spider="generic", style="generic")
+
+
+def latest_pages(wh: Warehouse) -> pa.Table:
+    """For each URL, the latest fetch of an article page that answered 200, with its body."""
+    meta = wh.read("pages", columns=["page_id", "url", "page_type", "status", "fetched_at"])
+    best: dict[str, tuple[Any, str]] = {}
+    for row in meta.to_pylist():
+        if row["status"] != 200 or row["page_type"] not in ("article", "print"):
+            continue
+        prev = best.get(row["url"])
+        if prev is None or row["fetched_at"] > prev[0]:
+            best[row["url"]] = (row["fetched_at"], row["page_id"])
+    keep = pa.array([v[1] for v in best.values()], pa.string())
+    parts = []
+    for path in wh.files("pages"):
+        table = pq.read_table(path)
+        parts.append(table.filter(pc.is_in(table["page_id"], value_set=keep)))
+    if not parts:
+        return read_spools([], "none")
+    pages = pa.concat_tables(parts, promote_options="default").sort_by("fetched_at")
+    return pages.append_column("skip_reason", pa.nulls(pages.num_rows, pa.string())).append_column(
+        "detail", pa.nulls(pages.num_rows, pa.string())
+    )

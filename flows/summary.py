@@ -25,6 +25,7 @@ class RunSummary:
     articles_new: int = 0
     articles_updated: int = 0
     articles_unchanged: int = 0
+    articles_gone: int = 0
     articles_total: int = 0
     duplicates: int = 0
     rejects: Counter[str] = field(default_factory=Counter)
@@ -54,6 +55,7 @@ class RunSummary:
             "articles_new": self.articles_new,
             "articles_updated": self.articles_updated,
             "articles_unchanged": self.articles_unchanged,
+            "articles_gone": self.articles_gone,
             "duplicates": self.duplicates,
             "rejects": sum(self.rejects.values()),
             "entities": self.entities,
@@ -85,7 +87,8 @@ class RunSummary:
             (
                 "articles",
                 f"{self.articles_new} new, {self.articles_updated} updated, "
-                f"{self.articles_unchanged} unchanged, {self.duplicates} duplicates "
+                f"{self.articles_unchanged} unchanged, {self.articles_gone} gone, "
+                f"{self.duplicates} duplicates "
                 f"({self.articles_total} in the warehouse)",
             ),
             ("rejects", f"{sum(self.rejects.values())} ({rejects})"),

@@ -148,7 +148,19 @@ def test_second_run_adds_no_rows_but_records_the_fetches(runs: dict[str, Any]) -
     assert runs["second"]["articles_new"] == 0
     assert runs["second"]["articles_updated"] == 0
     assert _count(wh, "runs") == runs["counts"]["runs"] + 1
-    assert _count(wh, "pages") == 2 * runs["counts"]["pages"]
+    # the second (incremental) run fetched the lists and feeds again, and no known article
+    second = runs["second"]["run_id"]
+    refetched = _query(
+        wh,
+        "select p.url, p.status from pages p join articles a on a.url = p.url "
+        f"where p.run_id = '{second}'",
+    )
+    assert refetched == []
+    types = dict(
+        _query(wh, f"select page_type, count(*) from pages where run_id = '{second}' group by 1")
+    )
+    assert types.get("list") and types.get("feed"), types
+    assert _count(wh, "pages") == runs["counts"]["pages"] + sum(types.values())
 
 
 def test_warehouse_layout_is_relative_and_portable(runs: dict[str, Any]) -> None:

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from infoshos.warehouse.faults import crash_point
 from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES, Table
 
 KEEP_SNAPSHOTS = 5
@@ -279,7 +280,11 @@ class Transaction:
         kept = existing.filter(pc.invert(drop))
         self.replace(table, pa.concat_tables([kept, rows]))
 
-    def commit(self, max_change: dict[str, float] | None = None) -> Snapshot:
+    def commit(
+        self,
+        max_change: dict[str, float] | None = None,
+        max_shrink: dict[str, float] | None = None,
+    ) -> Snapshot:
         """Check, then publish every change at once. Raises QualityGateError and publishes
         nothing when a check fails."""
         snap = Snapshot(
@@ -291,15 +296,20 @@ class Transaction:
             rows=self.rows,
         )
         try:
-            check_snapshot(self.wh, snap, self.base, self.changed, max_change or {})
+            check_snapshot(
+                self.wh, snap, self.base, self.changed, max_change or {}, max_shrink or {}
+            )
         except QualityGateError:
             self.rollback()
             raise
         name = f"{snap.number:06d}.json"
+        crash_point("before-publish")
         write_atomic(
             self.wh.root / "snapshots" / name, json.dumps(snap.to_json(), indent=1).encode()
         )
+        crash_point("after-manifest")
         write_atomic(self.wh.current_path, (name + "\n").encode())
+        crash_point("after-publish")
         self._written.clear()
         collect_garbage(self.wh)
         return snap
@@ -333,8 +343,10 @@ def check_snapshot(
     base: Snapshot,
     changed: set[str],
     max_change: dict[str, float],
+    max_shrink: dict[str, float] | None = None,
 ) -> None:
-    """The quality gate: unique keys, required columns not null, bounded row-count changes."""
+    """The quality gate: unique keys, required columns not null, bounded row-count changes
+    (``max_change``: either way; ``max_shrink``: a keyed table losing rows)."""
     problems: list[str] = []
     for name in sorted(changed):
         spec = TABLES[name]
@@ -358,6 +370,12 @@ def check_snapshot(
             problems.append(
                 f"{name} would change from {before} to {after} rows "
                 f"(more than {bound:.0%}); not published"
+            )
+        shrink = (max_shrink or {}).get(name)
+        if shrink is not None and before > 0 and after < before * (1 - shrink):
+            problems.append(
+                f"{name} would shrink from {before} to {after} rows "
+                f"(more than {shrink:.0%}); not published"
             )
     if problems:
         raise QualityGateError("quality gate failed: " + "; ".join(problems))
