@@ -94,6 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
     src = sub.add_parser("sources", help="list the configured sources")
     src.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
 
+    srv = sub.add_parser("serve", help="run every schedule in this process (no work pool needed)")
+    _warehouse_arg(srv)
+    srv.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+
+    rep2 = sub.add_parser("reprocess", help="rebuild the derived tables from the stored pages")
+    _warehouse_arg(rep2)
+    rep2.add_argument("--sources", metavar="FILE", help="a sources YAML file")
+
     serve = sub.add_parser("serve-sample", help="serve the bundled sample site on 127.0.0.1")
     serve.add_argument("--port", type=int, default=8800, help="port (default 8800)")
     return parser
@@ -145,6 +153,37 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"infoshos: error: {state.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from infoshos.flows.schedule import serve
+    from infoshos.flows.sources import load_sources
+
+    load_sources(args.sources)  # a malformed file fails here, in one line
+    _prefect_env(args.warehouse)
+    serve(str(Path(args.warehouse).absolute()), args.sources)
+    return 0
+
+
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from infoshos.warehouse.store import Warehouse
+
+    if not Warehouse(args.warehouse).exists():
+        from infoshos.warehouse.store import WarehouseError
+
+        raise WarehouseError(f"no warehouse at {args.warehouse} (run `infoshos run` first)")
+    _prefect_env(args.warehouse)
+    from infoshos.flows.pipeline import reprocess_pipeline
+
+    state = cast(
+        "State[Any]",
+        reprocess_pipeline(warehouse=args.warehouse, sources_file=args.sources, return_state=True),
+    )
+    summary = state.result(raise_on_failure=False)
+    if isinstance(summary, BaseException):
+        raise summary
+    print(summary["text"])
+    return 1 if state.is_failed() else 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -224,6 +263,8 @@ COMMANDS = {
     "run": cmd_run,
     "sql": cmd_sql,
     "sources": cmd_sources,
+    "serve": cmd_serve,
+    "reprocess": cmd_reprocess,
     "export": cmd_export,
     "extract": cmd_extract,
     "report": cmd_report,

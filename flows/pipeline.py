@@ -37,6 +37,7 @@ from infoshos.flows.clean.articles import CleanOutput, clean_pages
 from infoshos.flows.clean.urls import article_id, canonical_url
 from infoshos.flows.dedup import DedupInput, cluster_articles
 from infoshos.flows.enrich import enrich_articles
+from infoshos.flows.links import link_translations
 from infoshos.flows.sources import Source, adhoc_source, load_sources, select_sources
 from infoshos.flows.summary import RunSummary
 from infoshos.warehouse.catalog import build_catalog
@@ -326,6 +327,7 @@ class Changes:
     articles: list[dict[str, Any]]
     clusters: list[dict[str, Any]]
     enriched: dict[str, list[dict[str, Any]]]
+    links: list[dict[str, Any]] | None = None  # None: unchanged
     replace_derived: bool = False
 
 
@@ -357,6 +359,8 @@ def load_task(wh: Warehouse, run_id: str, changes: Changes, run_row: dict[str, A
                 scope_col = "article_id"
                 tx.upsert(table, _rows_table(table, rows, run_id), scope=(scope_col, changed_ids))
     run_row["stage_seconds"]["load"] = round(time.perf_counter() - started, 3)
+    if changes.links is not None:
+        tx.replace("article_links", _rows_table("article_links", changes.links, run_id))
     tx.append("runs", _rows_table("runs", [run_row], run_id))
     shrink = None if changes.replace_derived else dict.fromkeys(STATE_TABLES, MAX_SHRINK)
     snap = tx.commit(max_shrink=shrink)
@@ -364,9 +368,7 @@ def load_task(wh: Warehouse, run_id: str, changes: Changes, run_row: dict[str, A
     return snap
 
 
-ENRICHED_TABLES = (
-    "entities", "mentions", "roles", "article_countries", "article_topics", "article_links",
-)  # fmt: skip
+ENRICHED_TABLES = ("entities", "mentions", "roles", "article_countries", "article_topics")
 STATE_TABLES = ("articles", "clusters", "entities", "mentions")
 #: The quality gate refuses a publish that would shrink a keyed table by more than this.
 MAX_SHRINK = 0.10
@@ -440,7 +442,7 @@ def process(
         enriched = enrich_task(to_enrich)
         stored_entities = {} if reprocess else _by_id(wh.read("entities"), "entity_id")
         enriched["entities"] = merge.merge_entities(stored_entities, enriched["entities"], run_id)
-        enriched["article_links"] = []
+        links = translation_links(wh, everything, enriched["mentions"], reprocess)
     summary.items["enrich"] = len(to_enrich)
 
     roles = {r["article_id"]: r["role"] for r in cluster_rows}
@@ -459,8 +461,58 @@ def process(
         articles=articles_out,
         clusters=cluster_out,
         enriched=enriched,
+        links=links,
         replace_derived=reprocess,
     )
+
+
+def translation_links(
+    wh: Warehouse,
+    articles: dict[str, dict[str, Any]],
+    new_mentions: list[dict[str, Any]],
+    reprocess: bool,
+) -> list[dict[str, Any]] | None:
+    """Translation links over all articles (a new translation may link to an old article);
+    None when they equal the stored ones."""
+    entity_ids: dict[str, set[str]] = {}
+    fresh = {m["article_id"] for m in new_mentions}
+    if not reprocess:
+        stored = wh.read("mentions", columns=["article_id", "entity_id"])
+        for aid, eid in zip(
+            stored["article_id"].to_pylist(), stored["entity_id"].to_pylist(), strict=True
+        ):
+            if aid not in fresh:
+                entity_ids.setdefault(aid, set()).add(eid)
+    for m in new_mentions:
+        entity_ids.setdefault(m["article_id"], set()).add(m["entity_id"])
+    rows = [
+        dict(r)
+        for r in link_translations(
+            [
+                {
+                    "article_id": a["article_id"],
+                    "language": a.get("language") or "und",
+                    "published_at": a.get("published_at"),
+                    "event_date": a.get("event_date"),
+                    "text": a.get("text") or "",
+                    "entity_ids": entity_ids.get(a["article_id"], set()),
+                }
+                for a in articles.values()
+            ]
+        )
+    ]
+    if not reprocess:
+        old = wh.read("article_links", columns=["article_id", "other_id", "kind", "score"])
+        key = sorted(
+            (r["article_id"], r["other_id"], r["kind"], round(r["score"], 9)) for r in rows
+        )
+        was = sorted(
+            (r["article_id"], r["other_id"], r["kind"], round(r["score"] or 0, 9))
+            for r in old.to_pylist()
+        )
+        if key == was:
+            return None
+    return rows
 
 
 def publish(

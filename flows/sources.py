@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-SPIDERS = ("infoshos", "sectsco", "generic")
+SPIDERS = ("infoshos", "sectsco", "ecrats", "generic")
 DEFAULT_SOURCES = ("infoshos-sample", "sectsco-sample")
 
 

@@ -170,3 +170,23 @@ def test_warehouse_layout_is_relative_and_portable(runs: dict[str, Any]) -> None
     assert all(
         not f.startswith("/") for files in runs["wh"].current().tables.values() for f in files
     )
+
+
+def test_translations_are_linked_not_merged(runs: dict[str, Any]) -> None:
+    wh = runs["wh"]
+    arts = {a.key: a for a in sample_site.expected_articles()}
+    pairs = {
+        frozenset((a.canonical_url, arts[a.translation_of].canonical_url))
+        for a in arts.values()
+        if a.translation_of in arts
+    }
+    assert len(pairs) >= 6
+    rows = _query(
+        wh,
+        "select a.url, o.url, a.cluster_id = o.cluster_id from article_links l "
+        "join articles a on a.article_id = l.article_id "
+        "join articles o on o.article_id = l.other_id where l.kind = 'translation_of'",
+    )
+    found = {frozenset((r[0], r[1])) for r in rows}
+    assert pairs <= found
+    assert not any(r[2] for r in rows)  # linked, never clustered as duplicates

@@ -277,7 +277,7 @@ def test_sectsco_list_is_not_article() -> None:
 def test_unknown_style() -> None:
     with pytest.raises(ValueError):
         extract_article("<html></html>", "http://x/", "nope")
-    assert set(RULES) == {"infoshos", "sectsco"}
+    assert set(RULES) == {"infoshos", "sectsco", "ecrats"}
 
 
 def test_not_article_detail_is_one_line() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from difflib import SequenceMatcher
 from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -156,6 +157,15 @@ def _time_element(node: LexborNode) -> tuple[str | None, datetime | None]:
     return (text or attr or None), when
 
 
+#: SCO RATS (ecrats.org) sits in Tashkent: its dates are local times there (UTC+5).
+TASHKENT = ZoneInfo("Asia/Tashkent")
+
+
+def _tashkent_date(node: LexborNode) -> tuple[str | None, datetime | None]:
+    text = node_text(node)
+    return (text or None), (parse_datetime(text, TASHKENT) if text else None)
+
+
 RULES: dict[str, SiteRules] = {
     "infoshos": SiteRules(
         style="infoshos",
@@ -198,6 +208,26 @@ RULES: dict[str, SiteRules] = {
         attachments="a.doc-link",
         skip=("a.doc-link", "form", ".share", ".tags"),
         list_ancestors=("aside", "nav", ".sidebar", ".news-list", ".news-item", ".aside-item"),
+        chrome=CHROME_RE,
+    ),
+    # SCO RATS, stock 1C-Bitrix templates (markup assumed: see spiders/ecrats.py).
+    "ecrats": SiteRules(
+        style="ecrats",
+        layouts=(
+            Layout(
+                "article",
+                scope="div.workarea",
+                body="div.news-detail-text",
+                requires="div.news-detail",
+            ),
+        ),
+        title="h1",
+        date=".news-detail .news-date-time",
+        parse_date=_tashkent_date,
+        lead="div.news-detail-preview",
+        attachments=".news-detail-files a",
+        skip=(".news-detail-files", ".news-detail-share", "form"),
+        list_ancestors=(".sidebar", ".news-list", ".news-list-small", ".news-item", "nav"),
         chrome=CHROME_RE,
     ),
 }

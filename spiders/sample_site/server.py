@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -149,9 +150,18 @@ class _Handler(BaseHTTPRequestHandler):
             page = self._page()
         except Exception:  # a bug in a page must not kill the connection silently
             page = SERVER_ERROR
+        etag = '"' + hashlib.sha1(page.body).hexdigest()[:16] + '"'
+        if page.status == 200 and self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.send_response(page.status)
         self.send_header("Content-Type", page.content_type)
         self.send_header("Content-Length", str(len(page.body)))
+        if page.status == 200:
+            self.send_header("ETag", etag)
         for name, value in page.headers:
             self.send_header(name, value)
         self.end_headers()
@@ -173,8 +183,9 @@ class SampleSite:
     'http://127.0.0.1:PORT'
     """
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, data: SiteData | None = None) -> None:
         self.port = port
+        self._data = data
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -185,13 +196,21 @@ class SampleSite:
         return self._server.base_url
 
     def start(self) -> SampleSite:
-        self._server = _Server(self.port, SiteData())
+        self._server = _Server(self.port, self._data or SiteData())
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="sample-site", daemon=True
         )
         self._thread.start()
         return self
+
+    def update(self, data: SiteData) -> None:
+        """Serve other content from now on (tests: a new, changed or deleted article)."""
+        if self._server is None:
+            raise RuntimeError("SampleSite is not running")
+        with self._server.lock:
+            self._server.data = data
+            self._server.cache.clear()
 
     def stop(self) -> None:
         if self._server is not None:
