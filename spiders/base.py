@@ -9,22 +9,52 @@ URL mapping: a crawl of a local mirror passes ``url_map`` pairs ``(local_prefix,
 canonical_prefix)``. Records carry canonical URLs (``url``, ``final_url``, ``referer``) and the
 URL actually requested in ``fetch_url``. Canonical links found in pages (e.g. absolute links in
 an RSS feed) are mapped back to the mirror before they are requested.
+
+Incremental crawls (``known``, ``full``, ``since``; see :mod:`infoshos.spiders.incremental`):
+
+- default: an article link whose URL the known file marks ``is_article`` is not fetched
+  (counted as ``known_skipped``); a list page on which every followable article link is known
+  (as an article or not) does not follow its pagination;
+- ``full``: every known article of the source is requested again, linked or not (so that
+  deleted articles are noticed), and every link is fetched, known article links with
+  ``If-None-Match`` /
+  ``If-Modified-Since``; a 304 becomes a record with status 304 and no body;
+- ``since`` (a date, inclusive): list and feed items dated before it are not followed (counted
+  as ``since_skipped``), and a list page whose items are all dated before it does not follow its
+  pagination. Items without a date are followed.
+
+Failures (no response) are records with ``status`` None, ``skip_reason`` None and a ``detail``
+starting with the kind: ``timeout:``, ``connection reset:``, ``truncated:``, ``redirect loop:``,
+``connection refused:``, ``dns:`` or ``error:``. A response over ``DOWNLOAD_MAXSIZE`` (or a
+compressed body inflating beyond it) is a ``too_large`` skip record; robots.txt refusals are
+``disallowed``; requests refused by the off-site filter are ``offsite``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response, TextResponse, XmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
+from twisted.internet import error as twisted_error
+from twisted.internet.defer import CancelledError
 from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
+
+from infoshos.spiders.incremental import KnownPage, list_date, load_known, parse_since, url_key
 
 Record = dict[str, Any]
 #: What a subclass hands :meth:`PortalSpider.follow_links`: a raw href and the page type it
@@ -33,6 +63,9 @@ Link = tuple[str, str | None]
 
 #: The page types a record may carry.
 PAGE_TYPES = frozenset({"article", "print", "list", "feed", "other"})
+#: Link types that lead to content (skipped when known, dated by list items); the others
+#: (``list``, ``feed``) are navigation.
+CONTENT_TYPES = frozenset({"article", "print", "feed_item", "other"})
 
 _DOC_EXTENSIONS = frozenset(
     {*IGNORED_EXTENSIONS, "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "rtf", "odt"}
@@ -116,7 +149,9 @@ class PortalSpider(scrapy.Spider):
 
     Arguments: ``source`` (the source name), ``start_urls`` (fetch URLs), ``url_map`` (pairs of
     local and canonical prefixes), ``max_pages`` (requests in total, start URLs included;
-    0 = no limit), ``allowed_domains`` (optional; derived from the start URLs).
+    0 = no limit), ``allowed_domains`` (optional; derived from the start URLs), ``known`` (the
+    path of a known file, or a ``{url_key: KnownPage}`` mapping), ``full`` (refetch known
+    articles conditionally), ``since`` (``YYYY-MM-DD`` or a date).
     """
 
     name = "portal"
@@ -130,6 +165,9 @@ class PortalSpider(scrapy.Spider):
         url_map: str | Iterable[Any] | None = None,
         max_pages: int | str | None = None,
         allowed_domains: str | Iterable[str] | None = None,
+        known: str | Mapping[str, KnownPage] | None = None,
+        full: bool | str = False,
+        since: str | date | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -147,6 +185,18 @@ class PortalSpider(scrapy.Spider):
         self._seen: set[str] = set()
         self._skipped: set[tuple[str, str]] = set()
         self.requested = 0
+        if isinstance(known, str):
+            known = load_known(known) if known else {}
+        #: Keys (:func:`url_key`) of what the warehouse has.
+        self.known: Mapping[str, KnownPage] = known or {}
+        if isinstance(full, str):
+            full = full.lower() in ("1", "true", "yes", "on")
+        self.full = bool(full)
+        self.since: date | None = parse_since(since)
+        #: Keys of article links not fetched because known / dated before ``since``.
+        self.known_skipped: set[str] = set()
+        self.since_skipped: set[str] = set()
+        self.pagination_stopped = 0
 
     # -- URLs ---------------------------------------------------------------------------------
 
@@ -195,20 +245,29 @@ class PortalSpider(scrapy.Spider):
         redirects = meta.get("redirect_urls") or []
         fetch_url = redirects[0] if redirects else (request.url if request else response.url)
         url = self.to_canonical(fetch_url)
+        status = int(response.status)
+        detail = None
+        if status == 304:
+            detail = "not modified"
+        elif status < 300 and not isinstance(response, TextResponse):
+            ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+            detail = f"binary content: {ctype.split(';')[0].strip() or 'no content type'}"
+        elif 300 <= status < 400:
+            detail = "redirect not followed"
         return {
             "url": url,
             "final_url": self.to_canonical(response.url),
             "fetch_url": fetch_url,
             "source": self.source,
             "page_type": page_type,
-            "status": int(response.status),
+            "status": status,
             "headers": decode_headers(response),
-            "body": bytes(response.body),
+            "body": None if status == 304 else bytes(response.body),
             "fetched_at": datetime.now(UTC),
             "language_hint": self.language_hint(url, response),
             "referer": meta.get("infoshos_referer"),
             "skip_reason": None,
-            "detail": None,
+            "detail": detail,
         }
 
     def skip_record(
@@ -242,19 +301,17 @@ class PortalSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         fetch_url = request.url if request is not None else ""
         meta = request.meta if request is not None else {}
+        redirects = meta.get("redirect_urls") or []
+        if redirects:
+            fetch_url = redirects[0]
         url = self.to_canonical(fetch_url)
-        error_type = failure.type.__name__ if failure.type is not None else "Error"
-        detail = f"{error_type}: {failure.getErrorMessage()}"
         page_type = str(meta.get("page_type", "other"))
         if page_type not in PAGE_TYPES:
             page_type = "article" if page_type == "feed_item" else "other"
         referer = meta.get("infoshos_referer")
-        if failure.check(IgnoreRequest):
-            reason = "disallowed" if "robots" in detail.lower() else "offsite"
-            yield self.skip_record(url, reason, detail, referer, page_type, fetch_url)
-            return
-        record = self.skip_record(url, "", detail, referer, page_type, fetch_url)
-        record["skip_reason"] = None
+        reason, detail = classify_failure(failure, len(redirects))
+        record = self.skip_record(url, reason or "", detail, referer, page_type, fetch_url)
+        record["skip_reason"] = reason
         yield record
 
     # -- requests -----------------------------------------------------------------------------
@@ -267,12 +324,24 @@ class PortalSpider(scrapy.Spider):
         depth: int = 0,
         dont_filter: bool = False,
     ) -> scrapy.Request:
+        headers: dict[str, str] = {}
+        if self.full and page_type in CONTENT_TYPES:
+            entry = self.known.get(url_key(self.to_canonical(fetch_url)))
+            if entry is not None and entry.etag:
+                headers["If-None-Match"] = entry.etag
+            if entry is not None and entry.last_modified:
+                headers["If-Modified-Since"] = entry.last_modified
+        # Always dont_filter (the argument is kept for callers): the crawl deduplicates itself
+        # (``_seen``); Scrapy's filter would drop a redirect to a URL already seen (a redirect
+        # loop included) without any record. Off-site filtering ignores dont_filter
+        # (infoshos.spiders.middlewares.OffsiteMiddleware).
         return scrapy.Request(
             fetch_url,
             callback=self.parse,
             errback=self.errback,
-            dont_filter=dont_filter,
+            dont_filter=True,
             priority=-depth,
+            headers=headers or None,
             meta={"page_type": page_type, "infoshos_referer": referer, "infoshos_depth": depth},
         )
 
@@ -293,6 +362,56 @@ class PortalSpider(scrapy.Spider):
             self._seen.add(canonicalize_url(url))
             self.requested += 1
             yield self.request(url, self.start_page_type(url), dont_filter=True)
+        for request in self.revisits():
+            yield request
+
+    def revisits(self) -> Iterator[scrapy.Request]:
+        """In a full crawl, every known article of this source is requested again
+        (conditionally), also when no list links it any more: that is how an article that now
+        answers 404 or 410 is noticed (the flow marks it ``gone_at``)."""
+        if not self.full:
+            return
+        for key, entry in sorted(self.known.items()):
+            if not entry.is_article or not self.is_onsite(key) or not self.budget_left():
+                continue
+            fetch = self.to_fetch(key)
+            seen = canonicalize_url(fetch)
+            if seen in self._seen:
+                continue
+            self._seen.add(seen)
+            self.requested += 1
+            yield self.request(fetch, "article", depth=1)
+
+    def link_base(self, response: Response) -> str:
+        """The URL relative links of a page resolve against (``<base href>`` if any)."""
+        if isinstance(response, TextResponse):
+            try:
+                return urljoin(response.url, response.css("base::attr(href)").get() or "")
+            except ValueError:  # not HTML/XML
+                return response.url
+        return response.url
+
+    @staticmethod
+    def absolute(base: str, href: str) -> str | None:
+        """The absolute http(s) URL of a link, None for fragments and other schemes."""
+        href = (href or "").strip()
+        if not href or href.startswith("#"):
+            return None
+        try:
+            absolute = urldefrag(urljoin(base, href))[0]
+            scheme = urlsplit(absolute).scheme
+        except ValueError:  # e.g. a malformed IPv6 host
+            return None
+        if scheme not in ("http", "https"):
+            return None  # mailto:, javascript:, file:, data: ... never requested
+        return absolute
+
+    def followable(self, absolute: str) -> str | None:
+        """The key of a URL the crawl would request (on-site, not a document), else None."""
+        canonical = self.to_canonical(absolute)
+        if not self.is_onsite(canonical) or document_extension(canonical):
+            return None
+        return url_key(canonical)
 
     def follow_links(
         self, response: Response, links: Iterable[Link], depth: int | None = None
@@ -301,19 +420,11 @@ class PortalSpider(scrapy.Spider):
         referer = self.to_canonical(response.url)
         if depth is None:
             depth = int(response.meta.get("infoshos_depth", 0)) + 1
-        base = response.url
-        if isinstance(response, TextResponse):
-            try:
-                base = urljoin(response.url, response.css("base::attr(href)").get() or "")
-            except ValueError:  # not HTML/XML
-                base = response.url
+        base = self.link_base(response)
         for href, page_type in links:
-            href = (href or "").strip()
-            if not href or href.startswith("#"):
+            absolute = self.absolute(base, href)
+            if absolute is None:
                 continue
-            absolute = urldefrag(urljoin(base, href))[0]
-            if urlsplit(absolute).scheme not in ("http", "https"):
-                continue  # mailto:, javascript:, file:, data: ...
             canonical = self.to_canonical(absolute)
             if not self.is_onsite(canonical):
                 yield from self._skip_once(
@@ -334,6 +445,73 @@ class PortalSpider(scrapy.Spider):
             self.requested += 1
             yield self.request(fetch, page_type, referer, depth)
 
+    # -- incremental ----------------------------------------------------------------------------
+
+    def item_dates(self, response: TextResponse, page_type: str) -> dict[str, date | None]:
+        """``{url_key: list date or None}`` of the items of a list or feed page.
+
+        Feeds are handled here (RSS ``pubDate``, Atom ``published``/``updated``); portal
+        spiders add their list pages.
+        """
+        if page_type != "feed":
+            return {}
+        base = self.link_base(response)
+        out: dict[str, date | None] = {}
+        for href, when in feed_items(response):
+            absolute = self.absolute(base, href)
+            key = self.followable(absolute) if absolute else None
+            if key is not None and out.get(key) is None:
+                out[key] = list_date(when)
+        return out
+
+    def select_links(self, response: TextResponse, page_type: str, links: list[Link]) -> list[Link]:
+        """The links left after the incremental rules (known URLs, ``since``, pagination)."""
+        if not self.known and self.since is None:
+            return links
+        dates = self.item_dates(response, page_type) if self.since is not None else {}
+        base = self.link_base(response)
+        kept: list[Link] = []
+        navigation: list[Link] = []
+        candidates = known = 0
+        for href, link_type in links:
+            if link_type in ("list", "feed"):
+                navigation.append((href, link_type))
+                continue
+            absolute = self.absolute(base, href) if link_type is not None else None
+            key = self.followable(absolute) if absolute else None
+            if key is None:
+                kept.append((href, link_type))
+                continue
+            candidates += 1
+            entry = self.known.get(key)
+            known += entry is not None
+            when = dates.get(key)
+            if self.since is not None and when is not None and when < self.since:
+                self.since_skipped.add(key)
+                continue
+            if entry is not None and entry.is_article and not self.full:
+                self.known_skipped.add(key)
+                continue
+            kept.append((href, link_type))
+        if page_type == "list" and navigation:
+            all_known = bool(self.known) and not self.full and 0 < candidates == known
+            all_old = (
+                self.since is not None
+                and bool(dates)
+                and all(d is not None and d < self.since for d in dates.values())
+            )
+            if all_known or all_old:
+                self.pagination_stopped += 1
+                navigation = []
+        return kept + navigation
+
+    def closed(self, reason: str) -> None:
+        stats = getattr(getattr(self, "crawler", None), "stats", None)
+        if stats is not None:
+            stats.set_value("infoshos/known_skipped", len(self.known_skipped))
+            stats.set_value("infoshos/since_skipped", len(self.since_skipped))
+            stats.set_value("infoshos/pagination_stopped", self.pagination_stopped)
+
     def _skip_once(
         self, canonical: str, reason: str, detail: str, referer: str
     ) -> Iterator[Record]:
@@ -347,9 +525,10 @@ class PortalSpider(scrapy.Spider):
         page_type = str(response.meta.get("page_type") or self.default_start_type)
         page_type = self.classify(response, page_type)
         yield self.page_record(response, page_type)
-        if response.status >= 400 or not isinstance(response, TextResponse):
+        if response.status >= 300 or not isinstance(response, TextResponse):
             return
-        yield from self.follow_links(response, self.extract_links(response, page_type))
+        links = list(self.extract_links(response, page_type))
+        yield from self.follow_links(response, self.select_links(response, page_type, links))
 
     def classify(self, response: Response, page_type: str) -> str:
         """The page type of a fetched page; by default the type it was requested as."""
@@ -360,6 +539,73 @@ class PortalSpider(scrapy.Spider):
         if page_type == "feed":
             return [(u, "article") for u in feed_links(response)]
         return []
+
+
+def _feed_selector(response: TextResponse) -> Any:
+    if not isinstance(response, XmlResponse):
+        response = XmlResponse(response.url, body=response.body, request=response.request)
+    return response.selector
+
+
+def feed_items(response: TextResponse) -> list[tuple[str, str | None]]:
+    """``(link, date text)`` of the items of an RSS or Atom feed."""
+    out: list[tuple[str, str | None]] = []
+    try:
+        sel = _feed_selector(response)
+        for item in sel.xpath("//*[local-name()='item']"):
+            link = item.xpath("./*[local-name()='link']/text()").get()
+            when = item.xpath("./*[local-name()='pubDate' or local-name()='date']/text()").get()
+            if link and link.strip():
+                out.append((link.strip(), when))
+        for entry in sel.xpath("//*[local-name()='entry']"):
+            link = entry.xpath(
+                "./*[local-name()='link'][not(@rel) or @rel='alternate']/@href"
+            ).get()
+            when = entry.xpath(
+                "./*[local-name()='published' or local-name()='updated']/text()"
+            ).get()
+            if link and link.strip():
+                out.append((link.strip(), when))
+    except ValueError:
+        return []
+    return out
+
+
+def classify_failure(failure: Failure, redirects: int = 0) -> tuple[str | None, str]:
+    """``(skip_reason, detail)`` of a request that got no response (see the module doc)."""
+    message = failure.getErrorMessage()
+    name = failure.type.__name__ if failure.type is not None else "Error"
+    raw = f"{name}: {message}" if message else name
+    if failure.check(IgnoreRequest):
+        low = message.lower()
+        if "robots" in low:
+            return "disallowed", raw
+        if "max redirections" in low:
+            return None, f"redirect loop: {redirects} redirects, {raw}"
+        if "download_maxsize" in low or "decompression" in low:
+            return "too_large", f"decompression bomb: {raw}"
+        if "offsite" in low:
+            return "offsite", raw
+        return None, f"error: {raw}"
+    if failure.check(DownloadCancelledError, CancelledError):
+        # The only cancellations before the spider closes are the size limits (a timeout
+        # becomes DownloadTimeoutError).
+        return "too_large", f"size limit: {raw}"
+    if failure.check(DownloadTimeoutError, twisted_error.TimeoutError):
+        return None, f"timeout: {raw}"
+    if failure.check(ResponseDataLossError):
+        cause = getattr(failure.value, "__cause__", None)
+        reasons = getattr(cause, "reasons", None) or []
+        if any(r.check(twisted_error.ConnectionLost) for r in reasons):
+            return None, f"connection reset: body cut, {raw}"
+        return None, f"truncated: body shorter than Content-Length, {raw}"
+    if failure.check(twisted_error.ConnectionLost, twisted_error.ConnectionDone):
+        return None, f"connection reset: {raw}"
+    if failure.check(DownloadConnectionRefusedError, twisted_error.ConnectionRefusedError):
+        return None, f"connection refused: {raw}"
+    if failure.check(CannotResolveHostError, twisted_error.DNSLookupError):
+        return None, f"dns: {raw}"
+    return None, f"error: {raw}"
 
 
 def feed_links(response: TextResponse) -> list[str]:

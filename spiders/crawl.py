@@ -6,8 +6,15 @@
         --out data/spool/infoshos.parquet --max-pages 200 --delay 0 --concurrency 8
 
 One crawl per process (a Twisted reactor cannot be restarted). On a finished crawl it prints one
-JSON line with counts, ``{"pages": n, "skipped": n, "errors": n, ...}``, and exits 0; bad
+JSON line with counts, ``{"pages": n, "skipped": n, "errors": n, "known_skipped": n,
+"not_modified": n, ...}``, and exits 0 (failed fetches are spool rows, not a failed crawl); bad
 arguments give a one-line error on stderr and exit 2; a crawl that did not finish exits 1.
+
+Incremental options: ``--known PATH.parquet`` (url, etag, last_modified, is_article: what the
+warehouse has; known articles are not fetched and lists stop paging at known items),
+``--full`` (fetch everything, known articles conditionally: a 304 is a row with status 304 and
+no body), ``--since YYYY-MM-DD`` (items listed before that date are not followed). Limits:
+``--max-bytes`` (download size limit, compressed or not), ``--timeout``, ``--retries``.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any, NoReturn
 SPIDERS = {
     "infoshos": "infoshos.spiders.infoshos:InfoshosSpider",
     "sectsco": "infoshos.spiders.sectsco:SectscoSpider",
+    "ecrats": "infoshos.spiders.ecrats:EcratsSpider",
     "generic": "infoshos.spiders.generic:GenericSpider",
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -47,6 +55,13 @@ def crawl_command(
     concurrency: int | None = None,
     log_level: str | None = None,
     python: str | None = None,
+    known: str | Path | None = None,
+    full: bool = False,
+    since: str | None = None,
+    max_bytes: int | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    no_robots: bool = False,
 ) -> list[str]:
     """The argv of a crawl (``python -m infoshos.spiders.crawl ...``) for a subprocess."""
     argv = [python or sys.executable, "-m", "infoshos.spiders.crawl", "--spider", spider]
@@ -64,6 +79,20 @@ def crawl_command(
         argv += ["--concurrency", str(concurrency)]
     if log_level is not None:
         argv += ["--log-level", log_level]
+    if known is not None:
+        argv += ["--known", str(known)]
+    if full:
+        argv += ["--full"]
+    if since is not None:
+        argv += ["--since", str(since)]
+    if max_bytes is not None:
+        argv += ["--max-bytes", str(max_bytes)]
+    if timeout is not None:
+        argv += ["--timeout", str(timeout)]
+    if retries is not None:
+        argv += ["--retries", str(retries)]
+    if no_robots:
+        argv += ["--no-robots"]
     return argv
 
 
@@ -81,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--concurrency", type=int, default=None, help="requests per domain")
     p.add_argument("--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS)
     p.add_argument("--no-robots", action="store_true", help="ignore robots.txt (local tests)")
+    p.add_argument("--known", default=None, metavar="PATH.parquet", help="what is already stored")
+    p.add_argument("--full", action="store_true", help="refetch known articles conditionally")
+    p.add_argument("--since", default=None, metavar="YYYY-MM-DD", help="skip items listed before")
+    p.add_argument("--max-bytes", type=int, default=None, help="download size limit in bytes")
+    p.add_argument("--timeout", type=float, default=None, help="download timeout in seconds")
+    p.add_argument("--retries", type=int, default=None, help="retries of a failed request")
     return p
 
 
@@ -107,6 +142,28 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         raise ArgumentError("--prefer-print applies to the infoshos spider only")
     if not args.source.strip():
         raise ArgumentError("--source must not be empty")
+    if args.known is not None:
+        from infoshos.spiders.incremental import KnownFileError, load_known
+
+        try:
+            args.known_pages = load_known(args.known)
+        except KnownFileError as exc:
+            raise ArgumentError(f"--known: {exc}") from exc
+    else:
+        args.known_pages = None
+    if args.since is not None:
+        from infoshos.spiders.incremental import parse_since
+
+        try:
+            args.since = parse_since(args.since)
+        except ValueError as exc:
+            raise ArgumentError(f"--since: {exc}") from exc
+    if args.max_bytes is not None and args.max_bytes < 1:
+        raise ArgumentError("--max-bytes must be >= 1")
+    if args.timeout is not None and not args.timeout > 0:
+        raise ArgumentError("--timeout must be > 0")
+    if args.retries is not None and args.retries < 0:
+        raise ArgumentError("--retries must be >= 0")
     out = Path(args.out)
     if out.exists() and out.is_dir():
         raise ArgumentError(f"--out is a directory: {out}")
@@ -125,6 +182,7 @@ def spool_counts(path: str | Path) -> dict[str, Any]:
         if status is not None:
             by_status[str(status)] = by_status.get(str(status), 0) + 1
     return {
+        "not_modified": by_status.get("304", 0),
         "pages": sum(s is not None for s in statuses),
         "skipped": sum(r is not None for r in reasons),
         "errors": sum(s is None and r is None for s, r in zip(statuses, reasons, strict=True)),
@@ -158,6 +216,13 @@ def run(args: argparse.Namespace) -> int:
         overrides["CONCURRENT_REQUESTS"] = max(args.concurrency, 8)
     if args.no_robots:
         overrides["ROBOTSTXT_OBEY"] = False
+    if args.max_bytes is not None:
+        overrides["DOWNLOAD_MAXSIZE"] = args.max_bytes
+        overrides["DOWNLOAD_WARNSIZE"] = min(settings.getint("DOWNLOAD_WARNSIZE"), args.max_bytes)
+    if args.timeout is not None:
+        overrides["DOWNLOAD_TIMEOUT"] = args.timeout
+    if args.retries is not None:
+        overrides["RETRY_TIMES"] = args.retries
     settings.setdict(overrides, priority="cmdline")
 
     kwargs: dict[str, Any] = {
@@ -170,6 +235,12 @@ def run(args: argparse.Namespace) -> int:
         kwargs["max_depth"] = args.max_depth
     if args.prefer_print:
         kwargs["prefer_print"] = True
+    if args.known_pages is not None:
+        kwargs["known"] = args.known_pages
+    if args.full:
+        kwargs["full"] = True
+    if args.since is not None:
+        kwargs["since"] = args.since
 
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_cls)
@@ -182,6 +253,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     counts = spool_counts(out)
     counts["finish_reason"] = reason
+    stats = crawler.stats
+    for name in ("known_skipped", "since_skipped", "pagination_stopped"):
+        counts[name] = int((stats.get_value(f"infoshos/{name}") if stats else None) or 0)
     print(json.dumps(counts, sort_keys=True))
     return 0 if reason == "finished" else 1
 

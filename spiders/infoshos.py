@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from scrapy.http import TextResponse
 
 from infoshos.spiders.base import Link, PortalSpider
+from infoshos.spiders.incremental import list_date
 
 _PRINT_RE = re.compile(r"/print\.php$")
 
@@ -90,3 +92,17 @@ class InfoshosSpider(PortalSpider):
         # Article / print: check the links in the text, follow links to other articles.
         hrefs = response.css(".center-column-wrap td.text a::attr(href), div.text a::attr(href)")
         return [self._content_link(u, response) for u in hrefs.getall()]
+
+    def item_dates(self, response: TextResponse, page_type: str) -> dict[str, date | None]:
+        """List items: ``<span class="date">DD.MM.YYYY HH:MM</span>`` next to the link."""
+        if page_type != "list":
+            return super().item_dates(response, page_type)
+        base = self.link_base(response)
+        out: dict[str, date | None] = {}
+        for item in response.css(".news-item"):
+            href = item.css("a::attr(href)").get()
+            absolute = self.absolute(base, href or "")
+            key = self.followable(absolute) if absolute else None
+            if key is not None and out.get(key) is None:
+                out[key] = list_date(" ".join(item.css(".date ::text").getall()))
+        return out

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
 from infoshos.spiders.base import Link, PortalSpider
+from infoshos.spiders.incremental import list_date
 
 ARTICLE_PATH_RE = re.compile(r"^/(?:news/)?\d{8}/\d+\.html$")
 
@@ -62,3 +64,19 @@ class SectscoSpider(PortalSpider):
             canonical = self.to_canonical(response.urljoin(href))
             links.append((href, "article" if is_article_url(canonical) else None))
         return links
+
+    def item_dates(self, response: TextResponse, page_type: str) -> dict[str, date | None]:
+        """List items: ``<time datetime="YYYY-MM-DDTHH:MM:SS+03:00">`` next to the link."""
+        if page_type != "list":
+            return super().item_dates(response, page_type)
+        base = self.link_base(response)
+        out: dict[str, date | None] = {}
+        for item in response.css(".news-item"):
+            href = item.css("a::attr(href)").get()
+            absolute = self.absolute(base, href or "")
+            key = self.followable(absolute) if absolute else None
+            if key is not None:
+                when = item.css("time::attr(datetime)").get() or item.css("time::text").get()
+                if out.get(key) is None:  # an undated alias keeps the dated entry's date
+                    out[key] = list_date(when)
+        return out

@@ -15,6 +15,7 @@ BOT_NAME = "infoshos"
 SPIDER_MODULES = [
     "infoshos.spiders.infoshos",
     "infoshos.spiders.sectsco",
+    "infoshos.spiders.ecrats",
     "infoshos.spiders.generic",
 ]
 
@@ -51,8 +52,17 @@ DOWNLOAD_TIMEOUT = 30
 DNSCACHE_ENABLED = True
 DNS_TIMEOUT = 20
 
-# Off-site filtering of requests (also in Scrapy's base list; stated here so it stays on).
-DOWNLOADER_MIDDLEWARES = {"scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": 50}
+REDIRECT_MAX_TIMES = 10
+
+# Off-site filtering of every request, redirects included (ours also ignores dont_filter).
+# Retry-After is honoured before the retry middleware (550) sees the response.
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "infoshos.spiders.middlewares.OffsiteMiddleware": 50,
+    "infoshos.spiders.middlewares.RetryAfterMiddleware": 560,
+}
+#: Longest Retry-After (seconds) waited for before a retry.
+INFOSHOS_RETRY_AFTER_MAX = 30.0
 
 ITEM_PIPELINES = {"infoshos.spiders.spool.SpoolWriter": 300}
 #: Path of the spool Parquet file; the pipeline is disabled while it is unset.

@@ -457,7 +457,7 @@ def test_settings_are_polite_and_safe() -> None:
     # Every name is a real Scrapy setting (or ours), so a typo cannot silently do nothing.
     from scrapy.settings import default_settings
 
-    ours = {"INFOSHOS_SPOOL", "INFOSHOS_SPOOL_BATCH"}
+    ours = {"INFOSHOS_SPOOL", "INFOSHOS_SPOOL_BATCH", "INFOSHOS_RETRY_AFTER_MAX"}
     assert {k for k in s if not hasattr(default_settings, k)} <= ours
 
 
@@ -530,6 +530,17 @@ def test_crawl_command_builds_argv() -> None:
         "--spider", "infoshos", "--source", "src", "--start-url", "http://a/1",
         "--start-url", "http://a/2", "--url-map", "http://a/=http://c/", "--out", "/tmp/o.parquet",
         "--max-pages", "5", "--delay", "0", "--concurrency", "4", "--log-level", "INFO",
+    ]  # fmt: skip
+
+
+def test_crawl_command_incremental_and_limit_options() -> None:
+    argv = crawl_command(
+        "infoshos", "src", ["http://a/1"], "/tmp/o.parquet", known="/tmp/k.parquet", full=True,
+        since="2020-01-02", max_bytes=1000, timeout=2.5, retries=1, no_robots=True,
+    )  # fmt: skip
+    assert argv[argv.index("--out") + 2 :] == [
+        "--known", "/tmp/k.parquet", "--full", "--since", "2020-01-02", "--max-bytes", "1000",
+        "--timeout", "2.5", "--retries", "1", "--no-robots",
     ]  # fmt: skip
 
 

@@ -80,6 +80,8 @@ def clean_page(
         detail = page.get("detail") or page.get("error") or "no response"
         return PageResult(page_id, reject=_reject(page, "crawl", "http_error", str(detail)))
     page_type = page.get("page_type")
+    if int(status) == 304:
+        return PageResult(page_id)  # not modified: the stored version stands
     if int(status) >= 400:
         return PageResult(page_id, reject=_reject(page, "crawl", "http_error", f"HTTP {status}"))
     if page_type not in ARTICLE_PAGE_TYPES:
