@@ -485,7 +485,7 @@ def translation_links(
                 entity_ids.setdefault(aid, set()).add(eid)
     for m in new_mentions:
         entity_ids.setdefault(m["article_id"], set()).add(m["entity_id"])
-    rows = [
+    rows: list[dict[str, Any]] = [
         dict(r)
         for r in link_translations(
             [
@@ -504,7 +504,7 @@ def translation_links(
     if not reprocess:
         old = wh.read("article_links", columns=["article_id", "other_id", "kind", "score"])
         key = sorted(
-            (r["article_id"], r["other_id"], r["kind"], round(r["score"], 9)) for r in rows
+            (r["article_id"], r["other_id"], r["kind"], round(float(r["score"]), 9)) for r in rows
         )
         was = sorted(
             (r["article_id"], r["other_id"], r["kind"], round(r["score"] or 0, 9))

@@ -56,7 +56,7 @@ def serve(warehouse: str, sources_file: str | None = None) -> None:  # pragma: n
     from infoshos.flows.pipeline import reprocess_pipeline, run_pipeline
     from infoshos.flows.sources import load_sources
 
-    flows = {"run": run_pipeline, "reprocess": reprocess_pipeline}
+    flows: dict[str, Any] = {"run": run_pipeline, "reprocess": reprocess_pipeline}
     deployments = []
     for spec in deployment_specs(load_sources(sources_file), warehouse):
         params = dict(spec["parameters"])
