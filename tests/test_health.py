@@ -6,7 +6,7 @@ from infoshos.flows.health import source_yield, yield_alarms
 
 
 def test_source_yield_counts_article_pages_and_known_skips() -> None:
-    rows = [
+    rows: list[dict[str, object]] = [
         {"source": "a", "page_type": "article", "status": 200, "skip_reason": None},
         {"source": "a", "page_type": "print", "status": 304, "skip_reason": None},
         {"source": "a", "page_type": "article", "status": 404, "skip_reason": None},

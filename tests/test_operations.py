@@ -78,7 +78,7 @@ def site() -> Iterator[SampleSite]:
 def _run(wh: Path, sources_file: Path, **kw: Any) -> dict[str, Any]:
     from infoshos.flows.pipeline import run_pipeline
 
-    state = run_pipeline(
+    state: Any = run_pipeline(
         warehouse=str(wh), sources=[SOURCE], sources_file=str(sources_file), return_state=True, **kw
     )
     result = state.result(raise_on_failure=False)
@@ -143,7 +143,7 @@ def test_reprocess_rebuilds_the_same_tables_from_stored_pages(
     before = _state(wh)
     pages_before = _query(wh, "select count(*) from pages")
     site.stop()  # no network from here on
-    result = reprocess_pipeline(warehouse=str(wh_path), sources_file=str(src))
+    result: Any = reprocess_pipeline(warehouse=str(wh_path), sources_file=str(src))
     assert result["articles_new"] == 0
     assert _state(wh) == before
     assert _query(wh, "select count(*) from pages") == pages_before
