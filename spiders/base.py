@@ -65,7 +65,7 @@ Link = tuple[str, str | None]
 PAGE_TYPES = frozenset({"article", "print", "list", "feed", "other"})
 #: Link types that lead to content (skipped when known, dated by list items); the others
 #: (``list``, ``feed``) are navigation.
-CONTENT_TYPES = frozenset({"article", "print", "feed_item", "other"})
+CONTENT_TYPES = frozenset({"article", "print", "feed_item", "sitemap_item", "other"})
 
 _DOC_EXTENSIONS = frozenset(
     {*IGNORED_EXTENSIONS, "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "rtf", "odt"}
@@ -254,6 +254,8 @@ class PortalSpider(scrapy.Spider):
             detail = f"binary content: {ctype.split(';')[0].strip() or 'no content type'}"
         elif 300 <= status < 400:
             detail = "redirect not followed"
+        elif page_type == "other" and meta.get("infoshos_verdict"):
+            detail = f"not an article: {meta['infoshos_verdict']}"
         return {
             "url": url,
             "final_url": self.to_canonical(response.url),

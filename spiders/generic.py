@@ -6,12 +6,15 @@ sitemap (``<link rel="sitemap">``) is read through them; otherwise the spider fo
 links breadth first, up to ``max_pages`` requests (default 500) and ``max_depth`` link hops
 (default 3).
 
-Every HTML page fetched is emitted as ``article`` when it looks like one (an ``<article>``
-element, ``og:type`` article, or a ``<time>``/date plus a long paragraph), else ``other``.
+Every HTML page fetched is emitted as ``article`` when it looks like one (JSON-LD of an article
+type, ``og:type`` article, exactly one top-level ``<article>`` with a date, or a date plus a
+long paragraph), else ``other`` with the reason in ``detail`` (the flow records it as a
+``not_article`` reject). A page of several ``<article>`` teasers is a listing.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -28,24 +31,74 @@ LONG_PARAGRAPH = 300
 DEFAULT_MAX_PAGES = 500
 
 
-def looks_like_article(response: TextResponse) -> bool:
-    """True for a page that looks like a news article."""
+ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "blogposting",
+        "report",
+        "analysisnewsarticle",
+    }
+)
+
+
+def _jsonld_types(response: TextResponse) -> set[str]:
+    """The ``@type`` values of the page's JSON-LD blocks (``@graph`` included), lower-case."""
+    types: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            kind = node.get("@type")
+            for k in kind if isinstance(kind, list) else [kind]:
+                if isinstance(k, str):
+                    types.add(k.lower())
+            walk(node.get("@graph"))
+
+    for block in response.css('script[type="application/ld+json"]::text').getall():
+        try:
+            walk(json.loads(block))
+        except ValueError:
+            continue
+    return types
+
+
+def article_verdict(response: TextResponse, from_feed: bool = False) -> tuple[bool, str]:
+    """Whether a page looks like one news article, and why (the reason is reported).
+
+    ``from_feed``: the page is an item of an RSS/Atom feed, which vouches for it being dated
+    news even when the page shows no date."""
     try:
-        if response.css("article"):
-            return True
+        if _jsonld_types(response) & ARTICLE_TYPES:
+            return True, "JSON-LD article"
         og = (response.css('meta[property="og:type"]::attr(content)').get() or "").lower()
         if og == "article":
-            return True
+            return True, "og:type article"
         has_date = bool(response.css("time")) or bool(_URL_DATE_RE.search(response.url))
         if not has_date:
             text = " ".join(response.css("body ::text").getall()[:400])
             has_date = bool(_DATE_RE.search(text))
+        outer = response.xpath("//article[not(ancestor::article)]")
+        if len(outer) > 1:
+            return False, f"a listing: {len(outer)} article teasers"
+        if len(outer) == 1 and (has_date or from_feed):
+            return True, "one <article> with a date" if has_date else "one <article>, from a feed"
         if not has_date:
-            return False
+            return False, "no date on the page"
         paragraphs = (" ".join(p.css("::text").getall()) for p in response.css("p"))
-        return any(len(p.strip()) >= LONG_PARAGRAPH for p in paragraphs)
+        if any(len(p.strip()) >= LONG_PARAGRAPH for p in paragraphs):
+            return True, "a date and a long paragraph"
+        return False, "no paragraph of article length"
     except ValueError:
-        return False
+        return False, "not parseable as HTML"
+
+
+def looks_like_article(response: TextResponse) -> bool:
+    """True for a page that looks like a news article."""
+    return article_verdict(response)[0]
 
 
 def is_xml_document(response: Response) -> bool:
@@ -80,19 +133,25 @@ class GenericSpider(PortalSpider):
             return page_type
         if response.status >= 400:
             return "article" if page_type == "feed_item" else "other"
-        if isinstance(response, TextResponse) and looks_like_article(response):
-            return "article"
+        if isinstance(response, TextResponse):
+            verdict, why = article_verdict(response, from_feed=page_type == "feed_item")
+            response.meta["infoshos_verdict"] = why
+            if verdict:
+                return "article"
         return "other"
 
     def extract_links(self, response: TextResponse, page_type: str) -> Iterable[Link]:
         if is_xml_document(response):
             links: list[Link] = []
+            sitemap = b"<urlset" in response.body[:2000].lower()
             for href in feed_links(response):
-                nested = href.lower().endswith(".xml")  # sitemap index -> sitemaps
-                links.append((href, "list" if nested else "feed_item"))
+                if href.lower().endswith(".xml"):  # sitemap index -> sitemaps
+                    links.append((href, "list"))
+                else:  # a feed vouches for its items being news; a sitemap lists every page
+                    links.append((href, "sitemap_item" if sitemap else "feed_item"))
             return links
-        if response.meta.get("page_type") == "feed_item":
-            return []  # read through a feed: no crawling from its items
+        if response.meta.get("page_type") in ("feed_item", "sitemap_item"):
+            return []  # read through a feed or sitemap: no crawling from its items
         depth = int(response.meta.get("infoshos_depth", 0))
         if depth == 0:
             feeds = response.css(

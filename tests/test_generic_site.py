@@ -68,16 +68,18 @@ def test_every_article_is_stored_with_its_title_date_and_body(run: dict[str, Any
         assert text == "\n\n".join(want["paragraphs"]), url
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generic spider: looks_like_article() takes any page with an <article> element "
-    "(teaser cards on home, archive and tag pages; the about page) for an article, and the "
-    "generic extractor accepts them; see the report / docs/sources.md",
-)
 def test_only_articles_are_in_articles(run: dict[str, Any]) -> None:
     stored = {r[0] for r in query(run, "select url from articles")}
     expected = {article_url(run, a["path"]) for a in TRUTH["articles"]}
     assert stored == expected, sorted(stored - expected)
+
+
+def test_non_article_pages_are_rejects_with_a_reason(run: dict[str, Any]) -> None:
+    rejected = dict(query(run, "select url, detail from rejects where reason = 'not_article'"))
+    for path in TRUTH["not_articles"]:
+        url = run["base"] + path
+        assert url in rejected, f"{path} is not a not_article reject"
+        assert str(rejected[url]).startswith("not an article: "), rejected[url]
 
 
 def test_non_article_pages_were_fetched_and_are_not_articles_by_url(run: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,13 @@ import pytest
 from lxml.html import HtmlElement
 
 from infoshos.warehouse.catalog import connect
-from infoshos.warehouse.report import CHARTS, report_markdown, write_report
+from infoshos.warehouse.report import (
+    CHARTS,
+    ReportData,
+    render_html,
+    report_markdown,
+    write_report,
+)
 from infoshos.warehouse.store import Warehouse
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -39,6 +46,127 @@ def _q(wh: Warehouse, sql: str) -> list[tuple[Any, ...]]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+#: What the column labels of the heat map must say for the topic codes of the sample warehouse.
+READABLE_TOPICS = {
+    "terrorism": "terrorism",
+    "economy_trade": "economy and trade",
+    "diplomacy": "diplomacy",
+    "security_cooperation": "security cooperation",
+    "energy": "energy",
+}
+
+
+def _chart(page: HtmlElement, chart: str) -> HtmlElement:
+    svgs = page.xpath(f'//svg[@class="chart"][@data-chart="{chart}"]')
+    assert len(svgs) == 1, chart
+    svg: HtmlElement = svgs[0]
+    return svg
+
+
+def _label(text: HtmlElement) -> str:
+    """A <text>'s own words, without its <title> tooltip."""
+    return "".join(text.xpath("text()"))
+
+
+def _tooltip(el: HtmlElement) -> str | None:
+    title = el.find("title")
+    return None if title is None else title.text_content()
+
+
+def crowded() -> ReportData:
+    """Hand-made report data with the layout's hard cases: long organisation names with and
+    without an abbreviation among their aliases, a long person name, counts growing tenfold
+    over the years, 15 countries (one with a long name) by 12 topics whose longest readable
+    names come last, 45 months of three sources, copies in the singular, one run."""
+    data = ReportData(7, "20260101T000000Z-abcdef", "2026-01-01T00:00:00")
+    months = [f"{y}-{m:02d}" for y in range(2016, 2020) for m in range(1, 13)][3:]
+    series = [("infoshos", "en"), ("infoshos", "ru"), ("sectsco", "en"), ("ecrats", "ru")]
+    data.per_month = [
+        (m, s, lang, 1 + (i * 7 + j) % 9)
+        for i, m in enumerate(months)
+        for j, (s, lang) in enumerate(series)
+    ]
+    orgs = [
+        ("org:sco", "Shanghai Cooperation Organisation", ["SCO", "Shanghai Five", "ШОС"]),
+        ("org:unoct", "United Nations Office of Counter-Terrorism", ["CTO", "UNOCT", "UN OCT"]),
+        ("org:sco-rats", "SCO Regional Anti-Terrorist Structure", ["RATS", "SCO RATS", "РАТС"]),
+        (
+            "org:eag",
+            "Eurasian Group on Combating Money Laundering and Financing of Terrorism",
+            ["EAG", "Eurasian Group"],
+        ),
+        ("org:un", "United Nations", ["UN", "ООН"]),
+    ]
+    persons = [
+        ("p:long", "Maria Fernanda Espinosa Garcés de la Concepción", []),
+        ("p:norov", "Vladimir Norov", ["Владимир Норов"]),
+        ("p:alimov", "Rashid Alimov", []),
+        ("p:zhang", "Zhang Ming", []),
+        ("p:xi", "Xi Jinping", []),
+    ]
+    for yi, year in enumerate(range(2016, 2020)):
+        for kind, entities in (("person", persons), ("org", orgs)):
+            for ri, (eid, name, aliases) in enumerate(entities):
+                data.top_entities.append((year, kind, eid, name, (10 - 2 * ri) * 10**yi // 8 + 1))
+                data.aliases[eid] = aliases
+    countries = [
+        "India",
+        "Afghanistan",
+        "Pakistan",
+        "Russia",
+        "Kyrgyzstan",
+        "China",
+        "Uzbekistan",
+        "Kazakhstan",
+        "Iran",
+        "Mongolia",
+        "Nepal",
+        "Tajikistan",
+        "Belarus",
+        "Lao People's Democratic Republic",
+        "Turkey",
+    ]
+    topics = [
+        "terrorism",
+        "diplomacy",
+        "economy_trade",
+        "transport",
+        "energy",
+        "health",
+        "extremism",
+        "drug_trafficking",
+        "culture_sport",
+        "environment",
+        "security_cooperation",
+        "education_science",
+        "media",
+    ]
+    for ci, country in enumerate(countries):
+        for ti, topic in enumerate(topics):
+            n = (len(countries) - ci) * (len(topics) - ti) // 9
+            if n:
+                data.country_topics.append((f"c:{ci}", country, topic, n))
+    data.duplicates = [("ecrats", 3, 0), ("infoshos", 52, 11), ("sectsco", 24, 1)]
+    data.counts = {"articles": 79}
+    data.stories = 67
+    data.rejects = [("not_article", 2), ("http_error", 1)]
+    data.runs = [
+        (
+            "20260101T000000Z-abcdef",
+            datetime(2026, 1, 1, tzinfo=UTC),
+            "completed",
+            {"crawl": 4.0, "clean": 0.3, "dedup": 0.1, "enrich": 4.5, "load": 0.5},
+        ),
+    ]
+    return data
+
+
+@pytest.fixture(scope="module")
+def crowded_page() -> HtmlElement:
+    page: HtmlElement = lxml.html.fromstring(render_html(crowded()))
+    return page
 
 
 def _points(page: HtmlElement, chart: str) -> list[HtmlElement]:
@@ -77,6 +205,36 @@ def test_articles_per_month_matches_duckdb(wh: Warehouse, page: HtmlElement) -> 
     assert got == want
     assert sum(got.values()) == 42
     assert len({(s, lang) for _, s, lang in got}) == 4  # 2 sources x 2 languages
+    # x labels: every quarter start (YYYY-01/04/07/10) between the first and the last month
+    ((first, last),) = _q(
+        wh,
+        "SELECT strftime(min(published_at), '%Y-%m'), strftime(max(published_at), '%Y-%m') "
+        "FROM articles",
+    )
+    quarters = [
+        f"{y}-{m:02d}"
+        for y in range(int(first[:4]), int(last[:4]) + 1)
+        for m in (1, 4, 7, 10)
+        if first <= f"{y}-{m:02d}" <= last
+    ]
+    assert _x_labels(page, "articles_per_month") == quarters and len(quarters) >= 8
+
+
+def _x_labels(page: HtmlElement, chart: str) -> list[str]:
+    """The centred labels under the x axis, each checked (roughly) to stand inside the chart."""
+    svg = _chart(page, chart)
+    labels = svg.xpath('.//text[@text-anchor="middle"]')
+    for text in labels:
+        x, half = float(text.get("x")), len(_label(text)) * 11 * 0.65 / 2
+        assert half <= x <= float(svg.get("width")) - half, (_label(text), x)
+    return [_label(t) for t in labels]
+
+
+def test_month_labels_of_a_long_span_are_years(crowded_page: HtmlElement) -> None:
+    months = [p.get("data-month") for p in _points(crowded_page, "articles_per_month")]
+    assert (min(months), max(months)) == ("2016-04", "2019-12")
+    labels = _x_labels(crowded_page, "articles_per_month")
+    assert labels in (["2017", "2018", "2019"], ["2018"])
 
 
 def test_top_entities_per_year_match_duckdb(wh: Warehouse, page: HtmlElement) -> None:
@@ -104,6 +262,47 @@ def test_top_entities_per_year_match_duckdb(wh: Warehouse, page: HtmlElement) ->
         left_out = [n for name, n in names.items() if name not in top]
         assert all(n <= min(top.values()) for n in left_out), group
     assert sum(len(v) for v in shown.values()) == 3 * (5 + 3)
+    _check_scale_per_year(_points(page, "top_entities"))
+
+
+def _check_scale_per_year(points: list[HtmlElement]) -> None:
+    """Bars are proportional to their value within a year; each year's top count has the same
+    (the longest) bar, however much smaller its counts are than another year's."""
+    per_year: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for p in points:
+        per_year[p.get("data-year")].append((float(p.get("width")), float(p.get("data-value"))))
+    longest = set()
+    for year, bars in per_year.items():
+        width, value = max(bars, key=lambda b: b[1])
+        longest.add(round(width))
+        for w, v in bars:
+            assert w == pytest.approx(width * v / value, abs=0.02), year
+    assert len(longest) == 1 and longest.pop() > 100
+
+
+def test_entity_labels_use_abbreviations_and_keep_full_names(crowded_page: HtmlElement) -> None:
+    points = _points(crowded_page, "top_entities")
+    assert len(points) == 4 * (5 + 5)
+    _check_scale_per_year(points)
+    counts = sorted({int(p.get("data-value")) for p in points if p.get("data-year") == "2016"})
+    assert max(counts) < 5  # tiny next to 2019's but as long a bar (above)
+    labels: dict[str, set[tuple[str, str | None]]] = defaultdict(set)
+    for p in points:
+        text = p.getprevious()
+        assert text.tag == "text"
+        labels[p.get("data-entity")].add((_label(text), _tooltip(text)))
+        assert (_tooltip(p) or "").startswith(p.get("data-label") + ", ")  # the full name
+    one = {eid: got.pop() for eid, got in labels.items() if len(got) == 1}
+    assert len(one) == len(labels) == 10
+    assert one["org:sco"] == ("SCO", "Shanghai Cooperation Organisation")
+    assert one["org:unoct"] == ("UNOCT", "United Nations Office of Counter-Terrorism")
+    assert one["org:sco-rats"] == ("RATS", "SCO Regional Anti-Terrorist Structure")
+    assert one["org:un"] == ("United Nations", None)
+    assert one["p:norov"] == ("Vladimir Norov", None)
+    for eid in ("org:eag", "p:long"):  # no abbreviation: shortened, at a word
+        short, full = one[eid]
+        assert short.endswith("…") and full and full.startswith(short[:-1] + " ")
+        assert 10 <= len(short) <= 32
 
 
 def test_country_topic_heat_map_matches_duckdb(wh: Warehouse, page: HtmlElement) -> None:
@@ -124,14 +323,32 @@ def test_country_topic_heat_map_matches_duckdb(wh: Warehouse, page: HtmlElement)
     for cell, n in got.items():
         assert want.get(cell, 0) == n, cell
     assert sum(got.values()) == sum(want.values())
+    # readable topic names, never the codes
+    svg = _chart(page, "country_topics")
+    columns = {t.get("data-topic"): _label(t) for t in svg.xpath(".//text[@data-topic]")}
+    assert columns == {t: READABLE_TOPICS[t] for t in topics}
+    assert not [t for t in svg.xpath(".//text/text()") if "_" in t]  # tooltips aside
+
+
+def test_heat_map_of_many_long_topics(crowded_page: HtmlElement) -> None:
+    svg = _chart(crowded_page, "country_topics")
+    assert len(_points(crowded_page, "country_topics")) == 15 * 12
+    columns = {t.get("data-topic"): _label(t) for t in svg.xpath(".//text[@data-topic]")}
+    assert len(columns) == 12 and "media" not in columns  # the 13th topic is left out
+    assert columns["economy_trade"] == "economy and trade"
+    assert columns["education_science"] in ("education and science", "education and…")
+    assert not [t for t in svg.xpath(".//text/text()") if "_" in t]  # tooltips aside
+    long = [t for t in svg.xpath(".//text") if _tooltip(t) == "Lao People's Democratic Republic"]
+    assert len(long) == 1 and _label(long[0]).endswith("…")
 
 
 def test_duplicate_share_matches_duckdb(wh: Warehouse, page: HtmlElement) -> None:
+    # a copy: an article that is not the canonical one of its story cluster
     want = {
         s: (d, t)
         for s, d, t in _q(
             wh,
-            "SELECT source, sum(CASE WHEN is_canonical THEN 0 ELSE 1 END), count(*) "
+            "SELECT source, sum(CASE WHEN is_canonical = false THEN 1 ELSE 0 END), count(*) "
             "FROM articles GROUP BY source",
         )
     }
@@ -141,7 +358,26 @@ def test_duplicate_share_matches_duckdb(wh: Warehouse, page: HtmlElement) -> Non
         dups, total = want[p.get("data-source")]
         assert float(p.get("data-value")) == pytest.approx(dups / total, abs=1e-4)
         assert (int(p.get("data-duplicates")), int(p.get("data-total"))) == (dups, total)
+        after = p.getnext()
+        assert _label(after) == f"{dups} of {total} articles are copies ({dups / total:.0%})"
     assert sum(d for d, _ in want.values()) == 6
+    caption = _chart(page, "duplicate_share").getparent().find("figcaption").text_content()
+    assert "Overall 6 of 42 articles are copies; the articles tell 36 stories." in caption
+
+
+def test_copies_and_runs_in_the_singular(crowded_page: HtmlElement) -> None:
+    texts = {
+        p.get("data-source"): _label(p.getnext()) for p in _points(crowded_page, "duplicate_share")
+    }
+    assert texts == {
+        "ecrats": "0 of 3 articles are copies (0%)",
+        "infoshos": "11 of 52 articles are copies (21%)",
+        "sectsco": "1 of 24 articles is a copy (4%)",
+    }
+    captions = " ".join(c.text_content() for c in crowded_page.xpath("//figcaption"))
+    assert "Seconds per stage of the last run;" in captions
+    assert not re.search(r"\b1 (run|article|row|copie|stor(y|ie)|topic|countr(y|ie))s\b", captions)
+    assert "Each year has its own scale" in captions
 
 
 def test_rejects_by_reason_match_duckdb(wh: Warehouse, page: HtmlElement) -> None:
@@ -166,6 +402,9 @@ def test_run_timings_match_duckdb(wh: Warehouse, page: HtmlElement) -> None:
     runs = [p.get("data-run") for p in points]
     assert runs == sorted(runs)
     assert page.xpath('//svg[@data-chart="run_timings"]//*[@class="failed"]')
+    caption = _chart(page, "run_timings").getparent().find("figcaption").text_content()
+    ((n,),) = _q(wh, "SELECT count(*) FROM runs")
+    assert f"Seconds per stage of the last {n} runs (oldest at the top)" in caption and n == 4
 
 
 def test_no_external_assets_and_shapes_inside_their_chart(page: HtmlElement) -> None:

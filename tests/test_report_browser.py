@@ -23,7 +23,7 @@ import pytest
 from lxml.html import HtmlElement
 
 from infoshos.warehouse.catalog import connect
-from infoshos.warehouse.report import CHARTS, write_report
+from infoshos.warehouse.report import CHARTS, render_html, write_report
 from infoshos.warehouse.store import Warehouse
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -39,6 +39,7 @@ from browser import (
     screenshot,
 )
 from helpers_warehouse import build_sample_warehouse
+from test_report import crowded
 
 #: Appended to a copy of the report: writes boxes into the DOM that --dump-dom then returns.
 MEASURE = """<script>
@@ -47,7 +48,7 @@ MEASURE = """<script>
     const r = el.getBoundingClientRect();
     return [r.left + scrollX, r.top + scrollY, r.width, r.height].map((v) => v.toFixed(2)).join();
   };
-  for (const el of document.querySelectorAll("svg.chart, svg.chart [data-value]")) {
+  for (const el of document.querySelectorAll("svg.chart, svg.chart [data-value], svg.chart text")) {
     el.setAttribute("data-box", box(el));
   }
   const root = document.documentElement;
@@ -82,6 +83,14 @@ def wh(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
 @pytest.fixture(scope="module")
 def report(wh: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_report(wh, tmp_path_factory.mktemp("report") / "report.html")
+
+
+@pytest.fixture(scope="module")
+def crowded_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of hand-made data with long labels, many topics and a long span of months."""
+    out = tmp_path_factory.mktemp("crowded") / "report.html"
+    out.write_text(render_html(crowded()), encoding="utf-8")
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -309,3 +318,51 @@ def test_data_points_are_laid_out_inside_their_chart(layout: Layout) -> None:
             assert y - 0.5 <= py and py + ph <= y + h + 0.5, (name, dict(p.attrib))
         visible = [p for p in points if box(p)[2] >= MIN_SIDE and box(p)[3] >= MIN_SIDE]
         assert len(visible) >= len(points) / 2, name
+
+
+# -- the labels -----------------------------------------------------------------------------
+def label_problems(layout: Layout) -> list[str]:
+    """Labels that the browser drew (partly) outside their chart, so that they are clipped."""
+    problems = []
+    for name, svg in layout.charts.items():
+        x, y, w, h = box(svg)
+        texts = svg.xpath(".//text")
+        assert texts, name
+        for text in texts:
+            tx, ty, tw, th = box(text)
+            assert tw > 0 and th > 0, (name, text.text_content())
+            if not (
+                x - 0.5 <= tx and tx + tw <= x + w + 0.5 and y - 0.5 <= ty <= ty + th <= y + h + 0.5
+            ):
+                problems.append(
+                    f"{name}: {''.join(text.xpath('text()'))!r} at {tx:g},{ty:g} {tw:g}x{th:g} "
+                    f"outside the chart's {x:g},{y:g} {w:g}x{h:g}"
+                )
+    return problems
+
+
+def test_every_label_is_drawn_inside_its_chart(layout: Layout) -> None:
+    assert label_problems(layout) == []
+
+
+@pytest.fixture(scope="module")
+def crowded_layout(chromium: str, crowded_report: Path) -> Layout:
+    return measure(crowded_report, chromium)
+
+
+def test_long_labels_many_topics_and_months_still_fit(
+    chromium: str, crowded_report: Path, crowded_layout: Layout
+) -> None:
+    """Rotated topic names at the right edge, long organisation names, year labels under 45
+    months: all inside their chart, and every chart painted and drawn at its own size."""
+    assert set(crowded_layout.charts) == set(CHARTS)
+    assert label_problems(crowded_layout) == []
+    heat = crowded_layout.charts["country_topics"]
+    columns = heat.xpath(".//text[@data-topic]")
+    assert len(columns) == 12
+    x, _, w, _ = box(heat)
+    right = max(box(t)[0] + box(t)[2] for t in columns)
+    assert right > x + w - 60  # the last labels do reach towards the edge: the check bites
+    test_data_points_are_laid_out_inside_their_chart(crowded_layout)
+    img = render(crowded_report, chromium, crowded_report.with_suffix(".png"), crowded_layout)
+    assert chart_problems(crowded_layout, img) == []

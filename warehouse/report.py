@@ -8,8 +8,11 @@ is an ``<svg class="chart" data-chart="NAME">`` in which every data point is one
 data-chart="NAME">``.
 
 Charts (``CHARTS``): articles per month by source and language (stacked bars), top persons and
-organisations per year, countries x topics (heat map), duplicate share per source, rejects by
-reason, and the stage timings of the last runs (stacked bars).
+organisations per year (one scale per year), countries x topics (heat map, readable topic names),
+the share of copies per source (articles that are not the canonical one of their story cluster),
+rejects by reason, and the stage timings of the last runs (stacked bars). Labels are laid out
+with an estimate of their width (``_text_w``) so that none passes its chart's edge; a shortened
+label keeps the full text in a ``<title>``.
 """
 
 from __future__ import annotations
@@ -58,6 +61,14 @@ PALETTE = (
 )
 WIDTH = 760
 FONT = 11
+#: Readable names for the topic codes of ``flows/enrich/topics.yaml``; others: "_" -> " ".
+TOPIC_NAMES = {
+    "drug_trafficking": "drug trafficking",
+    "economy_trade": "economy and trade",
+    "culture_sport": "culture and sport",
+    "security_cooperation": "security cooperation",
+    "education_science": "education and science",
+}
 
 # -- the data -------------------------------------------------------------------------------
 SQL = {
@@ -72,12 +83,13 @@ SQL = {
     "top_entities": f"""
         WITH m AS (SELECT DISTINCT article_id, entity_id FROM mentions),
         counted AS (
-            SELECT year(a.published_at) AS year, e.type, e.entity_id, e.name, count(*) AS n
+            SELECT year(a.published_at) AS year, e.type, e.entity_id, e.name,
+                   any_value(e.aliases) AS aliases, count(*) AS n
             FROM m JOIN articles a USING (article_id) JOIN entities e USING (entity_id)
             WHERE e.type IN ('person', 'org') AND a.published_at IS NOT NULL
             GROUP BY year(a.published_at), e.type, e.entity_id, e.name
         )
-        SELECT year, type, entity_id, name, n FROM counted
+        SELECT year, type, entity_id, name, aliases, n FROM counted
         QUALIFY row_number() OVER (
             PARTITION BY year, type ORDER BY n DESC, name, entity_id
         ) <= {TOP_ENTITIES}
@@ -93,10 +105,10 @@ SQL = {
         FROM article_countries c JOIN article_topics t USING (article_id)
         LEFT JOIN entities e ON e.entity_id = c.entity_id
         GROUP BY c.entity_id, t.topic""",
+    # a copy: an article that is not its story cluster's canonical article (is_canonical false)
     "duplicates": """
         SELECT source, count(*) AS total,
-               count(*) FILTER (WHERE is_canonical = false) AS duplicates,
-               count(DISTINCT cluster_id) AS stories
+               count(*) FILTER (WHERE is_canonical = false) AS copies
         FROM articles GROUP BY source ORDER BY source""",
     "rejects": "SELECT reason, count(*) AS n FROM rejects GROUP BY reason ORDER BY n DESC, reason",
     "runs": f"""
@@ -117,11 +129,13 @@ class ReportData:
     stories: int = 0
     #: (year, type, entity_id, name, articles)
     top_entities: list[tuple[int, str, str, str, int]] = field(default_factory=list)
+    #: entity_id -> aliases, for the entities in ``top_entities``
+    aliases: dict[str, list[str]] = field(default_factory=dict)
     top_persons: list[tuple[str, int]] = field(default_factory=list)
     #: (country entity_id, country name, topic, articles)
     country_topics: list[tuple[str, str, str, int]] = field(default_factory=list)
-    #: (source, articles, duplicates, stories)
-    duplicates: list[tuple[str, int, int, int]] = field(default_factory=list)
+    #: (source, articles, copies: articles not canonical in their story cluster)
+    duplicates: list[tuple[str, int, int]] = field(default_factory=list)
     rejects: list[tuple[str, int]] = field(default_factory=list)
     #: (run_id, started_at, status, {stage: seconds}) oldest first
     runs: list[tuple[str, datetime | None, str | None, dict[str, float]]] = field(
@@ -158,16 +172,14 @@ def collect(wh: Warehouse) -> ReportData:
         ]
         data.undated = int(rows("undated")[0][0])
         data.stories = int(rows("stories")[0][0])
-        data.top_entities = [
-            (int(y), str(t), str(i), str(name), int(n)) for y, t, i, name, n in rows("top_entities")
-        ]
+        for y, t, i, name, aliases, n in rows("top_entities"):
+            data.top_entities.append((int(y), str(t), str(i), str(name), int(n)))
+            data.aliases[str(i)] = [str(a) for a in aliases or () if a]
         data.top_persons = [(str(name), int(n)) for name, n in rows("top_persons")]
         data.country_topics = [
             (str(c), str(name), str(t), int(n)) for c, name, t, n in rows("country_topics")
         ]
-        data.duplicates = [
-            (str(s), int(total), int(d), int(k)) for s, total, d, k in rows("duplicates")
-        ]
+        data.duplicates = [(str(s), int(total), int(d)) for s, total, d in rows("duplicates")]
         data.rejects = [(str(r), int(n)) for r, n in rows("rejects")]
         runs = []
         for run_id, started, status, seconds in reversed(rows("runs")):
@@ -222,12 +234,88 @@ def _rect(x: float, y: float, w: float, h: float, fill: str, tip: str, **data: o
     return f"<rect{_attrs(attrs)}><title>{_esc(tip)}</title></rect>"
 
 
-def _text(x: float, y: float, text: object, anchor: str = "start", cls: str = "") -> str:
+def _text(
+    x: float, y: float, text: object, anchor: str = "start", cls: str = "", title: str = ""
+) -> str:
+    """A label; ``title`` (a tooltip: the full text of a shortened label) when given."""
     c = f' class="{cls}"' if cls else ""
+    tip = f"<title>{_esc(title)}</title>" if title else ""
     return (
         f'<text x="{_num(round(x, 2))}" y="{_num(round(y, 2))}" '
-        f'text-anchor="{anchor}"{c}>{_esc(text)}</text>'
+        f'text-anchor="{anchor}"{c}>{tip}{_esc(text)}</text>'
     )
+
+
+#: Rough advance widths in em of a sans-serif font (DejaVu Sans, the widest common one).
+_NARROW, _WIDE = set("fijlrtI.,:;'!|()[] -"), set("mwMW@%")
+
+
+def _text_w(text: str, size: float = FONT) -> float:
+    """An upper estimate of the width of ``text`` in pixels, to lay out labels without a font."""
+    em = 0.0
+    for ch in text:
+        if ch in _NARROW:
+            em += 0.36
+        elif ch in _WIDE:
+            em += 0.92
+        elif ch.isdigit():
+            em += 0.64
+        elif ch.isupper():
+            em += 0.72
+        else:
+            em += 0.64
+    return em * size
+
+
+def _fit(text: str, width: float) -> str:
+    """``text``, cut at a word (else anywhere) and ended with "…" to be at most ``width`` wide."""
+    if _text_w(text) <= width:
+        return text
+    cut = text
+    while cut and _text_w(cut + "…") > width:
+        cut = cut[:-1]
+    words = cut.rsplit(" ", 1)[0] if " " in cut.strip() else cut
+    if len(words) >= len(cut) / 2:
+        cut = words
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def _abbreviation(name: str, aliases: Iterable[str]) -> str | None:
+    """An all-capitals alias spelled from the name's capitals in order ("UNOCT" for "UN Office
+    of Counter-Terrorism", "RATS" for "SCO Regional Anti-Terrorist Structure"), else None."""
+    capitals = "".join(c for c in name if "A" <= c <= "Z")
+    found = []
+    for alias in aliases:
+        letters = alias.replace(" ", "")
+        if alias == name or not (2 <= len(letters) <= 8) or not letters.isascii():
+            continue
+        if not (letters.isalpha() and letters.isupper()):
+            continue
+        rest = iter(capitals)
+        if all(c in rest for c in letters):  # a subsequence of the capitals
+            found.append(alias)
+    return min(found, key=lambda a: (" " in a, len(a), a)) if found else None
+
+
+def _label(name: str, aliases: Iterable[str], width: float) -> str:
+    """``name`` when it fits in ``width``, else its abbreviation, else ``name`` shortened."""
+    if _text_w(name) <= width:
+        return name
+    abbr = _abbreviation(name, aliases)
+    return abbr if abbr and _text_w(abbr) <= width else _fit(name, width)
+
+
+def _plural(n: int, word: str, plural: str = "") -> str:
+    return f"{n} {word if n == 1 else plural or word + 's'}"
+
+
+def _copies(n: int) -> str:
+    return "is a copy" if n == 1 else "are copies"
+
+
+def topic_name(code: str) -> str:
+    """A readable name for a topic code: "economy and trade" for ``economy_trade``."""
+    return TOPIC_NAMES.get(code, code.replace("_", " "))
 
 
 def _line(x1: float, y1: float, x2: float, y2: float, cls: str = "axis") -> str:
@@ -280,6 +368,18 @@ def _months(first: str, last: str) -> list[str]:
     return out
 
 
+def _month_labels(months: Sequence[str], step: float) -> dict[str, str]:
+    """The x labels: every month of a short span, quarter starts (YYYY-01/04/07/10) when there
+    is room, else year starts ("YYYY", every year or every few years)."""
+    gap = 8
+    if len(months) <= 6 and step >= _text_w("0000-00") + gap:
+        return {m: m for m in months}
+    if 3 * step >= _text_w("0000-00") + gap:
+        return {m: m for m in months if m[5:7] in ("01", "04", "07", "10")}
+    every = next(k for k in (1, 2, 5, 10, 20, 50, 100) if 12 * k * step >= _text_w("0000") + gap)
+    return {m: m[:4] for m in months if m.endswith("-01") and int(m[:4]) % every == 0}
+
+
 def chart_articles_per_month(data: ReportData) -> str | None:
     if not data.per_month:
         return None
@@ -291,7 +391,8 @@ def chart_articles_per_month(data: ReportData) -> str | None:
         counts[month].append(((source, lang), n))
     totals = {m: sum(n for _, n in v) for m, v in counts.items()}
     ticks = _ticks(max(totals.values()))
-    left, top, right = 44, 16, 12
+    # the x labels stand under the bars of quarter starts and must not pass the right edge
+    left, top, right = 44, 16, math.ceil(_text_w("0000-00") / 2) + 2
     plot_h = 220
     legend_rows = 1 + int(
         sum(18 + len(f"{s} {lang}") * FONT * 0.6 + 14 for s, lang in series)
@@ -308,7 +409,7 @@ def chart_articles_per_month(data: ReportData) -> str | None:
         y = base - t * scale
         out.append(_line(left, y, left + plot_w, y, "grid"))
         out.append(_text(left - 6, y + 4, _fmt(t), "end"))
-    label_every = 1 if len(months) <= 18 else 3 if len(months) <= 48 else 12
+    labels = _month_labels(months, step)
     for i, month in enumerate(months):
         x = left + i * step + (step - bar) / 2
         y = base
@@ -334,11 +435,10 @@ def chart_articles_per_month(data: ReportData) -> str | None:
                     language=lang,
                 )
             )
-        if (label_every == 12 and month.endswith("-01")) or (
-            label_every < 12 and i % label_every == 0
-        ):
-            label = month[:4] if label_every == 12 else month
-            out.append(_text(left + i * step + step / 2, base + 14, label, "middle"))
+        if month in labels:
+            cx = left + i * step + step / 2
+            out.append(_line(cx, base, cx, base + 4))
+            out.append(_text(cx, base + 15, labels[month], "middle"))
     out.append(_line(left, base, left + plot_w, base))
     out += _legend(
         [(f"{s} {lang}", colors[(s, lang)]) for s, lang in series], left, base + 34, plot_w
@@ -352,26 +452,29 @@ def chart_top_entities(data: ReportData) -> str | None:
     years = sorted({y for y, *_ in data.top_entities})[-ENTITY_YEARS:]
     kinds = (("person", "persons"), ("org", "organisations"))
     panel_w = (WIDTH - 20) / 2
-    label_w = 150
+    label_w = 196
     row_h = 16
     block_h = 22 + TOP_ENTITIES * row_h + 10
     height = 8 + len(years) * block_h
-    peak = max(n for *_, n in data.top_entities)
+    # the same length for every year's longest bar, with room for the largest count after it
+    bar_max = panel_w - label_w - 8 - _text_w(str(max(n for *_, n in data.top_entities)))
     out: list[str] = []
     for yi, year in enumerate(years):
         y0 = 8 + yi * block_h
+        # one scale per year (both panels of the row): the year's top count is the longest bar
+        peak = max(n for y, *_, n in data.top_entities if y == year)
         for ki, (kind, title) in enumerate(kinds):
             x0 = ki * (panel_w + 20)
             out.append(_text(x0, y0 + 12, f"{year}: {title}", cls="panel"))
             rows = [r for r in data.top_entities if r[0] == year and r[1] == kind]
             if not rows:
                 out.append(_text(x0, y0 + 12 + row_h, "none", cls="muted"))
-            bar_max = panel_w - label_w - 40
             color = PALETTE[0] if kind == "person" else PALETTE[1]
             for ri, (_, _, entity_id, name, n) in enumerate(rows):
                 y = y0 + 20 + ri * row_h
-                short = name if len(name) <= 22 else name[:21] + "…"
-                out.append(_text(x0 + label_w - 6, y + 11, short, "end"))
+                short = _label(name, data.aliases.get(entity_id, ()), label_w - 8)
+                full = name if short != name else ""
+                out.append(_text(x0 + label_w - 6, y + 11, short, "end", title=full))
                 w = bar_max * n / peak
                 tip = f"{name}, {year}: {n} article{'s' if n != 1 else ''}"
                 out.append(
@@ -410,26 +513,38 @@ def chart_country_topics(data: ReportData) -> str | None:
     countries, topics = _heat_axes(data)
     cells = {(c, t): n for c, _, t, n in data.country_topics}
     peak = max(cells.values())
-    label_w, top = 130, 110
+    label_w, cell_h = 130, 22
+    # Column labels run up and to the right at 45 degrees from above their column: a label of
+    # width w reaches w * cos(45) further right (plus the descent), so narrow the cells until the
+    # last labels end inside the chart; a label that still would not fit is shortened.
+    names = [topic_name(t) for t in topics]
+    diag = math.sqrt(0.5)
+    room = WIDTH - label_w - 4 - 6  # the label starts 4 px right of the column's middle
     cell_w = min(56.0, (WIDTH - label_w - 10) / len(topics))
-    cell_h = 22
+    for ti, name in enumerate(names):
+        cell_w = min(cell_w, max(24.0, (room - _text_w(name) * diag - 1) / (ti + 0.5)))
+    names = [_fit(n, (room - (ti + 0.5) * cell_w) / diag) for ti, n in enumerate(names)]
+    top = math.ceil(max(_text_w(n) for n in names) * diag + FONT + 8)
     height = top + len(countries) * cell_h + 10
     out: list[str] = []
-    for ti, topic in enumerate(topics):
+    for ti, (topic, name) in enumerate(zip(topics, names, strict=True)):
         x = label_w + ti * cell_w + cell_w / 2
+        full = topic_name(topic) if topic_name(topic) == topic else f"{topic_name(topic)} ({topic})"
+        tip = f"<title>{_esc(full)}</title>"
         out.append(
             f'<text transform="translate({_num(round(x + 4, 2))} {top - 6}) rotate(-45)" '
-            f'text-anchor="start">{_esc(topic)}</text>'
+            f'text-anchor="start" data-topic="{_esc(topic)}">{tip}{_esc(name)}</text>'
         )
     for ci, (cid, name) in enumerate(countries):
         y = top + ci * cell_h
-        out.append(_text(label_w - 6, y + 15, name, "end"))
+        short = _fit(name, label_w - 8)
+        out.append(_text(label_w - 6, y + 15, short, "end", title=name if short != name else ""))
         for ti, topic in enumerate(topics):
             n = cells.get((cid, topic), 0)
             x = label_w + ti * cell_w
             shade = n / peak if peak else 0.0
             fill = _blend("#f4f4f4", "#08519c", shade) if n else "#f4f4f4"
-            tip = f"{name} x {topic}: {n} article{'s' if n != 1 else ''}"
+            tip = f"{name} x {topic_name(topic)}: {_plural(n, 'article')}"
             out.append(
                 _rect(
                     x + 1,
@@ -484,13 +599,14 @@ def chart_duplicate_share(data: ReportData) -> str | None:
     if not data.duplicates:
         return None
     rows: list[tuple[str, float, str, dict[str, object]]] = []
-    for source, total, dups, stories in data.duplicates:
+    for source, total, dups in data.duplicates:
         share = dups / total if total else 0.0
-        after = f"{share:.0%} ({dups} of {total}; {stories} stories)"
+        after = f"{dups} of {_plural(total, 'article')} {_copies(dups)}"
+        after += f" ({share:.0%})" if total else ""
         rows.append(
             (source, round(share, 4), after, {"source": source, "duplicates": dups, "total": total})
         )
-    return _hbars("duplicate_share", "duplicate share per source", rows, 1.0, PALETTE[5])
+    return _hbars("duplicate_share", "share of copies per source", rows, 1.0, PALETTE[5])
 
 
 def chart_rejects_by_reason(data: ReportData) -> str | None:
@@ -581,36 +697,49 @@ def _charts(data: ReportData) -> list[_Chart]:
     articles = data.counts.get("articles", 0)
     dated = sum(n for *_, n in data.per_month)
     month_caption = (
-        f"{dated} articles by month of publication (UTC), stacked by source and language."
+        f"{_plural(dated, 'article')} by month of publication (UTC), stacked by source and "
+        "language."
     )
     if data.undated:
-        month_caption += f" {data.undated} articles without a date are not shown."
+        month_caption += (
+            f" {_plural(data.undated, 'article')} without a date "
+            f"{'is' if data.undated == 1 else 'are'} not shown."
+        )
     shown_years = sorted({y for y, *_ in data.top_entities})
     ent_caption = (
         f"The {TOP_ENTITIES} persons and organisations mentioned in the most articles, per year of "
-        "publication."
+        "publication. Each year has its own scale (its longest bar is its top count): compare "
+        "bars within a year, and the numbers across years. Long names are shown by their "
+        "abbreviation or shortened; hover for the full name."
     )
     if len(shown_years) > ENTITY_YEARS:
         ent_caption += f" The last {ENTITY_YEARS} of {len(shown_years)} years are shown."
     countries, topics = _heat_axes(data) if data.country_topics else ([], [])
     heat_caption = (
         "Articles that mention a country (rows) and carry a topic (columns); darker is more. "
-        f"The {len(countries)} most frequent countries and {len(topics)} topics are shown."
+        f"The {_plural(len(countries), 'most frequent country', 'most frequent countries')} and "
+        f"{_plural(len(topics), 'topic')} are shown."
     )
-    dups = sum(d for _, _, d, _ in data.duplicates)
+    dups = sum(d for *_, d in data.duplicates)
     dup_caption = (
-        f"Share of each source's articles that duplicate another article (not canonical in their "
-        f"story cluster): {dups} of {articles} overall, in {data.stories} stories."
+        "Share of each source's articles that are copies: articles whose story (a cluster of "
+        "the same or nearly the same text) is represented by another article, the canonical "
+        "one, which has the most complete text; it may be in this source or in another. "
+        f"Overall {dups} of {_plural(articles, 'article')} {_copies(dups)}; "
+        f"the articles tell {_plural(data.stories, 'story', 'stories')}."
     )
     rej_total = sum(n for _, n in data.rejects)
     unknown = [r for r, _ in data.rejects if r not in REJECT_REASONS]
-    rej_caption = f"{rej_total} reject rows over all runs, by reason code."
+    rej_caption = f"{_plural(rej_total, 'reject row')} over all runs, by reason code."
     if unknown:
         rej_caption += f" Codes not in the reference list: {', '.join(unknown)}."
-    run_caption = (
-        f"Seconds per stage of the last {len(data.runs)} runs (oldest at the top); failed runs "
-        "in red."
-    )
+    if len(data.runs) == 1:
+        run_caption = "Seconds per stage of the last run; in red if it failed."
+    else:
+        run_caption = (
+            f"Seconds per stage of the last {len(data.runs)} runs (oldest at the top); failed "
+            "runs in red."
+        )
     return [
         _Chart(
             "articles_per_month",
@@ -635,7 +764,7 @@ def _charts(data: ReportData) -> list[_Chart]:
         ),
         _Chart(
             "duplicate_share",
-            "Duplicate share per source",
+            "Duplicate copies per source",
             chart_duplicate_share(data),
             dup_caption,
             "No articles yet.",
@@ -718,7 +847,7 @@ def report_markdown(wh: Warehouse) -> str:
     lines += [
         "",
         f"- articles: {c.get('articles', 0)} ({data.stories} stories, "
-        f"{sum(d for _, _, d, _ in data.duplicates)} duplicates)",
+        f"{sum(d for *_, d in data.duplicates)} duplicates)",
         f"- entities: {c.get('entities', 0)}, mentions: {c.get('mentions', 0)}",
         f"- pages: {c.get('pages', 0)}, rejects: {c.get('rejects', 0)}, runs: {c.get('runs', 0)}",
         "",

@@ -84,6 +84,9 @@ def clean_page(
         return PageResult(page_id)  # not modified: the stored version stands
     if int(status) >= 400:
         return PageResult(page_id, reject=_reject(page, "crawl", "http_error", f"HTTP {status}"))
+    if page_type == "other":  # a generic crawl's page judged not to be an article
+        detail = page.get("detail") or "not classified as an article"
+        return PageResult(page_id, reject=_reject(page, "crawl", "not_article", detail))
     if page_type not in ARTICLE_PAGE_TYPES:
         return PageResult(page_id)  # lists, feeds: navigation, kept in `pages` only
     headers = page.get("headers") or {}
