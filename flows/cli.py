@@ -16,7 +16,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     _warehouse_arg(rep)
     rep.add_argument("--out", default="report.html", help="the HTML file (default report.html)")
     rep.add_argument("--markdown", action="store_true", help="print a short Markdown summary")
+
+    cmp = sub.add_parser("compact", help="merge each table's small files (atomic, like a run)")
+    _warehouse_arg(cmp)
 
     src = sub.add_parser("sources", help="list the configured sources")
     src.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
@@ -243,6 +246,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compact(args: argparse.Namespace) -> int:
+    from infoshos.warehouse.catalog import build_catalog
+    from infoshos.warehouse.store import Warehouse, WarehouseError, compact
+
+    wh = Warehouse(args.warehouse)
+    if not wh.exists():
+        raise WarehouseError(f"no warehouse at {args.warehouse} (run `infoshos run` first)")
+    run_id = "compact-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    done = compact(wh, run_id)
+    build_catalog(wh)
+    for table, (before, after) in sorted(done.items()):
+        print(f"{table:18} {before} files -> {after}")
+    print("nothing to compact" if not done else f"compacted {len(done)} tables")
+    return 0
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     from infoshos.flows.sources import load_sources
 
@@ -266,6 +285,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "reprocess": cmd_reprocess,
     "export": cmd_export,
+    "compact": cmd_compact,
     "extract": cmd_extract,
     "report": cmd_report,
     "serve-sample": cmd_serve_sample,

@@ -244,3 +244,16 @@ def test_compact_merges_files_and_keeps_every_row(tmp_path: Path) -> None:
     assert wh.read("articles").sort_by("article_id").equals(before)
     assert run_query(wh, "select count(*) as n from articles", "csv") == "n\n10\n"
     assert compact(wh, "c2") == {}  # nothing left to do
+
+
+def test_compact_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from infoshos.flows.cli import main
+
+    wh = Warehouse(tmp_path)
+    for i in range(3):
+        _commit(wh, f"r{i}", [f"a{i}"])
+    assert main(["compact", "--warehouse", str(tmp_path)]) == 0
+    assert "articles           3 files -> 1" in capsys.readouterr().out
+    assert len(wh.current().tables["articles"]) == 1
+    assert run_query(wh, "select count(*) as n from articles", "csv") == "n\n3\n"
+    assert main(["compact", "--warehouse", str(tmp_path / "none")]) == 2
