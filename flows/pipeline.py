@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,6 +31,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed
+from prefect.utilities.annotations import quote
 
 from infoshos.flows import health, merge
 from infoshos.flows.clean.articles import CleanOutput, clean_pages
@@ -46,6 +47,13 @@ from infoshos.warehouse.schema import SCHEMA_VERSION, SPOOL, TABLES
 from infoshos.warehouse.store import Snapshot, Warehouse
 
 PROGRESS_EVERY = 500
+T = TypeVar("T")
+
+
+def big(value: T) -> T:
+    """Hand a large argument to a task as it is: Prefect would otherwise walk every element
+    looking for futures (at 10,000 articles that walk cost 48 of the load stage's 51 s)."""
+    return cast(T, quote(value))
 
 
 class CrawlError(RuntimeError):
@@ -402,7 +410,7 @@ def process(
 ) -> Changes:
     """Clean, deduplicate and enrich ``pages`` against the stored state; decide the changes."""
     with summary.stage("clean"):
-        cleaned = clean_task(pages, sources)
+        cleaned = clean_task(big(pages), sources)
     summary.items["clean"] = len(cleaned.articles)
     crash_point("after-clean")
 
@@ -428,7 +436,7 @@ def process(
         for art in gone:
             everything[art["article_id"]] = art
         previous = {aid: a["cluster_id"] for aid, a in stored.items() if a.get("cluster_id")}
-        cluster_rows = dedup_task(everything, previous)
+        cluster_rows = dedup_task(big(everything), big(previous))
         changed_ids = {a["article_id"] for a in plan.changed} | {a["article_id"] for a in gone}
         if reprocess:
             changed_ids = set(everything)
@@ -439,7 +447,7 @@ def process(
 
     with summary.stage("enrich"):
         to_enrich = list(everything.values()) if reprocess else plan.changed
-        enriched = enrich_task(to_enrich)
+        enriched = enrich_task(big(to_enrich))
         stored_entities = {} if reprocess else _by_id(wh.read("entities"), "entity_id")
         enriched["entities"] = merge.merge_entities(stored_entities, enriched["entities"], run_id)
         links = translation_links(wh, everything, enriched["mentions"], reprocess)
@@ -533,7 +541,7 @@ def publish(
             mode=mode,
             source_yield=source_yield,
         )
-        snap = load_task(wh, run_id, changes, run_row)
+        snap = load_task(wh, run_id, big(changes), run_row)
     summary.items["load"] = len(changes.articles)
     summary.entities = snap.rows.get("entities", 0)
     summary.articles_total = snap.rows.get("articles", 0)
@@ -623,7 +631,9 @@ def run_pipeline(
     selected = [adhoc_source(start_urls)] if start_urls else select_sources(sources, catalog)
     wh = Warehouse(warehouse)
     run_id = new_run_id()
-    mode = "full" if full else "incremental"
+    # a run into a warehouse without articles crawls everything: it counts as a full run, so
+    # that the yield of later incremental runs is compared with incremental runs only
+    mode = "full" if full or wh.current().rows.get("articles", 0) == 0 else "incremental"
     summary = RunSummary(run_id=run_id, sources=[s.name for s in selected])
     options = CrawlOptions(full=full, since=since)
     with wh.lock(wait_seconds=_lock_wait()), _run_folder(wh, run_id) as staging:

@@ -190,3 +190,18 @@ def test_translations_are_linked_not_merged(runs: dict[str, Any]) -> None:
     found = {frozenset((r[0], r[1])) for r in rows}
     assert pairs <= found
     assert not any(r[2] for r in rows)  # linked, never clustered as duplicates
+
+
+def test_every_query_in_the_readme_runs_and_answers(runs: dict[str, Any]) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```sql\n(.*?)```", readme, re.S)
+    statements = [
+        s.strip()
+        for block in blocks
+        for s in re.sub(r"--[^\n]*", "", block).split(";")
+        if s.strip()
+    ]
+    assert len(statements) >= 5
+    for sql in statements:
+        rows = _query(runs["wh"], sql)
+        assert rows, f"no rows from README query: {sql[:80]}"

@@ -1,0 +1,83 @@
+"""Smoke run of the scale benchmark (bench/run.py) at ~200 articles: the harness works end to end
+and its JSON has every key with sane values. No timing is asserted (figures only > 0)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+sys.path.insert(0, str(BENCH))
+
+from serve import StaticSite, route  # noqa: E402
+from synthetic import ensure_site  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+N = 200
+KEYS = {
+    "crawl_pages_per_s",
+    "clean_articles_per_s",
+    "dedup_articles_per_s",
+    "enrich_articles_per_s",
+    "load_articles_per_s",
+    "total_s",
+    "rerun_s",
+    "peak_rss_mb",
+    "warehouse_mb",
+    "articles",
+    "queries_ms",
+}
+QUERIES = {"per_month", "top_persons", "cooccur", "story_copies", "text_search", "by_id"}
+
+
+def test_generated_site_is_deterministic_and_routed(tmp_path: Path) -> None:
+    a, ma = ensure_site(60, 3, tmp_path / "a")
+    b, mb = ensure_site(60, 3, tmp_path / "b")
+    assert ma == mb
+    assert ma["expected_articles"] == 60
+    assert ma["near_pairs"] and ma["exact_pairs"]
+    files = sorted(p.relative_to(a) for p in a.rglob("*.html"))
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*.html"))
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files[:50])
+    found = route(a, "/infoshos/en/news/?page=1")
+    assert found is not None and found[0].is_file() and "windows-1251" in found[1]
+    assert route(a, "/infoshos/en/?idn=../../etc") is None
+
+
+def test_python_fallback_serves_the_site(tmp_path: Path) -> None:
+    import urllib.request
+
+    site, _ = ensure_site(30, 1, tmp_path)
+    with StaticSite(site, prefer="python") as web:
+        assert web.kind == "python"
+        with urllib.request.urlopen(web.base_url + "/sectsco/rus/news/?offset=0") as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Type"] == "text/html; charset=utf-8"
+            assert "news-item" in resp.read().decode("utf-8")
+
+
+def test_smoke_run_writes_every_key(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    env = dict(os.environ, INFOSHOS_BENCH_CACHE=str(tmp_path / "cache"))
+    argv = [sys.executable, str(BENCH / "run.py"), "--articles", str(N), "--rerun"]
+    argv += ["--json", str(out), "--concurrency", "16"]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(out.read_text("utf-8"))
+    assert set(data) == KEYS
+    manifest = json.loads(
+        next((tmp_path / "cache").glob(f"site-n{N}-*/manifest.json")).read_text("utf-8")
+    )
+    assert data["articles"] == manifest["expected_articles"] == N
+    for key in KEYS - {"articles", "queries_ms"}:
+        assert isinstance(data[key], (int, float)) and data[key] > 0, key
+    assert set(data["queries_ms"]) == QUERIES
+    assert all(v > 0 for v in data["queries_ms"].values())
+    assert "crawl" in proc.stdout and "enrich" in proc.stdout
