@@ -287,3 +287,108 @@ def test_rows_fit_warehouse_schema(result: EnrichResult) -> None:
     _fits(schema.ARTICLE_COUNTRIES, result.article_countries)
     _fits(schema.ARTICLE_TOPICS, result.article_topics)
     assert result.roles and result.article_countries and result.article_topics
+
+
+# --------------------------------------------------------------------------------- issue 4 fixes
+
+
+def test_russian_places_and_bodies_get_nominative_ids() -> None:
+    text = (
+        "Внимание было уделено коридорам между Европой и Азией. Следующий саммит пройдет в "
+        "Челябинске. Ташкент предлагает расширять связи между Центральной и Южной Азией. Он "
+        "рассказал о решениях Астанинского саммита.\n\n"
+        "Представитель Министерства культуры Киргизии выступил перед студентами Университета "
+        "ШОС. Конкурс организован Молодежным советом ШОС."
+    )
+    res = enrich_articles([EnrichInput("r", "ru", text)])
+    ids = _ids(res, "r")
+    assert ids["Европой"] == "loc:evropa" and ids["Азией"] == "loc:aziya"
+    assert ids["Челябинске"] == "loc:chelyabinsk"
+    # an adjective sharing the noun of the next name; a relative adjective is no place
+    assert ids["Центральной"] == "loc:central-asia"
+    assert ids["Южной Азией"] == "loc:yuzhnaya-aziya"
+    assert not any("Астанинск" in s for s in ids)
+    # bodies named after a known name: the head is normalised, the complement stays mentioned
+    assert ids["Министерства культуры Киргизии"] == "org:ministerstvo-kultury-kirgizii"
+    assert ids["Киргизии"] == "country:KG"
+    assert ids["Университета ШОС"] == "org:universitet-shos"
+    assert ids["Молодежным советом ШОС"] == "org:molodezhnyy-sovet-shos"
+    assert ids["ШОС"] == "org:sco"
+
+
+def test_russian_council_names_and_dashes() -> None:
+    gaz = load()
+
+    def found(text: str) -> list[tuple[str, str]]:
+        return [(text[m.start : m.end], m.entity_id) for m in gaz.find(text)]
+
+    assert found("заседание Совета глав государств – членов ШОС") == [
+        ("Совета глав государств – членов ШОС", "org:sco-heads-of-state-council")
+    ]
+    assert found("Совета глав правительств государств-членов ШОС и Совета глав государств") == [
+        ("Совета глав правительств государств-членов ШОС", "org:sco-heads-of-government-council"),
+        ("Совета глав государств", "org:sco-heads-of-state-council"),
+    ]
+    assert found("в Шанхайской организации сотрудничества") == [
+        ("Шанхайской организации сотрудничества", "org:sco")
+    ]
+    assert found("Директор Исполкома РАТС ШОС") == [("Исполкома РАТС ШОС", "org:sco-rats")]
+    assert found("Советом министров иностранных дел") == [
+        ("Советом министров иностранных дел", "org:sco-foreign-ministers-council")
+    ]
+    assert found("runners from Kenya and Ethiopia") == [("Kenya", "country:KE"),
+                                                        ("Ethiopia", "country:ET")]  # fmt: skip
+    # a concept is not the place inside it
+    assert found("the Shanghai spirit in Shanghai") == [("Shanghai", "loc:shanghai")]
+    assert [m.entity_id for m in gaz.find("the Shanghai spirit", not_names=True)] == [""]
+
+
+def test_english_bodies_documents_and_lone_words() -> None:
+    text = (
+        "The SCO Secretariat hosted a meeting of the SCO Energy Club. Leaders approved a roadmap "
+        "for the SCO-Afghanistan Contact Group and the Convention on Countering Extremism. The "
+        "Secretariat will follow up. The summit confirmed the Shanghai spirit.\n\n"
+        "The conference was organised by the Slovak chairmanship. A message from a UNODC office "
+        "in Bogotá was read out."
+    )
+    other = "The Secretariat of the Parliament met in the capital. The Secretariat agreed."
+    res = enrich_articles([EnrichInput("e", "en", text), EnrichInput("o", "en", other)])
+    ids = _ids(res, "e")
+    assert ids["SCO Energy Club"] == "org:sco-energy-club"
+    assert ids["SCO-Afghanistan Contact Group"] == "org:sco-afghanistan-contact-group"
+    # the parties of the pair are mentioned too
+    assert ids["Afghanistan"] == "country:AF" and ids["SCO"] == "org:sco"
+    # "the Secretariat" is the one the article names; not a document, a concept, an adjective
+    assert ids["Secretariat"] == "org:sco-secretariat"
+    assert ids["Bogotá"] == "loc:bogota"
+    found = {m["entity_id"] for m in res.mentions if m["article_id"] == "e"}
+    assert not any("convention" in i or "slovak" in i or "shanghai" in i for i in found)
+    # no named secretariat: a bare "Secretariat" is nothing
+    assert not [m for m in res.mentions if m["article_id"] == "o" and m["surface"] == "Secretariat"]
+
+
+def test_body_extending_a_known_name() -> None:
+    from infoshos.flows.enrich.linking import names_other_body
+
+    def other(text: str, inner: str) -> bool:
+        a = text.index(inner)
+        return names_other_body(text, 0, len(text), [(a, a + len(inner))])
+
+    assert other("SCO Youth Council", "SCO")
+    assert other("Университета ШОС", "ШОС")
+    assert other("Министерства культуры Киргизии", "Киргизии")
+    assert not other("RATS Council", "RATS")  # the body's own organ
+    assert not other("SCO Kunming International Marathon", "SCO")  # an event
+    assert not other("Eight Wonders of the SCO", "SCO")  # a project
+
+
+def test_every_country_has_a_string_iso_code() -> None:
+    from infoshos.flows.enrich import gazetteer
+
+    countries = [e for e in gazetteer.load().entities.values() if e.type == "country"]
+    assert countries
+    for e in countries:
+        assert isinstance(e.iso_code, str) and len(e.iso_code) == 2, e
+        assert e.entity_id == f"country:{e.iso_code}"
+    norway = [e for e in countries if e.name == "Norway"]
+    assert norway and norway[0].iso_code == "NO"

@@ -88,7 +88,7 @@ def enrich_articles(
     gaz = gazetteer or load()
     items = [_coerce(a) for a in articles]
     langs = [_lang(a) for a in items]
-    matches = [gaz.find(a.text) for a in items]
+    matches = [gaz.find(a.text, not_names=True) for a in items]
     spans = _ner(items, langs, matches)
     linker = Linker(gaz)
     result = EnrichResult()

@@ -4,8 +4,10 @@ Matching rules: whole words only (the characters around a match must not be lett
 aliases without lower-case letters (``SCO``, ``UN``, ``ШОС``) match case-sensitively, all others
 case-insensitively, except that a match written all in lower case is dropped when the alias has
 capitals ("turkey" is not Turkey). When matches overlap, the longest wins (then the leftmost).
-No-break spaces (and the mojibake dagger some pages carry instead) count as spaces; offsets
-always index the original text. An alias claimed by two entities ("Mr Zhang") is not matched.
+No-break spaces (and the mojibake dagger some pages carry instead) count as spaces, an em dash
+as an en dash; offsets always index the original text. An alias claimed by two entities ("Mr
+Zhang") is not matched. Phrases listed under ``not_names`` ("Shanghai spirit") take part in the
+longest-match contest and are then dropped, so the name inside them is not matched.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ STATUSES = ("member", "observer", "dialogue_partner", "none")
 
 # Characters that separate words in the texts but are not spaces (no-break spaces, and the
 # mojibake dagger some pages carry instead of one). Only the matching copy is changed.
-_SPACE_LIKE = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2020": " "})
+_SPACE_LIKE = str.maketrans(
+    {"\u00a0": " ", "\u202f": " ", "\u2009": " ", "\u2020": " ", "\u2014": "\u2013"}
+)
+# "государств-членов" is also written with a spaced dash: "государств – членов".
+_MEMBER_DASH = re.compile(r"(государств\w*)-(?=\w)")
+#: entity id of the ``not_names`` phrases (never returned)
+NOT_NAME = ""
 _APOS = str.maketrans({"\u2019": "'", "\u02bc": "'"})
 
 
@@ -174,8 +182,10 @@ class Gazetteer:
                 result = status  # periods are sorted; a later one wins a shared year
         return result
 
-    def find(self, text: str) -> list[Match]:
-        """Whole-word, longest-first, non-overlapping alias matches, in text order."""
+    def find(self, text: str, not_names: bool = False) -> list[Match]:
+        """Whole-word, longest-first, non-overlapping alias matches, in text order. With
+        ``not_names``, the matches of ``not_names`` phrases are included (entity id ``""``): text
+        that no name should be found in."""
         if not text:
             return []
         norm = text.translate(_SPACE_LIKE).translate(_APOS)
@@ -199,7 +209,8 @@ class Gazetteer:
             if any(start < e and s < end for s, e in taken):
                 continue
             taken.append((start, end))
-            out.append(Match(start, end, eid, alias))
+            if eid != NOT_NAME or not_names:
+                out.append(Match(start, end, eid, alias))
         out.sort(key=lambda m: m.start)
         return out
 
@@ -265,11 +276,17 @@ def load() -> Gazetteer:
         seen: list[str] = []
         for a in [e.name, *e.aliases, *extra]:
             a = " ".join(a.split())
-            if a and a not in seen:
-                seen.append(a)
+            for v in (a, _MEMBER_DASH.sub("\\1 \u2013 ", a)):
+                if v and v not in seen:
+                    seen.append(v)
         match_aliases[e.entity_id] = seen
 
     for iso, d in (raw.get("countries") or {}).items():
+        if not isinstance(iso, str) or len(iso) != 2:
+            raise ValueError(
+                f"gazetteer: country key {iso!r} is not an ISO 3166 alpha-2 code "
+                '(quote codes YAML reads as booleans, like "NO")'
+            )
         ru = [f for r in d.get("ru", []) for f in ru_forms(r)]
         aliases = list(d.get("aliases", [])) + [r.replace("|", "").strip() for r in d.get("ru", [])]
         add(Entity(f"country:{iso}", "country", d["name"], _dedupe(aliases), iso), ru)
@@ -289,6 +306,7 @@ def load() -> Gazetteer:
         roles = [_role(r) for r in d.get("roles", [])]
         add(Entity(d["id"], "person", d["name"], aliases, None, surname, roles), extra)
 
+    not_names = [" ".join(str(p).split()) for p in raw.get("not_names") or []]
     owners: dict[str, set[str]] = {}
     for eid, aliases in match_aliases.items():
         for a in aliases:
@@ -308,6 +326,12 @@ def load() -> Gazetteer:
                 low = key.lower()
                 if len(low) == len(key) and folded.get(low, None) is None:
                     folded.add_word(low, (key, eid))
+    for p in not_names:
+        key = p.translate(_APOS)
+        if _is_case_sensitive(key):
+            exact.add_word(key, (key, NOT_NAME))
+        elif len(key.lower()) == len(key):
+            folded.add_word(key.lower(), (key, NOT_NAME))
     exact.make_automaton()
     folded.make_automaton()
     return Gazetteer(entities, alias_ids, statuses, exact, folded)

@@ -8,7 +8,17 @@
    seen in the same article, else to the one gazetteer person with that surname.
 3. Anything else becomes a new entity whose id is derived from its normalised name
    (``person:<slug>``, ``org:<slug>``, ``loc:<slug>``): the same name gives the same id in every
-   run.
+   run. Except: a lone word that NER takes for a person and that resolves to nobody is dropped
+   ("Slovak chairmanship"), or is a place after "in", "at", "from" ("an office in Bogotá"); a
+   bare organ word ("the Secretariat") is the one body of that kind the article names
+   ("SCO Secretariat"), else dropped.
+
+Gazetteer matches win over the NER spans they overlap, except an organisation found by NER that
+contains them whole and extends them into the name of another body: "SCO Youth Council" or
+"Университета ШОС" (with a word such as Council, Club, Group, University, Ministry), but not the
+parent's own organs ("RATS Council", "CSTO Secretariat") nor events and projects ("SCO Kunming
+International Marathon", "Eight Wonders of the SCO"). The parties of a pair inside a name are
+mentions too: "SCO-Afghanistan Contact Group" mentions the SCO and Afghanistan.
 """
 
 from __future__ import annotations
@@ -18,7 +28,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from .gazetteer import Entity, Gazetteer, Match, ru_forms
+from .gazetteer import NOT_NAME, Entity, Gazetteer, Match, ru_forms
 from .ner import NerSpan
 
 _CYR = dict(
@@ -111,6 +121,87 @@ def _initial(name: str) -> str | None:
     return name_key(m.group(1))[:1] if m else None
 
 
+# Head nouns of the names of bodies (lower case; Russian as stems).
+_BODY_EN = {
+    "university", "ministry", "club", "group", "centre", "center", "bank", "fund", "institute",
+    "academy", "agency", "association", "union", "consortium", "alliance", "federation",
+    "foundation", "network", "chamber", "society", "league", "party", "bureau", "service",
+    "department", "office", "directorate", "commission", "committee", "council", "secretariat",
+    "assembly", "board", "parliament", "court", "corporation", "company", "organisation",
+    "organization", "school", "college", "museum", "library", "administration", "government",
+    "structure", "team", "mission",
+}  # fmt: skip
+_BODY_RU = re.compile(
+    r"^(?:университет|министерств|клуб|групп|центр|банк|фонд|институт|академи|агентств|"
+    r"ассоциаци|союз|объединени|консорциум|альянс|федераци|палат|обществ|парти|бюро|служб|"
+    r"департамент|управлени|дирекци|комисси|комитет|исполком|совет|секретариат|ассамбле|"
+    r"парламент|суд|корпораци|компани|организаци|школ|колледж|музе|библиотек|администраци|"
+    r"правительств|структур|миссия|миссии)"
+)
+# Organs every body has: "RATS Council" is the RATS, "the Secretariat" the one named.
+_ORGAN_EN = {"council", "secretariat", "committee", "executive", "board", "presidium"}
+_ORGAN_RU = re.compile(r"^(?:совет|секретариат|комитет|исполком|исполнительн|президиум)")
+_PLACE_PREP = re.compile(r"\b(?:in|at|from|near|to|в|во|из)\s+$", re.IGNORECASE)
+# a dash between two names inside a longer one: "SCO-Afghanistan", "ШОС – Афганистан"
+_PAIR_DASH = re.compile(r"\s?[-\u2013\u2014]\s?")
+
+
+def _descriptive(name: str) -> bool:
+    """A Russian description rather than a name: no word but the first is capitalised and the
+    first is not an abbreviation ("Министерство иностранных дел", "Деловой совет")."""
+    words = name.split()
+    if len(words) < 2 or not re.search("[а-яё]", name) or words[0].isupper():
+        return False
+    return all(w[:1].islower() for w in words[1:])
+
+
+def _repeat(text: str, spans: list[NerSpan]) -> list[NerSpan]:
+    """A name of a place or body found once is found wherever the article repeats it (NER may
+    miss it in another context: "летнюю школу Университета ШОС для студентов")."""
+    names = {sp.text: sp for sp in spans if sp.type != "person" and len(sp.text) > 3}
+    if not names:
+        return spans
+    out = list(spans)
+    pat = re.compile(
+        r"(?<![\w-])(?:"
+        + "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+        + r")(?![\w-])"
+    )
+    for m in pat.finditer(text):
+        a, b = m.span()
+        if any(sp.start < b and a < sp.end for sp in out):
+            continue
+        sp = names[m.group()]
+        out.append(NerSpan(a, b, sp.type, sp.text, sp.normal))
+    out.sort(key=lambda sp: sp.start)
+    return out
+
+
+def _is_body(word: str) -> bool:
+    w = word.lower()
+    return w in _BODY_EN or bool(_BODY_RU.match(w))
+
+
+def _is_organ(word: str) -> bool:
+    w = word.lower()
+    return w in _ORGAN_EN or bool(_ORGAN_RU.match(w))
+
+
+def names_other_body(text: str, start: int, end: int, inner: list[tuple[int, int]]) -> bool:
+    """Whether text[start:end], a name containing the names ``inner``, is the name of another
+    body: its other words include a capitalised one and a body noun that is not just an organ of
+    the inner body ("Youth Council", "Университета", "Министерства культуры")."""
+    rest: list[str] = []
+    pos = start
+    for a, b in sorted(inner):
+        rest += re.findall(r"\w+", text[pos:a])
+        pos = b
+    rest += re.findall(r"\w+", text[pos:end])
+    if not any(w[0].isupper() for w in rest) or not any(_is_body(w) for w in rest):
+        return False
+    return not all(_is_organ(w) or w[0].islower() for w in rest)
+
+
 @dataclass
 class Mention:
     start: int
@@ -185,6 +276,12 @@ class Linker:
         return eid
 
     def link(self, text: str, matches: list[Match], spans: list[NerSpan]) -> list[Mention]:
+        """Mentions of one article from its gazetteer matches (``not_names`` matches, id ``""``,
+        included: no name is found in them) and NER spans."""
+        blocked = [(m.start, m.end) for m in matches if m.entity_id == NOT_NAME]
+        matches = [m for m in matches if m.entity_id != NOT_NAME]
+        spans = _repeat(text, spans)
+        matches, bodies = self._bodies(text, matches, spans)
         out: list[Mention] = []
         # article-level person index: surname key -> [(full key, first-initial, id)]
         seen: dict[str, list[tuple[str, str]]] = {}
@@ -202,12 +299,24 @@ class Linker:
                     seen.setdefault(name_key(toks[-1]), []).append(
                         (name_key(toks[0])[:1], ent.entity_id)
                     )
-        taken = [(m.start, m.end) for m in matches]
-        free = [s for s in spans if not any(s.start < e and b < s.end for b, e in taken)]
+        taken = [(m.start, m.end) for m in matches] + blocked
+        free = bodies + [
+            s
+            for s in spans
+            if s not in bodies and not any(s.start < e and b < s.end for b, e in taken)
+        ]
+        named = {m.entity_id for m in matches}
         # full names first, so that surnames can resolve to them
         free.sort(key=lambda s: (s.type != "person" or len(_tokens(s.normal)) < 2, s.start))
         for sp in free:
-            eid = self._link_span(sp, seen)
+            if _is_organ(sp.normal) and " " not in sp.normal.strip():
+                eid = self._organ(sp.normal, named)
+            elif sp.type == "org" and _descriptive(sp.normal):
+                eid = self._short_form(sp.normal, named)
+            else:
+                eid = self._link_span(sp, seen)
+                if eid is None and sp.type == "person":
+                    eid = self._lone_word(text, sp)
             if eid is None:
                 continue
             linked = self.entity(eid)
@@ -215,7 +324,88 @@ class Linker:
             out.append(Mention(sp.start, sp.end, sp.text, eid, etype, "ner"))
             taken.append((sp.start, sp.end))
         out += self._surnames(text, out, taken)
+        out += self._pairs(text, out)
         out.sort(key=lambda m: m.start)
+        return out
+
+    def _bodies(
+        self, text: str, matches: list[Match], spans: list[NerSpan]
+    ) -> tuple[list[Match], list[NerSpan]]:
+        """NER organisations that contain gazetteer matches and name another body (returned
+        second) win over the match that begins them ("SCO" in "SCO Youth Council"); the names
+        in their complement stay mentioned ("Киргизии" in "Министерства культуры Киргизии",
+        "ШОС" in "Университета ШОС")."""
+        drop: set[tuple[int, int]] = set()
+        bodies: list[NerSpan] = []
+        for sp in spans:
+            if sp.type != "org":
+                continue
+            inner = [m for m in matches if m.start < sp.end and sp.start < m.end]
+            if not inner or any(m.start < sp.start or sp.end < m.end for m in inner):
+                continue
+            if names_other_body(text, sp.start, sp.end, [(m.start, m.end) for m in inner]):
+                drop.update((m.start, m.end) for m in inner if m.start == sp.start)
+                bodies.append(sp)
+        return [m for m in matches if (m.start, m.end) not in drop], bodies
+
+    def _short_form(self, normal: str, named: set[str]) -> str | None:
+        """A description such as "Делового совета": the one body named in the article whose
+        name begins with it ("Деловой совет ШОС"), else nothing."""
+        low = normal.lower() + " "
+        cands = {
+            eid
+            for eid in named
+            if (ent := self.gaz.entities.get(eid)) is not None
+            and ent.type == "org"
+            and any(n.lower().startswith(low) for n in [ent.name, *ent.aliases])
+        }
+        return cands.pop() if len(cands) == 1 else None
+
+    def _organ(self, word: str, named: set[str]) -> str | None:
+        """A bare "Secretariat": the one body of that kind the article names, else nothing."""
+        w = word.lower()[:8]
+        cands = {
+            eid
+            for eid in named
+            if (ent := self.gaz.entities.get(eid)) is not None
+            and ent.type == "org"
+            and any(n.split()[-1].lower().startswith(w) for n in [ent.name, *ent.aliases] if n)
+        }
+        return cands.pop() if len(cands) == 1 else None
+
+    def _lone_word(self, text: str, sp: NerSpan) -> str | None:
+        """One word taken for a person that resolved to no one: a place after "in" ("an office
+        in Bogotá"), else not a name ("the Slovak chairmanship")."""
+        toks = _tokens(sp.normal)
+        if (
+            len(toks) == 1
+            and toks[0] == sp.normal
+            and _PLACE_PREP.search(text[max(0, sp.start - 8) : sp.start])
+        ):
+            return self._new("loc", "location", sp.normal, sp.normal, sp.text)
+        return None
+
+    def _pairs(self, text: str, found: list[Mention]) -> list[Mention]:
+        """The two parties of a dash pair inside a longer name ("SCO-Afghanistan Contact
+        Group"): gazetteer names on either side of the dash."""
+        out: list[Mention] = []
+        have = {(m.start, m.end) for m in found}
+        for m in found:
+            if m.type != "org":
+                continue
+            for d in _PAIR_DASH.finditer(m.surface):
+                a, b = m.start + d.start(), m.start + d.end()
+                left = [x for x in self.gaz.find(text[m.start : a]) if x.end == a - m.start]
+                right = [x for x in self.gaz.find(text[b : m.end]) if x.start == 0]
+                if not left or not right:
+                    continue
+                (lm,), (rm,) = left[-1:], right[:1]
+                for s, e, eid in ((m.start + lm.start, a, lm.entity_id),
+                                  (b, b + rm.end, rm.entity_id)):  # fmt: skip
+                    if eid != m.entity_id and (s, e) not in have:
+                        have.add((s, e))
+                        ent = self.gaz.entities[eid]
+                        out.append(Mention(s, e, text[s:e], eid, ent.type, "gazetteer"))
         return out
 
     def _surnames(
@@ -273,8 +463,7 @@ class Linker:
         gaz = sorted(self._surname.get(skey, ()))
         if len(gaz) == 1:
             return gaz[0]
-        latin = ascii_fold(toks[0]) if re.search("[а-яА-ЯёЁ]", toks[0]) else toks[0]
-        return self._new("person", "person", skey, latin, sp.text)
+        return None  # one word that names no one known: see _lone_word
 
 
 def entity_rows(

@@ -72,13 +72,39 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
             return start, end
 
 
-def plausible(surface: str, type_: str) -> bool:
+# Documents are not organisations: "Convention on Countering Extremism", "Заявления о ...".
+_DOCUMENT = re.compile(
+    r"(?:Convention|Declaration|Statement|Charter|Strategy|Treaty|Programme|Program|Agreement|"
+    r"Resolution|Memorandum|Protocol|Concept|Plan|Конвенци|Деклараци|Заявлени|Харти|Стратеги|"
+    r"Договор|Программ|Соглашени|Резолюци|Меморандум|Протокол|Концепци|План)",
+)
+# Events are not organisations: "Бишкекский саммит", "Дня ШОС".
+_RU_EVENT = re.compile(
+    r"(?:саммит|форум|фестивал|конференци|заседани|встреч|марафон|выставк|недел|игр[аыу]?$|"
+    r"чемпионат|турнир|сесси|конкурс|праздник|церемони|учени|олимпиад|д(?:ень|ня|ню|нем|не)$)"
+)
+# Abbreviations of common nouns, not names: mass media, NGOs, GDP, IT.
+_COMMON_ABBR = {"СМИ", "НКО", "ВВП", "ИТ", "ИКТ", "ИИ", "МСП", "GDP", "NGO", "NGOs", "ICT", "IT",
+                "AI", "SME", "SMEs", "CEO"}  # fmt: skip
+
+
+def plausible(surface: str, type_: str, lang: str = "en") -> bool:
     """Reject spans that cannot be names: no capital start, lower-case words that are not
-    particles, digits only."""
+    particles, digits only; organisations that are documents or common-noun abbreviations.
+    Russian names of organisations and places keep their later words in lower case
+    (``Министерства культуры``, ``Аральского моря``), but not a prepositional phrase
+    (``Университета ШОС для студентов``), and are not events (``Бишкекский саммит``)."""
     words = re.findall(r"\w+", surface)
     if not words or not surface[0].isupper() or surface.isdigit():
         return False
-    if any(w[0].islower() and w.lower() not in _INNER_LOWER for w in words):
+    if type_ == "org" and (surface in _COMMON_ABBR or _DOCUMENT.match(words[0])):
+        return False
+    if lang == "ru" and type_ != "person":
+        if any(w.lower() in _INNER_LOWER or _RU_EVENT.match(w.lower()) for w in words[1:]):
+            return False
+        if type_ == "org" and _DOCUMENT.match(words[1].capitalize() if len(words) > 1 else ""):
+            return False
+    elif any(w[0].islower() and w.lower() not in _INNER_LOWER for w in words):
         return False
     if type_ == "person" and (len(surface) < 3 or any(c.isdigit() for c in surface)):
         return False
@@ -325,13 +351,19 @@ def ner_en(
 def ner_ru(
     texts: Sequence[str], covered: Sequence[Sequence[tuple[int, int]]] | None = None
 ) -> list[list[NerSpan]]:
-    """Russian NER with natasha (batched); person names the gazetteer does not cover are
-    normalised to the nominative with the morph tagger (``Владимиром Воронковым`` ->
-    ``Владимир Воронков``), tagging only their sentences, all in one batch."""
+    """Russian NER with natasha (batched). Names the gazetteer does not cover are normalised to
+    the nominative with the morph tagger, tagging only their sentences, all in one batch: every
+    word of a person (``Владимиром Воронковым`` -> ``Владимир Воронков``), the head noun phrase
+    of places and organisations (``Южной Азией`` -> ``Южная Азия``, ``Министерства культуры
+    Киргизии`` -> ``Министерство культуры Киргизии``). A lone adjective tagged as a place
+    (``Астанинского``) is dropped, unless it shares the noun of the next name (``Центральной и
+    Южной Азией``: ``Центральная Азия``). Spans overlapping the gazetteer's matches are dropped,
+    except organisations that contain them whole and are longer (``Университета ШОС``): the
+    linker decides (:func:`linking.Linker.link`)."""
     _, tagger, _, _ = _natasha()
     pieces = _pieces(texts, covered)
     flat = [(i, a, b) for i, ps in enumerate(pieces) for a, b in ps]
-    found: list[tuple[int, int, int, str]] = []  # (text index, start, stop, type)
+    found: list[tuple[int, int, int, str]] = []  # (text index, start, stop, type), trimmed
     # similar lengths together: the tagger pads each batch to its longest snippet
     flat.sort(key=lambda p: p[2] - p[1])
     markups = tagger.map([texts[i][a:b] for i, a, b in flat]) if flat else []
@@ -340,24 +372,96 @@ def ner_ru(
             t = _RU_TYPES.get(s.type)
             if t is None:
                 continue
-            start, stop = a + s.start, a + s.stop
-            if covered is not None and any(cs < stop and start < ce for cs, ce in covered[i]):
+            start, stop = trim(texts[i], a + s.start, a + s.stop)
+            if stop <= start or not plausible(texts[i][start:stop], t, "ru"):
+                continue
+            if covered is not None and not _may_contain(covered[i], start, stop, t):
                 continue
             found.append((i, start, stop, t))
-    found.sort()
-    normals = _normalize([(texts[i], a, b) for i, a, b, t in found if t == "person"])
+    found = _extend_orgs(texts, sorted(set(found)), covered)
+    normals = _normalize([(texts[i], a, b, t) for i, a, b, t in found])
     out: list[list[NerSpan]] = [[] for _ in texts]
-    for i, start, stop, t in found:
-        normal = normals.get(texts[i][start:stop]) if t == "person" else None
-        sp = _mk(texts[i], start, stop, t, normal)
-        if sp is not None and t == "org" and " " not in sp.text and not sp.text.isupper():
+    for n, (i, start, stop, t) in enumerate(found):
+        text = texts[i]
+        surface = text[start:stop]
+        normal, lone_adj = normals[(surface, t)]
+        if t == "org" and " " not in surface and not surface.isupper():
             continue  # one inflected word ("Секретариата"): mostly a common noun
-        if sp is not None:
-            out[i].append(sp)
+        if lone_adj:
+            normal = _elliptic(text, stop, [(b, c) for j, b, c, _ in found[n + 1 :] if j == i])
+            if normal is None:
+                continue  # an adjective ("Астанинского саммита"), not a name
+        out[i].append(NerSpan(start, stop, t, surface, normal or surface))
     return out
 
 
-_NORMAL_CACHE: dict[str, str | None] = {}
+_JOIN = re.compile(r" | ?[-\u2013\u2014] ?")
+
+
+def _extend_orgs(
+    texts: Sequence[str],
+    found: list[tuple[int, int, int, str]],
+    covered: Sequence[Sequence[tuple[int, int]]] | None,
+) -> list[tuple[int, int, int, str]]:
+    """natasha ends an organisation before the names in its genitive complement
+    (``Министерства культуры`` + ``Киргизии``, ``Контактной группы`` + ``ШОС`` + ``Афганистан``):
+    extend it over the names (gazetteer matches, places, organisations) that follow it,
+    separated by one space or a dash."""
+    out: list[tuple[int, int, int, str]] = []
+    absorbed: set[tuple[int, int, int]] = set()
+    for i, start, stop, t in found:
+        if (i, start, stop) in absorbed:
+            continue
+        if t == "org":
+            names = [(a, b) for j, a, b, ty in found if j == i and ty != "person" and a >= stop]
+            names += [(a, b) for a, b in (covered[i] if covered is not None else []) if a >= stop]
+            names.sort()
+            while True:
+                nxt = [(a, b) for a, b in names if a > stop and _JOIN.fullmatch(texts[i], stop, a)]
+                if not nxt:
+                    break
+                a, b = nxt[0]
+                absorbed.add((i, a, b))
+                stop = b
+        out.append((i, start, stop, t))
+    return out
+
+
+def _may_contain(covered: Sequence[tuple[int, int]], start: int, stop: int, type_: str) -> bool:
+    """A span overlapping no gazetteer match, or an organisation containing the matches it
+    overlaps and longer than they are."""
+    inside = [(a, b) for a, b in covered if a < stop and start < b]
+    if not inside:
+        return True
+    if type_ != "org" or any(a < start or stop < b for a, b in inside):
+        return False
+    return sum(b - a for a, b in inside) < stop - start
+
+
+_ELLIPSIS = re.compile(r"\s+(?:и|или)\s+[А-ЯЁ][а-яё]+\s+([А-ЯЁ][а-яё]+)")
+
+
+def _elliptic(text: str, stop: int, later: Sequence[tuple[int, int]]) -> str | None:
+    """``Центральной`` in ``Центральной и Южной Азией``: the nominative of the adjective with
+    the noun of the next name (``Центральная Азия``), when that name is a span found too."""
+    m = _ELLIPSIS.match(text, stop)
+    if not m or not any(a == m.start(1) - len(m.group(1)) - 1 or b == m.end(1) for a, b in later):
+        return None
+    phrase = text[_word_start(text, stop) : stop] + " " + m.group(1)
+    normal, _ = _normalize([(phrase, 0, len(phrase), "location")])[(phrase, "location")]
+    return normal
+
+
+def _word_start(text: str, stop: int) -> int:
+    i = stop
+    while i > 0 and text[i - 1].isalpha():
+        i -= 1
+    return i
+
+
+_NORMAL_CACHE: dict[tuple[str, str], tuple[str | None, bool]] = {}
+_MODIFIERS = ("ADJ", "VERB", "DET", "NUM")  # before the head noun: agree with it
+_HEADS = ("NOUN", "PROPN")
 
 
 class _FixedSpans:
@@ -371,33 +475,70 @@ class _FixedSpans:
 
 
 def _sentence(text: str, start: int, stop: int) -> tuple[int, int]:
-    lo = max(text.rfind(". ", 0, start) + 2, text.rfind("\n", 0, start) + 1, 0)
+    dot = text.rfind(". ", 0, start)
+    lo = max(dot + 2 if dot != -1 else 0, text.rfind("\n", 0, start) + 1)
     ends = [e for e in (text.find(". ", stop), text.find("\n", stop)) if e != -1]
     return lo, (min(ends) + 1 if ends else len(text))
 
 
-def _normalize(items: list[tuple[str, int, int]]) -> dict[str, str | None]:
-    """surface -> nominative for person names text[start:stop]: each new surface is normalised
-    once (cached per process), in its sentence; the sentences are morph-tagged in one batch."""
+def _head_normal(vocab: Any, tokens: Sequence[Any]) -> str:
+    """The nominative of a noun phrase's head (modifiers and the first noun); the words after it
+    (genitive complements: ``культуры Киргизии``) stay as written."""
+    from natasha.norm import inflect_word
+    from natasha.shape import recover_shape
+
+    parts: list[str] = []
+    head_done = False
+    prev_stop: int | None = None
+    for tok in tokens:
+        word = tok.text
+        if not head_done and tok.pos in _MODIFIERS + _HEADS:
+            try:
+                word = recover_shape(inflect_word(vocab, tok), tok.text)
+            except Exception:  # odd shapes: keep the word
+                word = tok.text
+            head_done = tok.pos in _HEADS
+        else:
+            head_done = True
+        if prev_stop is not None:
+            parts.append(" " * (tok.start - prev_stop))
+        parts.append(word)
+        prev_stop = tok.stop
+    return "".join(parts)
+
+
+def _normalize(
+    items: list[tuple[str, int, int, str]],
+) -> dict[tuple[str, str], tuple[str | None, bool]]:
+    """(surface, type) -> (nominative, whether it is one adjective) for the names
+    text[start:stop] of the given type: each new surface is normalised once (cached per
+    process), in its sentence; the sentences are morph-tagged in one batch. Persons: every word
+    (natasha); places and organisations: the head noun phrase (:func:`_head_normal`)."""
     from natasha import Doc
 
     segmenter, _, morph, vocab = _natasha()
-    todo: dict[str, tuple[str, int, int]] = {}
-    for text, start, stop in items:
-        surface = text[start:stop]
-        if surface not in _NORMAL_CACHE and surface not in todo:
-            todo[surface] = (text, start, stop)
-    docs: list[tuple[str, Any, int, int]] = []
-    for surface, (text, start, stop) in todo.items():
+    # the new surfaces, grouped by sentence: one doc per sentence
+    by_sent: dict[tuple[int, int, int], list[tuple[tuple[str, str], int, int]]] = {}
+    texts: dict[int, str] = {}
+    todo: set[tuple[str, str]] = set()
+    for text, start, stop, t in items:
+        key = (text[start:stop], t)
+        if key in _NORMAL_CACHE or key in todo:
+            continue
+        todo.add(key)
         lo, hi = _sentence(text, start, stop)
-        doc = Doc(text[lo:hi])
+        texts[id(text)] = text
+        by_sent.setdefault((id(text), lo, hi), []).append((key, start - lo, stop - lo))
+    docs: list[tuple[Any, list[tuple[tuple[str, str], int, int]]]] = []
+    for (tid, lo, hi), names in by_sent.items():
+        doc = Doc(texts[tid][lo:hi])
         try:
             doc.segment(segmenter)
         except Exception:  # natasha may fail on odd input; keep the surface
-            _NORMAL_CACHE[surface] = None
+            _NORMAL_CACHE.update((key, (None, False)) for key, _, _ in names)
             continue
-        docs.append((surface, doc, start - lo, stop - lo))
-    sents = [sent for _, doc, _, _ in docs for sent in doc.sents]
+        docs.append((doc, names))
+    sents = [sent for doc, _ in docs for sent in doc.sents]
     if sents:
         words = [[tok.text for tok in sent.tokens] for sent in sents]
         for sent, markup in zip(sents, morph.map(words), strict=True):
@@ -405,14 +546,19 @@ def _normalize(items: list[tuple[str, int, int]]) -> dict[str, str | None]:
                 tok.pos, tok.feats = tagged.pos, tagged.feats
     if len(_NORMAL_CACHE) > 100_000:
         _NORMAL_CACHE.clear()
-    for surface, doc, a, b in docs:
-        normal = None
-        try:
-            doc.tag_ner(_FixedSpans([(a, b, "PER")]))
-            for span in doc.spans:
-                span.normalize(vocab)
-                normal = str(span.normal) if span.normal else None
-        except Exception:  # keep the surface
-            normal = None
-        _NORMAL_CACHE[surface] = normal
-    return {text[a:b]: _NORMAL_CACHE.get(text[a:b]) for text, a, b in items}
+    for doc, names in docs:
+        for key, a, b in names:
+            normal, lone_adj = None, False
+            try:
+                doc.tag_ner(_FixedSpans([(a, b, "PER")]))
+                for span in doc.spans:
+                    if key[1] == "person":
+                        span.normalize(vocab)
+                        normal = str(span.normal) if span.normal else None
+                    else:
+                        normal = _head_normal(vocab, span.tokens) or None
+                        lone_adj = len(span.tokens) == 1 and span.tokens[0].pos == "ADJ"
+            except Exception:  # keep the surface
+                normal = None
+            _NORMAL_CACHE[key] = (normal, lone_adj)
+    return {(t[a:b], ty): _NORMAL_CACHE.get((t[a:b], ty), (None, False)) for t, a, b, ty in items}
