@@ -43,6 +43,7 @@ from infoshos.flows.sources import Source, adhoc_source, load_sources, select_so
 from infoshos.flows.summary import RunSummary
 from infoshos.warehouse.catalog import build_catalog
 from infoshos.warehouse.faults import crash_point
+from infoshos.warehouse.report import report_markdown
 from infoshos.warehouse.schema import SCHEMA_VERSION, SPOOL, TABLES
 from infoshos.warehouse.store import Snapshot, Warehouse
 
@@ -435,22 +436,28 @@ def process(
         gone = gone_updates(pages, everything, run_id)
         for art in gone:
             everything[art["article_id"]] = art
-        previous = {aid: a["cluster_id"] for aid, a in stored.items() if a.get("cluster_id")}
-        cluster_rows = dedup_task(big(everything), big(previous))
-        changed_ids = {a["article_id"] for a in plan.changed} | {a["article_id"] for a in gone}
-        if reprocess:
-            changed_ids = set(everything)
-        articles_out = merge.apply_clusters(everything, cluster_rows, changed_ids, run_id)
-        stored_clusters = {} if reprocess else _by_id(wh.read("clusters"), "article_id")
-        cluster_out = merge.cluster_changes(stored_clusters, cluster_rows, run_id)
-    summary.items["dedup"] = len(everything)
+        cluster_rows: list[dict[str, Any]] = []
+        articles_out: list[dict[str, Any]] = gone  # nothing new: only gone_at marks change
+        cluster_out: list[dict[str, Any]] = []
+        if reprocess or plan.changed:
+            previous = {aid: a["cluster_id"] for aid, a in stored.items() if a.get("cluster_id")}
+            cluster_rows = dedup_task(big(everything), big(previous))
+            changed_ids = {a["article_id"] for a in plan.changed} | {a["article_id"] for a in gone}
+            if reprocess:
+                changed_ids = set(everything)
+            articles_out = merge.apply_clusters(everything, cluster_rows, changed_ids, run_id)
+            stored_clusters = {} if reprocess else _by_id(wh.read("clusters"), "article_id")
+            cluster_out = merge.cluster_changes(stored_clusters, cluster_rows, run_id)
+    summary.items["dedup"] = len(everything) if cluster_rows else 0
 
     with summary.stage("enrich"):
         to_enrich = list(everything.values()) if reprocess else plan.changed
         enriched = enrich_task(big(to_enrich))
         stored_entities = {} if reprocess else _by_id(wh.read("entities"), "entity_id")
         enriched["entities"] = merge.merge_entities(stored_entities, enriched["entities"], run_id)
-        links = translation_links(wh, everything, enriched["mentions"], reprocess)
+        links = None  # unchanged articles: unchanged links
+        if reprocess or plan.changed:
+            links = translation_links(wh, everything, enriched["mentions"], reprocess)
     summary.items["enrich"] = len(to_enrich)
 
     roles = {r["article_id"]: r["role"] for r in cluster_rows}
@@ -548,11 +555,18 @@ def publish(
     summary.snapshot = snap.number
 
 
-def finish(summary: RunSummary) -> Any:
+def finish(summary: RunSummary, wh: Warehouse | None = None) -> Any:
     """The flow's return value: the summary, or a Failed state carrying it when flagged."""
     text = summary.markdown()
     with contextlib.suppress(Exception):
         create_markdown_artifact(text, key="infoshos-run-summary", description="infoshos run")
+    if wh is not None:
+        try:  # the warehouse at a glance, as the HTML report shows it (shorter)
+            create_markdown_artifact(
+                report_markdown(wh), key="infoshos-warehouse", description="the warehouse"
+            )
+        except Exception as exc:  # a report problem must not fail a published run
+            get_run_logger().warning("warehouse summary artifact not made: %s", exc)
     result = summary.to_json()
     if summary.messages:
         return Failed(message="; ".join(summary.messages), data=result)
@@ -666,7 +680,7 @@ def run_pipeline(
         changes = process(wh, run_id, pages, selected, summary)
         publish(wh, run_id, changes, summary, selected, mode, yields)
     logger.info("run %s published snapshot %s", run_id, summary.snapshot)
-    return finish(summary)
+    return finish(summary, wh)
 
 
 @flow(name="infoshos-reprocess", log_prints=False)
@@ -688,7 +702,7 @@ def reprocess_pipeline(warehouse: str = "data", sources_file: str | None = None)
         changes = process(wh, run_id, pages, selected, summary, reprocess=True)
         publish(wh, run_id, changes, summary, selected, "reprocess")
     logger.info("re-process %s published snapshot %s", run_id, summary.snapshot)
-    return finish(summary)
+    return finish(summary, wh)
 
 
 def adhoc_source_named(name: str) -> Source:

@@ -68,6 +68,8 @@ def test_text_is_decoded_and_repaired(runs: dict[str, Any]) -> None:
     wh = runs["wh"]
     truth = {a.canonical_url: a for a in sample_site.expected_articles()}
     rows = _query(wh, "select url, language, title, text from articles")
+    subtitles = dict(_query(wh, "select url, subtitle from articles"))
+    assert all(subtitles[u] == truth[u].subtitle for u in truth)
     russian = [r for r in rows if r[1] == "ru"]
     assert len(russian) >= 15
     assert all(re.search("[а-яА-Я]{3}", r[3]) for r in russian)
@@ -81,7 +83,7 @@ def test_text_is_decoded_and_repaired(runs: dict[str, Any]) -> None:
         assert not extra, (url, sorted(extra)[:10])
         assert title == art.title
         exact += text == "\n\n".join(art.paragraphs)
-    assert exact / len(rows) >= 0.95
+    assert exact == len(rows)  # exact title and body on every sample article
 
 
 def test_dates_are_timezone_aware_moscow_times(runs: dict[str, Any]) -> None:

@@ -1,0 +1,97 @@
+"""The clean stage page by page: every way a fetched page becomes an article or a reject."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from infoshos.flows.clean.articles import clean_page, clean_pages
+from infoshos.flows.clean.urls import article_id
+from infoshos.spiders.sample_site import expected_articles, render
+from infoshos.spiders.sample_site.model import SampleArticle
+
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+CP1251 = {"content-type": "text/html; charset=windows-1251"}
+
+
+def _article(lang: str = "en") -> SampleArticle:
+    return next(a for a in expected_articles() if a.portal == "infoshos" and a.language == lang)
+
+
+def _page(art: SampleArticle, **kw: Any) -> dict[str, Any]:
+    page: dict[str, Any] = {
+        "page_id": "p1",
+        "url": art.canonical_url,
+        "final_url": art.canonical_url,
+        "source": "s",
+        "page_type": "article",
+        "status": 200,
+        "headers": CP1251,
+        "body": render.infoshos_article(render.SiteData(), art),
+    }
+    page.update(kw)
+    return page
+
+
+def test_a_good_page_becomes_its_article() -> None:
+    art = _article("ru")
+    result = clean_page(_page(art), "infoshos", "windows-1251", NOW)
+    assert result.reject is None and result.article is not None
+    row = result.article
+    assert row["article_id"] == article_id(art.canonical_url)
+    assert (row["title"], row["text"], row["language"]) == (art.title, art.text, "ru")
+    assert row["published_at"] == art.published_msk
+    assert row["word_count"] == len(re.findall(r"\w+", art.text))  # штаб-квартире: 2 words
+    assert result.encoding == "windows-1251"
+
+
+def test_reject_reasons() -> None:
+    art = _article()
+    full = render.infoshos_article(render.SiteData(), art)
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        (_page(art, status=404), "crawl", "http_error"),
+        (_page(art, status=None, body=None, detail="timeout: 30 s"), "crawl", "http_error"),
+        (_page(art, skip_reason="offsite", detail="http://example.org/"), "crawl", "offsite"),
+        (_page(art, page_type="other", detail="not an article: a listing"), "crawl", "not_article"),
+        (_page(art, headers={"content-type": "application/pdf"}), "clean", "not_article"),
+        (_page(art, body=b"\x00\x01\x02" * 400, headers={}), "clean", "decode_error"),
+        (_page(art, body=full[:3000]), "clean", "truncated"),
+    ]  # fmt: skip
+    for page, stage, reason in cases:
+        result = clean_page(page, "infoshos", None, NOW)
+        assert result.article is None, reason
+        assert result.reject is not None, reason
+        assert (result.reject["stage"], result.reject["reason"]) == (stage, reason)
+        assert result.reject["url"] == art.canonical_url and result.reject["detail"]
+
+
+def test_a_future_date_is_a_bad_date() -> None:
+    art = _article()
+    future = dataclasses.replace(art, published="01.01.2031 10:00")
+    page = _page(art, body=render.infoshos_article(render.SiteData(), future))
+    result = clean_page(page, "infoshos", None, NOW)
+    assert result.reject is not None and result.reject["reason"] == "bad_date"
+    assert "2031" in result.reject["detail"]
+
+
+def test_not_modified_and_navigation_make_nothing() -> None:
+    art = _article()
+    for page in (_page(art, status=304, body=None), _page(art, page_type="list")):
+        result = clean_page(page, "infoshos", None, NOW)
+        assert result.article is None and result.reject is None
+
+
+def test_an_article_and_its_print_page_are_one_article() -> None:
+    art = _article()
+    print_url = art.canonical_url.replace("/?idn=", "/print.php?idn=")
+    pages = [
+        _page(art, page_id="a"),
+        _page(art, page_id="b", url=print_url, final_url=print_url, page_type="print",
+              body=render.infoshos_print(art)),
+    ]  # fmt: skip
+    out = clean_pages(pages, {"s": "infoshos"}, {"s": None}, NOW)
+    assert len(out.articles) == 1 and out.rejects == []
+    assert out.articles[0]["page_id"] == "a"
+    assert set(out.encodings) == {"a", "b"}
