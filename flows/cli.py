@@ -65,6 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="YYYY-MM-DD",
         help="backfill limit: only articles published on or after this date",
     )
+    run.add_argument(
+        "--idn-from",
+        type=_nonnegative,
+        metavar="N",
+        help="backfill: infoshos-style sources walk idns N..M instead of their lists",
+    )
+    run.add_argument("--idn-to", type=_nonnegative, metavar="M", help="end of the idn range")
+    run.add_argument(
+        "--idn-gap",
+        type=_positive,
+        metavar="K",
+        help="stop the idn walk after K idns without an article (default 50)",
+    )
 
     sql = sub.add_parser("sql", help="run a SQL query against the warehouse (read-only)")
     sql.add_argument("query", help="the SQL to run")
@@ -117,6 +130,23 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _nonnegative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _nonnegative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
 def _prefect_env(warehouse: str) -> None:
     """Prefect keeps its state in a folder we own and never phones home."""
     os.environ.setdefault("PREFECT_HOME", str(Path(warehouse).absolute() / ".prefect"))
@@ -125,10 +155,16 @@ def _prefect_env(warehouse: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from infoshos.flows.sources import load_sources, select_sources
+    from infoshos.flows.sources import ConfigError, load_sources, select_sources
     from infoshos.warehouse.store import Warehouse
 
     # Validate cheap things before Prefect starts its temporary API (~8 s).
+    if (args.idn_from is None) != (args.idn_to is None):
+        raise ConfigError("--idn-from and --idn-to go together")
+    if args.idn_gap is not None and args.idn_from is None:
+        raise ConfigError("--idn-gap needs --idn-from and --idn-to")
+    if args.idn_from is not None and args.idn_from > args.idn_to:
+        raise ConfigError(f"--idn-from {args.idn_from} is above --idn-to {args.idn_to}")
     if not args.start_url:
         select_sources(args.source, load_sources(args.sources))
     with Warehouse(args.warehouse).lock():
@@ -145,6 +181,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             sources_file=args.sources,
             full=args.full,
             since=args.since,
+            idn_from=args.idn_from,
+            idn_to=args.idn_to,
+            idn_gap=args.idn_gap,
             return_state=True,
         ),
     )

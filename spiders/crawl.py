@@ -15,6 +15,12 @@ warehouse has; known articles are not fetched and lists stop paging at known ite
 ``--full`` (fetch everything, known articles conditionally: a 304 is a row with status 304 and
 no body), ``--since YYYY-MM-DD`` (items listed before that date are not followed). Limits:
 ``--max-bytes`` (download size limit, compressed or not), ``--timeout``, ``--retries``.
+
+Backfill (infoshos spider only): ``--idn-from N --idn-to M [--idn-gap K]`` walks the idn range
+instead of the lists (both languages per idn; stops after K consecutive idns without an
+article, default 50; see :mod:`infoshos.spiders.infoshos`). Backfill misses (404/410 at a
+never-used idn) are not spool rows: the JSON line counts them as ``idn_missing`` and gives the
+highest idn walked as ``idn_last`` (null when not backfilling).
 """
 
 from __future__ import annotations
@@ -62,6 +68,9 @@ def crawl_command(
     timeout: float | None = None,
     retries: int | None = None,
     no_robots: bool = False,
+    idn_from: int | None = None,
+    idn_to: int | None = None,
+    idn_gap: int | None = None,
 ) -> list[str]:
     """The argv of a crawl (``python -m infoshos.spiders.crawl ...``) for a subprocess."""
     argv = [python or sys.executable, "-m", "infoshos.spiders.crawl", "--spider", spider]
@@ -93,6 +102,12 @@ def crawl_command(
         argv += ["--retries", str(retries)]
     if no_robots:
         argv += ["--no-robots"]
+    if idn_from is not None:
+        argv += ["--idn-from", str(idn_from)]
+    if idn_to is not None:
+        argv += ["--idn-to", str(idn_to)]
+    if idn_gap is not None:
+        argv += ["--idn-gap", str(idn_gap)]
     return argv
 
 
@@ -116,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-bytes", type=int, default=None, help="download size limit in bytes")
     p.add_argument("--timeout", type=float, default=None, help="download timeout in seconds")
     p.add_argument("--retries", type=int, default=None, help="retries of a failed request")
+    p.add_argument("--idn-from", type=int, default=None, help="infoshos: backfill idns from N")
+    p.add_argument("--idn-to", type=int, default=None, help="infoshos: backfill idns up to M")
+    p.add_argument(
+        "--idn-gap", type=int, default=None, help="infoshos: stop after K idns without article"
+    )
     return p
 
 
@@ -164,6 +184,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         raise ArgumentError("--timeout must be > 0")
     if args.retries is not None and args.retries < 0:
         raise ArgumentError("--retries must be >= 0")
+    backfill = (args.idn_from, args.idn_to, args.idn_gap)
+    if any(v is not None for v in backfill) and args.spider != "infoshos":
+        raise ArgumentError("--idn-from/--idn-to/--idn-gap apply to the infoshos spider only")
+    if (args.idn_from is None) != (args.idn_to is None):
+        raise ArgumentError("--idn-from and --idn-to go together")
+    if args.idn_gap is not None and args.idn_from is None:
+        raise ArgumentError("--idn-gap needs --idn-from and --idn-to")
+    if args.idn_from is not None and not 0 <= args.idn_from <= args.idn_to:
+        raise ArgumentError(f"bad idn range: --idn-from {args.idn_from} --idn-to {args.idn_to}")
+    if args.idn_gap is not None and args.idn_gap < 1:
+        raise ArgumentError("--idn-gap must be >= 1")
     out = Path(args.out)
     if out.exists() and out.is_dir():
         raise ArgumentError(f"--out is a directory: {out}")
@@ -241,6 +272,11 @@ def run(args: argparse.Namespace) -> int:
         kwargs["full"] = True
     if args.since is not None:
         kwargs["since"] = args.since
+    if args.idn_from is not None:
+        kwargs["idn_from"] = args.idn_from
+        kwargs["idn_to"] = args.idn_to
+    if args.idn_gap is not None:
+        kwargs["idn_gap"] = args.idn_gap
 
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_cls)
@@ -254,8 +290,9 @@ def run(args: argparse.Namespace) -> int:
     counts = spool_counts(out)
     counts["finish_reason"] = reason
     stats = crawler.stats
-    for name in ("known_skipped", "since_skipped", "pagination_stopped"):
+    for name in ("known_skipped", "since_skipped", "pagination_stopped", "idn_missing"):
         counts[name] = int((stats.get_value(f"infoshos/{name}") if stats else None) or 0)
+    counts["idn_last"] = stats.get_value("infoshos/idn_last") if stats else None
     print(json.dumps(counts, sort_keys=True))
     return 0 if reason == "finished" else 1
 

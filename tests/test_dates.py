@@ -165,3 +165,17 @@ def test_find_event_date_language_picks_patterns() -> None:
     text = "2 мая 2018 года прошло заседание."
     assert find_event_date(text, "en", PUB) is None
     assert find_event_date(text, "", PUB) == date(2018, 5, 2)
+
+
+def test_chinese_event_dates() -> None:
+    from datetime import date, datetime
+
+    from infoshos.flows.clean.dates import MOSCOW, find_event_date
+
+    pub = datetime(2024, 7, 5, 10, 0, tzinfo=MOSCOW)
+    lead = "2024年7月3日，上海合作组织成员国元首理事会会议在阿斯塔纳举行。2025年将在天津举行峰会。"
+    assert find_event_date(lead, "zh", pub) == date(2024, 7, 3)
+    assert find_event_date("7月3日，秘书长会见了代表团。", "zh", pub) == date(2024, 7, 3)
+    # only the first sentence counts; a year alone is not a day
+    assert find_event_date("秘书长发表讲话。2024年7月3日举行会议。", "zh", pub) is None
+    assert find_event_date("2024年是合作之年。", "zh", pub) is None

@@ -249,6 +249,8 @@ _EVENT_RU = re.compile(
     re.IGNORECASE,
 )
 _EVENT_NUM = re.compile(r"(?<![\d.,/:-])(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})(?![\d])")
+#: Chinese: 2024年7月3日 (the year may be left out: 7月3日).
+_EVENT_ZH = re.compile(r"(?:(?P<y>\d{4})\s*年\s*)?(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日")
 # A sentence ends at . ! ? followed by space and a capital, unless the word before the dot
 # is an abbreviation (Mr., Sept., г., initials).
 _SENT_END = re.compile(r"(?<=[.!?])[\"'»”)]*\s+(?=[\"'«“(]?[A-ZА-ЯЁ])")
@@ -283,8 +285,11 @@ def find_event_date(text: str, language: str, published_at: datetime | None) -> 
     if not sentence or not any(ch.isdigit() for ch in sentence):
         return None
     lang = (language or "").lower()[:2]
-    if lang == "ru":
-        regexes: tuple[re.Pattern[str], ...] = (_EVENT_RU, _EVENT_NUM)
+    if lang == "zh":
+        sentence = sentence.split("\u3002", 1)[0]  # up to the first 。
+        regexes: tuple[re.Pattern[str], ...] = (_EVENT_ZH, _EVENT_NUM)
+    elif lang == "ru":
+        regexes = (_EVENT_RU, _EVENT_NUM)
     elif lang == "en":
         regexes = (_EVENT_EN_DMY, _EVENT_EN_MDY, _EVENT_NUM)
     else:
