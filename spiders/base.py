@@ -457,13 +457,20 @@ class PortalSpider(scrapy.Spider):
         """
         if page_type != "feed":
             return {}
+        return self.dated_links(response, feed_items(response))
+
+    def dated_links(
+        self, response: TextResponse, items: Iterable[tuple[str | None, str | None]]
+    ) -> dict[str, date | None]:
+        """``{url_key: date}`` from (href, date text) pairs; the first dated entry of a URL
+        wins (an undated alias keeps the dated entry's date)."""
         base = self.link_base(response)
         out: dict[str, date | None] = {}
-        for href, when in feed_items(response):
-            absolute = self.absolute(base, href)
+        for href, when in items:
+            absolute = self.absolute(base, href or "")
             key = self.followable(absolute) if absolute else None
             if key is not None and out.get(key) is None:
-                out[key] = list_date(when)
+                out[key] = list_date(when or "")
         return out
 
     def select_links(self, response: TextResponse, page_type: str, links: list[Link]) -> list[Link]:

@@ -52,7 +52,7 @@ from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url
 
 from infoshos.spiders.base import Link, PortalSpider, Record
-from infoshos.spiders.incremental import list_date, url_key
+from infoshos.spiders.incremental import url_key
 
 _PRINT_RE = re.compile(r"/print\.php$")
 
@@ -301,12 +301,8 @@ class InfoshosSpider(PortalSpider):
         """List items: ``<span class="date">DD.MM.YYYY HH:MM</span>`` next to the link."""
         if page_type != "list":
             return super().item_dates(response, page_type)
-        base = self.link_base(response)
-        out: dict[str, date | None] = {}
-        for item in response.css(".news-item"):
-            href = item.css("a::attr(href)").get()
-            absolute = self.absolute(base, href or "")
-            key = self.followable(absolute) if absolute else None
-            if key is not None and out.get(key) is None:
-                out[key] = list_date(" ".join(item.css(".date ::text").getall()))
-        return out
+        items = (
+            (item.css("a::attr(href)").get(), " ".join(item.css(".date ::text").getall()))
+            for item in response.css(".news-item")
+        )
+        return self.dated_links(response, items)

@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 from scrapy.http import TextResponse
 
 from infoshos.spiders.base import Link, PortalSpider
-from infoshos.spiders.incremental import list_date
 
 ARTICLE_PATH_RE = re.compile(r"^/(?:news/)?\d{8}/\d+\.html$")
 
@@ -69,14 +68,11 @@ class SectscoSpider(PortalSpider):
         """List items: ``<time datetime="YYYY-MM-DDTHH:MM:SS+03:00">`` next to the link."""
         if page_type != "list":
             return super().item_dates(response, page_type)
-        base = self.link_base(response)
-        out: dict[str, date | None] = {}
-        for item in response.css(".news-item"):
-            href = item.css("a::attr(href)").get()
-            absolute = self.absolute(base, href or "")
-            key = self.followable(absolute) if absolute else None
-            if key is not None:
-                when = item.css("time::attr(datetime)").get() or item.css("time::text").get()
-                if out.get(key) is None:  # an undated alias keeps the dated entry's date
-                    out[key] = list_date(when)
-        return out
+        items = (
+            (
+                item.css("a::attr(href)").get(),
+                item.css("time::attr(datetime)").get() or item.css("time::text").get(),
+            )
+            for item in response.css(".news-item")
+        )
+        return self.dated_links(response, items)

@@ -122,14 +122,7 @@ def _int(value: str | None) -> int:
     return int(value) if value else 0
 
 
-def parse_portal_datetime(text: str) -> datetime | None:
-    """``DD.MM.YYYY HH:MM`` (or ``DD.MM.YYYY``) as Moscow time; None if absent or invalid.
-
-    The date may be surrounded by other words (``Updated: 12.03.2018 14:05``) but not glued
-    to further digits (``12.03.20181``)."""
-    match = _PORTAL_RE.search(text)
-    if match is None:
-        return None
+def _from_portal_match(match: re.Match[str], tz: tzinfo) -> datetime | None:
     return _build(
         int(match["y"]),
         int(match["m"]),
@@ -137,8 +130,17 @@ def parse_portal_datetime(text: str) -> datetime | None:
         _int(match["H"]),
         _int(match["M"]),
         _int(match["S"]),
-        MOSCOW,
+        tz,
     )
+
+
+def parse_portal_datetime(text: str) -> datetime | None:
+    """``DD.MM.YYYY HH:MM`` (or ``DD.MM.YYYY``) as Moscow time; None if absent or invalid.
+
+    The date may be surrounded by other words (``Updated: 12.03.2018 14:05``) but not glued
+    to further digits (``12.03.20181``)."""
+    match = _PORTAL_RE.search(text)
+    return None if match is None else _from_portal_match(match, MOSCOW)
 
 
 def _aware(dt: datetime, tz: tzinfo) -> datetime:
@@ -185,15 +187,7 @@ def parse_datetime(text: str, default_tz: tzinfo = MOSCOW) -> datetime | None:
             return _aware(rfc, default_tz)
     match = _PORTAL_RE.fullmatch(s)
     if match is not None:
-        return _build(
-            int(match["y"]),
-            int(match["m"]),
-            int(match["d"]),
-            _int(match["H"]),
-            _int(match["M"]),
-            _int(match["S"]),
-            default_tz,
-        )
+        return _from_portal_match(match, default_tz)
     for regex in (_EN_DMY_RE, _EN_MDY_RE, _RU_DMY_RE):
         match = regex.match(s)
         if match is not None:
