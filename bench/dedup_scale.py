@@ -2,6 +2,14 @@
 
     .venv/bin/python bench/dedup_scale.py [sizes...]     # default: 2000 10000 20000
 
+Three timings per size, in the same run (the machines are shared: compare ratios, not
+absolute figures across runs): ``reference`` is the previous implementation (one datasketch
+``MinHash`` per text from ``MinHash.bulk``, a ``MinHashLSH`` queried then filled, kept below as
+``reference_cluster_articles``), ``new`` is ``cluster_articles`` from scratch, ``incr`` is the
+daily case: signatures stored for 99% of the articles, ``article_signatures`` computes the
+rest, then ``cluster_articles(..., signatures=...)``. Every result is asserted equal to the
+reference's (clusters, roles, reasons, similarities).
+
 Texts are 120-400 words drawn from a random vocabulary (Zipf-like, plus shared boilerplate
 sentences); about 20% of the articles are injected near duplicates of another one (a few
 words changed, a sentence dropped or a chrome line added) and 5% exact copies. Also prints
@@ -17,14 +25,38 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from infoshos.flows.dedup import DedupInput, cluster_articles
+from datasketch import MinHash, MinHashLSH
+
+from infoshos.flows.dedup import (
+    DEFAULT_THRESHOLD,
+    LSH_MARGIN,
+    MIN_WORDS,
+    NUM_PERM,
+    SEED,
+    ClusterRow,
+    DedupInput,
+    Reason,
+    Role,
+    _assign_cluster_ids,
+    _canonical_key,
+    _gc_paused,
+    _identity,
+    _UnionFind,
+    article_signatures,
+    cluster_articles,
+    shingle_hashes,
+)
 
 BOILER = [
     "SCO Secretary-General Rashid Alimov met with the delegation",
     "The sides discussed the state and prospects of cooperation within the organisation",
     "The meeting took place in a warm and friendly atmosphere",
 ]
+T = TypeVar("T")
+
 CHROME = "Share this page Facebook Twitter VK Telegram Print version"
 
 
@@ -95,16 +127,113 @@ def build(n: int, seed: int = 1) -> tuple[list[DedupInput], dict[str, str]]:
     return records, origin
 
 
+def reference_cluster_articles(
+    records: Sequence[DedupInput],
+    previous: Mapping[str, str] | None = None,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> list[ClusterRow]:
+    """``cluster_articles`` as it was before batching (datasketch ``MinHash.bulk`` and
+    ``MinHashLSH``, one representative queried then inserted at a time): the reference the
+    batched implementation must equal. Cluster ids and canonical members use the shared
+    helpers (unchanged)."""
+    previous = previous or {}
+    with _gc_paused():
+        recs = sorted(records, key=lambda r: r["article_id"])
+        n = len(recs)
+        uf = _UnionFind(n)
+        by_hash: dict[str, int] = {}
+        reps: list[int] = []
+        for i, rec in enumerate(recs):
+            first = by_hash.setdefault(rec["content_hash"], i)
+            if first == i:
+                reps.append(i)
+            else:
+                uf.union(first, i)
+
+        def sketch(sets: list[list[int]]) -> list[MinHash]:
+            return MinHash.bulk(sets, num_perm=NUM_PERM, seed=SEED, hashfunc=_identity)
+
+        sets = [shingle_hashes(recs[i]["text"]) for i in reps]
+        long_reps = [(i, s) for i, (s, count) in zip(reps, sets, strict=True) if count >= MIN_WORDS]
+        sketches: dict[int, MinHash] = {}
+        lshs: dict[str, MinHashLSH] = {}
+        lsh_threshold = max(0.05, threshold - LSH_MARGIN)
+        for (i, _), mh in zip(long_reps, sketch([s for _, s in long_reps]), strict=True):
+            lang = recs[i]["language"]
+            lsh = lshs.get(lang)
+            if lsh is None:
+                lsh = lshs[lang] = MinHashLSH(threshold=lsh_threshold, num_perm=NUM_PERM)
+            for other in lsh.query(mh):
+                if float(mh.jaccard(sketches[other])) >= threshold:
+                    uf.union(other, i)
+            lsh.insert(i, mh, check_duplication=False)
+            sketches[i] = mh
+
+        groups: dict[int, list[int]] = defaultdict(list)
+        for i in range(n):
+            groups[uf.find(i)].append(i)
+        members = list(groups.values())
+
+        def similarity(a: int, b: int) -> float:
+            for i in (a, b):
+                if i not in sketches:
+                    sketches[i] = sketch([shingle_hashes(recs[i]["text"])[0]])[0]
+            return round(float(sketches[a].jaccard(sketches[b])), 6)
+
+        rows: list[ClusterRow] = []
+        ids = _assign_cluster_ids(recs, members, previous)
+        for comp, cid in zip(members, ids, strict=True):
+            canon = min(comp, key=lambda i: _canonical_key(recs[i]))
+            canon_hash = recs[canon]["content_hash"]
+            for i in comp:
+                rec = recs[i]
+                role: Role = "duplicate"
+                reason: Reason
+                sim = 1.0
+                if i == canon:
+                    role, reason = "canonical", "canonical"
+                elif rec["content_hash"] == canon_hash:
+                    reason = "same_content"
+                else:
+                    reason = "near_duplicate"
+                    sim = similarity(by_hash[rec["content_hash"]], by_hash[canon_hash])
+                rows.append(
+                    ClusterRow(
+                        cluster_id=cid,
+                        article_id=rec["article_id"],
+                        role=role,
+                        similarity=sim,
+                        reason=reason,
+                    )
+                )
+        rows.sort(key=lambda r: (r["cluster_id"], r["role"] != "canonical", r["article_id"]))
+        return rows
+
+
+def timed(fn: Callable[..., T], *args: Any, **kw: Any) -> tuple[T, float]:
+    start = time.perf_counter()
+    out = fn(*args, **kw)
+    return out, time.perf_counter() - start
+
+
 def main(sizes: list[int]) -> None:
     print(
-        f"{'articles':>9} {'seconds':>8} {'articles/s':>11} {'clusters':>9} "
-        f"{'recall':>7} {'false merges':>13}"
+        f"{'articles':>9} {'ref s':>7} {'ref/s':>7} {'new s':>7} {'new/s':>7} {'speedup':>8} "
+        f"{'incr s':>7} {'incr/s':>7} {'clusters':>9} {'recall':>7} {'false merges':>13}"
     )
     for n in sizes:
         records, origin = build(n)
+        ref, t_ref = timed(reference_cluster_articles, records)
+        rows, t_new = timed(cluster_articles, records)
+        assert rows == ref, "batched clustering differs from the reference"
+        # daily case: 99% of the signatures stored by earlier runs
+        stored = article_signatures(records[: n - n // 100])
         start = time.perf_counter()
-        rows = cluster_articles(records)
-        seconds = time.perf_counter() - start
+        sigs = article_signatures(records, stored)
+        incr = cluster_articles(records, signatures=sigs)
+        t_incr = time.perf_counter() - start
+        assert incr == ref, "clustering with stored signatures differs from the reference"
         cluster_of = {r["article_id"]: r["cluster_id"] for r in rows}
         copies = [a for a, o in origin.items() if a != o]
         recall = sum(cluster_of[a] == cluster_of[origin[a]] for a in copies) / max(1, len(copies))
@@ -113,7 +242,8 @@ def main(sizes: list[int]) -> None:
             stories[cid].add(origin[a])
         false = sum(len(s) > 1 for s in stories.values())
         print(
-            f"{n:>9} {seconds:>8.2f} {n / seconds:>11.0f} {len(stories):>9} "
+            f"{n:>9} {t_ref:>7.2f} {n / t_ref:>7.0f} {t_new:>7.2f} {n / t_new:>7.0f} "
+            f"{t_ref / t_new:>7.1f}x {t_incr:>7.2f} {n / t_incr:>7.0f} {len(stories):>9} "
             f"{recall:>7.3f} {false:>13}"
         )
 

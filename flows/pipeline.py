@@ -36,7 +36,12 @@ from prefect.utilities.annotations import quote
 from infoshos.flows import health, merge
 from infoshos.flows.clean.articles import CleanOutput, clean_pages
 from infoshos.flows.clean.urls import article_id, canonical_url
-from infoshos.flows.dedup import DedupInput, cluster_articles
+from infoshos.flows.dedup import (
+    SIGNATURE_SCHEME,
+    DedupInput,
+    article_signatures,
+    cluster_articles,
+)
 from infoshos.flows.enrich import enrich_articles
 from infoshos.flows.links import link_translations
 from infoshos.flows.sources import Source, adhoc_source, load_sources, select_sources
@@ -228,12 +233,14 @@ def clean_task(pages: pa.Table, sources: list[Source]) -> CleanOutput:
         )
         if c in pages.column_names
     ]  # fmt: skip
-    rows = pages.select(columns).to_pylist()
     out = CleanOutput()
-    for start in range(0, len(rows), PROGRESS_EVERY):
-        part = clean_pages(rows[start : start + PROGRESS_EVERY], styles, encodings)
+    done = 0
+    # batch by batch from Arrow: never a Python copy of every body at once
+    for batch in pages.select(columns).to_batches(max_chunksize=PROGRESS_EVERY):
+        part = clean_pages(batch.to_pylist(), styles, encodings)
         _extend_clean(out, part)
-        logger.info("cleaned %d/%d pages", min(start + PROGRESS_EVERY, len(rows)), len(rows))
+        done += batch.num_rows
+        logger.info("cleaned %d/%d pages", done, pages.num_rows)
     return out
 
 
@@ -247,8 +254,12 @@ def _extend_clean(out: CleanOutput, part: CleanOutput) -> None:
 
 @task(name="dedup", cache_policy=NO_CACHE)
 def dedup_task(
-    all_articles: dict[str, dict[str, Any]], previous: dict[str, str]
-) -> list[dict[str, Any]]:
+    all_articles: dict[str, dict[str, Any]],
+    previous: dict[str, str],
+    stored_signatures: dict[tuple[str, str], bytes],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Cluster every article; only texts without a stored signature are hashed. Returns the
+    cluster rows and the new signatures to store."""
     records = [
         DedupInput(
             article_id=a["article_id"],
@@ -266,16 +277,48 @@ def dedup_task(
         )
         for a in all_articles.values()
     ]
-    rows = cluster_articles(records, previous)
-    return [_as_dict(r) for r in rows]
+    signatures = article_signatures(records, stored_signatures)
+    rows = cluster_articles(records, previous, signatures=signatures)
+    new = [
+        {"article_id": aid, "content_hash": h, "scheme": SIGNATURE_SCHEME, "signature": sig}
+        for (aid, h), sig in signatures.items()
+        if (aid, h) not in stored_signatures
+    ]
+    return [_as_dict(r) for r in rows], new
+
+
+def stored_signatures(wh: Warehouse) -> dict[tuple[str, str], bytes]:
+    t = wh.read("minhashes", columns=["article_id", "content_hash", "scheme", "signature"])
+    return {
+        (a, h): sig
+        for a, h, scheme, sig in zip(
+            t["article_id"].to_pylist(),
+            t["content_hash"].to_pylist(),
+            t["scheme"].to_pylist(),
+            t["signature"].to_pylist(),
+            strict=True,
+        )
+        if scheme == SIGNATURE_SCHEME
+    }
+
+
+FACT_TABLES = ("mentions", "roles", "article_countries", "article_topics")
+
+
+@dataclass
+class Enriched:
+    """Enrichment results: entities as records (few, merged with the stored ones) and the
+    per-article facts as Arrow tables (many rows: kept compact)."""
+
+    entities: list[dict[str, Any]]
+    tables: dict[str, pa.Table]
 
 
 @task(name="enrich", cache_policy=NO_CACHE)
-def enrich_task(articles: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def enrich_task(articles: list[dict[str, Any]], run_id: str) -> Enriched:
     logger = get_run_logger()
-    result: dict[str, list[dict[str, Any]]] = {
-        "entities": [], "mentions": [], "roles": [], "article_countries": [], "article_topics": [],
-    }  # fmt: skip
+    entities: dict[str, dict[str, Any]] = {}
+    parts: dict[str, list[pa.Table]] = {t: [] for t in FACT_TABLES}
     batch = max(PROGRESS_EVERY // 2, 1)
     for start in range(0, len(articles), batch):
         part = enrich_articles(
@@ -289,10 +332,20 @@ def enrich_task(articles: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
                 for a in articles[start : start + batch]
             ]
         )
-        for key in result:
-            result[key] += [_as_dict(r) for r in getattr(part, key)]
+        for ent in part.entities:
+            row = _as_dict(ent)
+            known = entities.get(row["entity_id"])
+            if known is not None:
+                row["aliases"] = sorted(set(known["aliases"] or []) | set(row["aliases"] or []))
+            entities[row["entity_id"]] = row
+        for table in FACT_TABLES:
+            rows = [_as_dict(r) for r in getattr(part, table)]
+            parts[table].append(_rows_table(table, rows, run_id))
         logger.info("enriched %d/%d articles", min(start + batch, len(articles)), len(articles))
-    return result
+    tables = {
+        t: pa.concat_tables(p) if p else TABLES[t].schema.empty_table() for t, p in parts.items()
+    }
+    return Enriched(list(entities.values()), tables)
 
 
 def _iso(value: Any) -> str:
@@ -345,8 +398,9 @@ class Changes:
     plan: merge.ArticlePlan
     articles: list[dict[str, Any]]
     clusters: list[dict[str, Any]]
-    enriched: dict[str, list[dict[str, Any]]]
+    enriched: Enriched
     links: list[dict[str, Any]] | None = None  # None: unchanged
+    minhashes: list[dict[str, Any]] = field(default_factory=list)
     replace_derived: bool = False
 
 
@@ -362,24 +416,28 @@ def load_task(wh: Warehouse, run_id: str, changes: Changes, run_row: dict[str, A
     if changes.replace_derived:
         tx.replace("articles", _rows_table("articles", changes.articles, run_id))
         tx.replace("clusters", _rows_table("clusters", changes.clusters, run_id))
-        for table in ENRICHED_TABLES:
-            tx.replace(table, _rows_table(table, enriched[table], run_id))
+        tx.replace("entities", _rows_table("entities", enriched.entities, run_id))
+        for table in FACT_TABLES:
+            tx.replace(table, enriched.tables[table])
     else:
         if changes.articles:
             tx.upsert("articles", _rows_table("articles", changes.articles, run_id))
         if changes.clusters:
             tx.upsert("clusters", _rows_table("clusters", changes.clusters, run_id))
-        if enriched["entities"]:
-            tx.upsert("entities", _rows_table("entities", enriched["entities"], run_id))
+        if enriched.entities:
+            tx.upsert("entities", _rows_table("entities", enriched.entities, run_id))
         changed_ids = [a["article_id"] for a in changes.plan.updated]
-        for table in ENRICHED_TABLES[1:]:
-            rows = enriched[table]
-            if rows or changed_ids:
-                scope_col = "article_id"
-                tx.upsert(table, _rows_table(table, rows, run_id), scope=(scope_col, changed_ids))
+        for table in FACT_TABLES:
+            rows = enriched.tables[table]
+            if rows.num_rows or changed_ids:
+                tx.upsert(table, rows, scope=("article_id", changed_ids))
     run_row["stage_seconds"]["load"] = round(time.perf_counter() - started, 3)
     if changes.links is not None:
         tx.replace("article_links", _rows_table("article_links", changes.links, run_id))
+    if changes.replace_derived:
+        tx.replace("minhashes", _rows_table("minhashes", changes.minhashes, run_id))
+    elif changes.minhashes:
+        tx.upsert("minhashes", _rows_table("minhashes", changes.minhashes, run_id))
     tx.append("runs", _rows_table("runs", [run_row], run_id))
     shrink = None if changes.replace_derived else dict.fromkeys(STATE_TABLES, MAX_SHRINK)
     snap = tx.commit(max_shrink=shrink)
@@ -387,7 +445,6 @@ def load_task(wh: Warehouse, run_id: str, changes: Changes, run_row: dict[str, A
     return snap
 
 
-ENRICHED_TABLES = ("entities", "mentions", "roles", "article_countries", "article_topics")
 STATE_TABLES = ("articles", "clusters", "entities", "mentions")
 #: The quality gate refuses a publish that would shrink a keyed table by more than this.
 MAX_SHRINK = 0.10
@@ -447,11 +504,13 @@ def process(
         for art in gone:
             everything[art["article_id"]] = art
         cluster_rows: list[dict[str, Any]] = []
+        minhashes: list[dict[str, Any]] = []
         articles_out: list[dict[str, Any]] = gone  # nothing new: only gone_at marks change
         cluster_out: list[dict[str, Any]] = []
         if reprocess or plan.changed:
             previous = {aid: a["cluster_id"] for aid, a in stored.items() if a.get("cluster_id")}
-            cluster_rows = dedup_task(big(everything), big(previous))
+            known_sigs = {} if reprocess else stored_signatures(wh)
+            cluster_rows, minhashes = dedup_task(big(everything), big(previous), big(known_sigs))
             changed_ids = {a["article_id"] for a in plan.changed} | {a["article_id"] for a in gone}
             if reprocess:
                 changed_ids = set(everything)
@@ -462,12 +521,12 @@ def process(
 
     with summary.stage("enrich"):
         to_enrich = list(everything.values()) if reprocess else plan.changed
-        enriched = enrich_task(big(to_enrich))
+        enriched = enrich_task(big(to_enrich), run_id)
         stored_entities = {} if reprocess else _by_id(wh.read("entities"), "entity_id")
-        enriched["entities"] = merge.merge_entities(stored_entities, enriched["entities"], run_id)
+        enriched.entities = merge.merge_entities(stored_entities, enriched.entities, run_id)
         links = None  # unchanged articles: unchanged links
         if reprocess or plan.changed:
-            links = translation_links(wh, everything, enriched["mentions"], reprocess)
+            links = translation_links(wh, everything, enriched.tables["mentions"], reprocess)
     summary.items["enrich"] = len(to_enrich)
 
     roles = {r["article_id"]: r["role"] for r in cluster_rows}
@@ -477,7 +536,7 @@ def process(
     summary.articles_gone = len(gone)
     summary.duplicates = sum(1 for a in plan.changed if roles.get(a["article_id"]) == "duplicate")
     summary.rejects = Counter(r["reason"] for r in cleaned.rejects)
-    summary.mentions_new = len(enriched["mentions"])
+    summary.mentions_new = enriched.tables["mentions"].num_rows
     summary.repairs = cleaned.repairs
     return Changes(
         pages=pages_rows(pages, cleaned.encodings) if not reprocess else pages.slice(0, 0),
@@ -487,6 +546,7 @@ def process(
         clusters=cluster_out,
         enriched=enriched,
         links=links,
+        minhashes=minhashes,
         replace_derived=reprocess,
     )
 
@@ -494,13 +554,20 @@ def process(
 def translation_links(
     wh: Warehouse,
     articles: dict[str, dict[str, Any]],
-    new_mentions: list[dict[str, Any]],
+    new_mentions: pa.Table,
     reprocess: bool,
 ) -> list[dict[str, Any]] | None:
     """Translation links over all articles (a new translation may link to an old article);
     None when they equal the stored ones."""
     entity_ids: dict[str, set[str]] = {}
-    fresh = {m["article_id"] for m in new_mentions}
+    fresh_pairs = list(
+        zip(
+            new_mentions["article_id"].to_pylist(),
+            new_mentions["entity_id"].to_pylist(),
+            strict=True,
+        )
+    )
+    fresh = {aid for aid, _ in fresh_pairs}
     if not reprocess:
         stored = wh.read("mentions", columns=["article_id", "entity_id"])
         for aid, eid in zip(
@@ -508,8 +575,8 @@ def translation_links(
         ):
             if aid not in fresh:
                 entity_ids.setdefault(aid, set()).add(eid)
-    for m in new_mentions:
-        entity_ids.setdefault(m["article_id"], set()).add(m["entity_id"])
+    for aid, eid in fresh_pairs:
+        entity_ids.setdefault(aid, set()).add(eid)
     rows: list[dict[str, Any]] = [
         dict(r)
         for r in link_translations(

@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sys
 from datetime import datetime
+from pathlib import Path
 
+import numpy as np
 import pytest
+from datasketch import MinHash
 
+from infoshos.flows import dedup
 from infoshos.flows.dedup import (
     DEFAULT_THRESHOLD,
     MIN_WORDS,
+    NUM_PERM,
+    SEED,
+    SIGNATURE_BYTES,
     ClusterRow,
     DedupInput,
     IndexRecord,
     NearDuplicateIndex,
+    article_signatures,
     cluster_articles,
+    minhashes,
     shingle_hashes,
     shingle_set,
     tokens,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from dedup_scale import build, reference_cluster_articles
 
 BOILERPLATE = [
     "SCO Secretary-General Rashid Alimov met with",
@@ -473,3 +486,109 @@ def test_duplicate_input_ids_rejected() -> None:
 
 def test_empty_input() -> None:
     assert cluster_articles([]) == []
+
+
+# ------------------------------------------------ batched sketches == datasketch, stored ones
+
+
+TINY = "SCO Secretary-General Rashid Alimov met with the Ambassador of India today."
+
+
+def fixture_records() -> list[DedupInput]:
+    records: list[DedupInput] = []
+    for name, story in STORIES.items():
+        records.append(rec(name, join(story), seen=f"s{len(records):03d}"))
+        for kind, text in near_variants(story).items():
+            records.append(rec(f"{name}.{kind}", text, seen=f"s{len(records):03d}"))
+    records += [
+        rec("ru", join(RUSSIAN), language="ru"),
+        rec("ru.one_word", join(RUSSIAN).replace("июне", "июле"), language="ru"),
+        rec("ru.in_en", join(RUSSIAN)),  # same text, other language: exact duplicate only
+        rec("z1", CHINESE, language="zh"),
+        rec("z2", CHINESE.replace("友好", "热烈"), language="zh"),
+        rec("z3", CHINESE_OTHER, language="zh"),
+        rec("long1", SHORT),
+        rec("long2", SHORT.replace("autumn", "spring")),
+        rec("short1", TINY),
+        rec("short2", TINY),
+        rec("short3", TINY.replace("today", "yesterday")),
+        rec("empty", ""),
+        rec("same_hash", join(STORIES["forum"]), content_hash="h-forum", word_count=999),
+        rec("same_hash2", join(STORIES["forum"]) + " Print", content_hash="h-forum"),
+    ]
+    for i, r in enumerate(records):  # one kind of seen_order for all (comparable)
+        r["seen_order"] = f"s{i:03d}"
+    return records
+
+
+def test_batched_signatures_equal_datasketch(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [r["text"] for r in fixture_records()] + ["", "one", "a b c", "", "上海"]
+    sets = [shingle_hashes(t)[0] for t in texts]
+    expected = MinHash.bulk(sets, num_perm=NUM_PERM, seed=SEED, hashfunc=dedup._identity)
+    for chunk in (7, 64, 8192):  # chunks cutting through texts, and whole batches
+        monkeypatch.setattr(dedup, "_CHUNK_ROWS", chunk)
+        sig, counts = dedup._sketch_texts(texts)
+        assert counts == [len(tokens(t)) for t in texts]
+        for row, mh in zip(sig, expected, strict=True):
+            assert np.array_equal(row, mh.hashvalues)
+    for ours, theirs in zip(minhashes(shingle_hashes(t)[0] for t in texts), expected, strict=True):
+        assert ours.jaccard(theirs) == 1.0
+
+
+@pytest.mark.parametrize("threshold", [0.3, DEFAULT_THRESHOLD, 0.8])
+def test_same_clusters_as_the_datasketch_reference_on_fixtures(threshold: float) -> None:
+    records = fixture_records()
+    previous = {"energy.one_word": "old-energy", "forum": "old-forum", "z2": "old-z"}
+    expected = reference_cluster_articles(records, previous, threshold=threshold)
+    assert cluster_articles(records, previous, threshold=threshold) == expected
+
+
+def test_same_clusters_as_the_datasketch_reference_on_synthetic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    records, _ = build(1500, seed=3)
+    previous = {r["article_id"]: f"old-{i % 97}" for i, r in enumerate(records[:700])}
+    expected = reference_cluster_articles(records, previous)
+    assert cluster_articles(records, previous) == expected
+    monkeypatch.setattr(dedup, "_BATCH", 97)
+    monkeypatch.setattr(dedup, "_CHUNK_ROWS", 1000)
+    assert cluster_articles(records, previous) == expected
+
+
+def test_article_signatures_are_the_sketched_representatives() -> None:
+    records = fixture_records()
+    sigs = article_signatures(records)
+    assert all(len(v) == SIGNATURE_BYTES for v in sigs.values())
+    ids = {aid for aid, _ in sigs}
+    assert len(tokens(TINY)) < MIN_WORDS <= len(tokens(SHORT))
+    assert {"energy", "ru", "z1", "same_hash", "long1", "long2"} <= ids
+    # short and empty texts, and copies of a content hash (not its representative), have none
+    assert not ids & {"short1", "short2", "short3", "empty", "same_hash2", "ru.in_en"}
+    key = ("energy", rec("energy", join(STORIES["energy"]))["content_hash"])
+    expected = minhashes([shingle_hashes(join(STORIES["energy"]))[0]])[0].hashvalues
+    assert np.array_equal(np.frombuffer(sigs[key], dtype="<u4"), expected)
+
+
+def test_stored_signatures_give_the_same_clusters() -> None:
+    records = fixture_records()
+    previous = {"energy.one_word": "old-energy"}
+    expected = cluster_articles(records, previous)
+    sigs = article_signatures(records)
+    assert cluster_articles(records, previous, signatures=sigs) == expected
+    half = dict(list(sigs.items())[::2])
+    assert cluster_articles(records, previous, signatures=half) == expected
+    assert article_signatures(records, half) == sigs
+
+
+def test_stored_signatures_are_used_and_keyed_by_content_hash() -> None:
+    energy, forum = join(STORIES["energy"]), join(STORIES["forum"])
+    records = [rec("a", energy), rec("b", forum)]
+    sig_a = article_signatures(records)[("a", records[0]["content_hash"])]
+    # a stored signature is trusted: b stored with a's signature joins a's cluster
+    lie = {("b", records[1]["content_hash"]): sig_a}
+    assert len(partition(cluster_articles(records, signatures=lie))) == 1
+    # ... unless b's text changed since (another content hash): then b is hashed again
+    stale = {("b", "an-older-content-hash"): sig_a}
+    assert len(partition(cluster_articles(records, signatures=stale))) == 2
+    with pytest.raises(ValueError):
+        cluster_articles(records, signatures={("b", records[1]["content_hash"]): b"x" * 12})

@@ -20,7 +20,7 @@ from infoshos.warehouse import export as export_mod
 from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.docs import REGENERATE, schema_markdown
 from infoshos.warehouse.export import ExportError, export_snapshot
-from infoshos.warehouse.schema import TABLES
+from infoshos.warehouse.schema import PUBLIC_TABLES as TABLES
 from infoshos.warehouse.store import Warehouse, WarehouseError
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -46,7 +46,7 @@ import pyarrow.parquet as pq
 
 from infoshos.warehouse.catalog import duckdb_type
 from infoshos.warehouse.docs import arrow_type, schema_markdown
-from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES, TS, Table
+from infoshos.warehouse.schema import PUBLIC_TABLES, SCHEMA_VERSION, TABLES, TS, Table
 from infoshos.warehouse.store import COMPRESSION, Snapshot, Warehouse, WarehouseError
 
 EXPORT_FORMAT = "infoshos-export"
@@ -455,18 +455,18 @@ def _readme(
 
 def _check_tables(tables: Sequence[str] | None) -> list[str]:
     if tables is None:
-        return list(TABLES)
+        return list(PUBLIC_TABLES)
     if isinstance(tables, str):
         tables = [tables]
-    unknown = [t for t in tables if t not in TABLES]
+    unknown = [t for t in tables if t not in PUBLIC_TABLES]
     if unknown:
         raise ExportError(
             f"unknown table{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
-            f"choose from {', '.join(TABLES)}"
+            f"choose from {', '.join(PUBLIC_TABLES)}"
         )
     if not tables:
         raise ExportError("no tables to export")
-    return [t for t in TABLES if t in set(tables)]
+    return [t for t in PUBLIC_TABLES if t in set(tables)]
 
 
 def _check_target(wh: Warehouse, to: Path, overwrite: bool) -> None:

@@ -34,6 +34,8 @@ class Table:
     #: ``append``: every run adds rows (history); ``state``: rows are keyed and may be replaced.
     mode: str = "state"
     required: tuple[str, ...] = field(default=())
+    #: Internal state of the pipeline (not part of an export or the data dictionary).
+    internal: bool = False
 
     @property
     def schema(self) -> pa.Schema:
@@ -240,6 +242,21 @@ ARTICLE_TOPICS = Table(
     required=("article_id", "topic", "run_id"),
 )
 
+MINHASHES = Table(
+    "minhashes",
+    "MinHash signatures of the texts dedup sketched, reused by the next run (internal).",
+    (
+        _c("article_id", pa.string(), "the article", nullable=False),
+        _c("content_hash", pa.string(), "content hash of the text signed", nullable=False),
+        _c("scheme", pa.string(), "flows.dedup.SIGNATURE_SCHEME when written", nullable=False),
+        _c("signature", pa.binary(), "128 little-endian uint32", nullable=False),
+        RUN_ID,
+    ),
+    key=("article_id",),
+    required=("article_id", "content_hash", "scheme", "signature", "run_id"),
+    internal=True,
+)
+
 REJECTS = Table(
     "rejects",
     "Every page or link that did not become an article, with a reason code.",
@@ -307,10 +324,14 @@ TABLES: dict[str, Table] = {
         ROLES,
         ARTICLE_COUNTRIES,
         ARTICLE_TOPICS,
+        MINHASHES,
         REJECTS,
         RUNS,
     )
 }
+
+#: The tables a user sees: exported and documented.
+PUBLIC_TABLES: dict[str, Table] = {n: t for n, t in TABLES.items() if not t.internal}
 
 #: The reason codes a ``rejects`` row may carry.
 REJECT_REASONS: dict[str, str] = {

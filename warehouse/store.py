@@ -38,6 +38,9 @@ from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES, Table
 
 KEEP_SNAPSHOTS = 5
 COMPRESSION = "zstd"
+#: Rows per Parquet row group: DuckDB scans row groups in parallel, so a table of one huge
+#: row group would be read by one thread.
+ROW_GROUP_ROWS = 8192
 
 
 class WarehouseError(Exception):
@@ -221,7 +224,7 @@ class Transaction:
         rel = f"tables/{table}/{self.run_id}-{self._seq:03d}.parquet"
         final = self.wh.root / rel
         tmp = folder / f".{final.name}.{uuid.uuid4().hex}.tmp"
-        pq.write_table(rows, tmp, compression=COMPRESSION)
+        pq.write_table(rows, tmp, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
         os.replace(tmp, final)
         self._written.append(final)
         return rel
