@@ -1,9 +1,10 @@
-"""The Prefect flow: crawl -> clean -> dedup -> enrich -> load.
+"""The Prefect flows: a run (crawl -> clean -> dedup -> enrich -> load) and a re-process.
 
-Each stage is a task; the flow and its tasks are thin shells around the pure transforms in
-``flows.clean``, ``flows.dedup``, ``flows.enrich`` and ``flows.merge``, and around the
-warehouse. The crawl runs Scrapy in a subprocess per source, so the flow can run again in the
-same process. The warehouse lock is held for the whole run and the run is published at once.
+Each stage is a task; the flows and tasks are thin shells around the pure transforms in
+``flows.clean``, ``flows.dedup``, ``flows.links``, ``flows.enrich`` and ``flows.merge``. The
+crawl stage lives in ``flows.crawl_stage`` (a Scrapy subprocess per source, so the flow can run
+again in the same process) and the writing in ``flows.load``. The warehouse lock is held for the
+whole run and the run is published at once.
 """
 
 from __future__ import annotations
@@ -13,13 +14,9 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -36,6 +33,14 @@ from prefect.utilities.annotations import quote
 from infoshos.flows import health, merge
 from infoshos.flows.clean.articles import CleanOutput, clean_pages
 from infoshos.flows.clean.urls import article_id, canonical_url
+from infoshos.flows.crawl_stage import (
+    CrawlOptions,
+    crawl_task,
+    plan_crawls,
+    read_spools,
+    sample_site_if_needed,
+    write_known,
+)
 from infoshos.flows.dedup import (
     SIGNATURE_SCHEME,
     DedupInput,
@@ -44,26 +49,16 @@ from infoshos.flows.dedup import (
 )
 from infoshos.flows.enrich import enrich_articles
 from infoshos.flows.links import link_translations
+from infoshos.flows.load import FACT_TABLES, Changes, Enriched, load_task, pages_rows, rows_table
 from infoshos.flows.sources import Source, adhoc_source, load_sources, select_sources
 from infoshos.flows.summary import RunSummary
-from infoshos.warehouse.catalog import build_catalog
 from infoshos.warehouse.faults import crash_point
 from infoshos.warehouse.report import report_markdown
-from infoshos.warehouse.schema import SCHEMA_VERSION, SPOOL, TABLES
-from infoshos.warehouse.store import Snapshot, Warehouse
+from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES
+from infoshos.warehouse.store import Warehouse
 
 PROGRESS_EVERY = 500
 T = TypeVar("T")
-
-
-def big(value: T) -> T:
-    """Hand a large argument to a task as it is: Prefect would otherwise walk every element
-    looking for futures (at 10,000 articles that walk cost 48 of the load stage's 51 s)."""
-    return cast(T, quote(value))
-
-
-class CrawlError(RuntimeError):
-    """A crawl subprocess failed as a whole (not a single page)."""
 
 
 def new_run_id() -> str:
@@ -87,139 +82,12 @@ def lock_hash() -> str | None:
     return None
 
 
-# -- crawl ---------------------------------------------------------------------------------
-@dataclass
-class CrawlOptions:
-    """``full``: fetch known pages again (conditionally); ``since``: a backfill limit on the
-    publication date, inclusive; ``idn_from``/``idn_to`` (with ``idn_gap``, default the
-    spider's 50): a backfill of an idn range, for sources crawled by the infoshos spider only
-    (other spiders ignore it)."""
-
-    full: bool = False
-    since: date | None = None
-    idn_from: int | None = None
-    idn_to: int | None = None
-    idn_gap: int | None = None
+def big(value: T) -> T:
+    """Hand a large argument to a task as it is: Prefect would otherwise walk every element
+    looking for futures (at 10,000 articles that walk cost 48 of the load stage's 51 s)."""
+    return cast(T, quote(value))
 
 
-@dataclass
-class CrawlPlan:
-    source: Source
-    start_urls: list[str]
-    url_map: list[tuple[str, str]] = field(default_factory=list)
-    options: CrawlOptions = field(default_factory=CrawlOptions)
-    known: Path | None = None
-
-
-def crawl_argv(plan: CrawlPlan, out: Path) -> list[str]:
-    src = plan.source
-    argv = [
-        sys.executable, "-m", "infoshos.spiders.crawl",
-        "--spider", src.spider,
-        "--source", src.name,
-        "--out", str(out),
-        "--delay", str(src.delay),
-        "--concurrency", str(src.concurrency),
-    ]  # fmt: skip
-    if src.max_pages:
-        argv += ["--max-pages", str(src.max_pages)]
-    for url in plan.start_urls:
-        argv += ["--start-url", url]
-    for local, canonical in plan.url_map:
-        argv += ["--url-map", f"{local}={canonical}"]
-    if plan.known is not None:
-        argv += ["--known", str(plan.known)]
-    if plan.options.full:
-        argv.append("--full")
-    if plan.options.since is not None:
-        argv += ["--since", plan.options.since.isoformat()]
-    opts = plan.options
-    if src.spider == "infoshos" and opts.idn_from is not None and opts.idn_to is not None:
-        argv += ["--idn-from", str(opts.idn_from), "--idn-to", str(opts.idn_to)]
-        if opts.idn_gap is not None:
-            argv += ["--idn-gap", str(opts.idn_gap)]
-    return argv
-
-
-@task(name="crawl", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def crawl_task(plan: CrawlPlan, out: Path) -> dict[str, Any]:
-    """Run one source's crawl in a subprocess; its pages land in a spool file."""
-    logger = get_run_logger()
-    argv = crawl_argv(plan, out)
-    logger.info("crawling %s from %d start URLs", plan.source.name, len(plan.start_urls))
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if proc.returncode != 0 or not out.exists():
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise CrawlError(f"crawl of {plan.source.name} failed ({proc.returncode}): {tail[0]}")
-    stats: dict[str, Any] = {}
-    for line in reversed(proc.stdout.strip().splitlines()):
-        with contextlib.suppress(ValueError):
-            stats = json.loads(line)
-            break
-    logger.info("crawled %s: %s", plan.source.name, stats)
-    return stats
-
-
-def write_known(wh: Warehouse, path: Path) -> int:
-    """What the warehouse already holds, for an incremental crawl: every URL an article came
-    from, with the ETag and Last-Modified of its latest successful fetch."""
-    pages = wh.read("pages", columns=["url", "page_type", "status", "headers", "fetched_at"])
-    latest: dict[str, tuple[Any, str | None, str | None]] = {}
-    for row in pages.filter(pc.equal(pages["status"], 200)).to_pylist():
-        if row["page_type"] not in ("article", "print"):
-            continue
-        headers = dict(row["headers"] or [])
-        prev = latest.get(row["url"])
-        if prev is None or row["fetched_at"] >= prev[0]:
-            latest[row["url"]] = (
-                row["fetched_at"],
-                headers.get("etag"),
-                headers.get("last-modified"),
-            )
-    for url in wh.read("articles", columns=["url"])["url"].to_pylist():
-        latest.setdefault(url, (None, None, None))
-    table = pa.table(
-        {
-            "url": list(latest),
-            "etag": [v[1] for v in latest.values()],
-            "last_modified": [v[2] for v in latest.values()],
-            "is_article": [True] * len(latest),
-        },
-        schema=pa.schema(
-            [
-                ("url", pa.string()),
-                ("etag", pa.string()),
-                ("last_modified", pa.string()),
-                ("is_article", pa.bool_()),
-            ]
-        ),
-    )
-    pq.write_table(table, path)
-    return table.num_rows
-
-
-def read_spools(paths: list[Path], run_id: str) -> pa.Table:
-    """The spool files as `pages` rows (page_id and run_id added)."""
-    tables = [pq.read_table(p) for p in paths if p.exists()]
-    if not tables:
-        return (
-            SPOOL.empty_table()
-            .append_column("page_id", pa.array([], pa.string()))
-            .append_column("run_id", pa.array([], pa.string()))
-        )
-    spool = pa.concat_tables(tables, promote_options="default")
-    urls = spool["url"].to_pylist()
-    fetched = spool["fetched_at"].to_pylist()
-    fetch_urls = spool["fetch_url"].to_pylist()
-    ids = [
-        hashlib.sha256(f"{run_id}|{u}|{f}|{t.isoformat()}|{i}".encode()).hexdigest()[:24]
-        for i, (u, f, t) in enumerate(zip(urls, fetch_urls, fetched, strict=True))
-    ]
-    spool = spool.append_column("page_id", pa.array(ids, pa.string()))
-    return spool.append_column("run_id", pa.array([run_id] * spool.num_rows, pa.string()))
-
-
-# -- clean, dedup, enrich ---------------------------------------------------------------------
 @task(name="clean", cache_policy=NO_CACHE)
 def clean_task(pages: pa.Table, sources: list[Source]) -> CleanOutput:
     logger = get_run_logger()
@@ -302,18 +170,6 @@ def stored_signatures(wh: Warehouse) -> dict[tuple[str, str], bytes]:
     }
 
 
-FACT_TABLES = ("mentions", "roles", "article_countries", "article_topics")
-
-
-@dataclass
-class Enriched:
-    """Enrichment results: entities as records (few, merged with the stored ones) and the
-    per-article facts as Arrow tables (many rows: kept compact)."""
-
-    entities: list[dict[str, Any]]
-    tables: dict[str, pa.Table]
-
-
 @task(name="enrich", cache_policy=NO_CACHE)
 def enrich_task(articles: list[dict[str, Any]], run_id: str) -> Enriched:
     logger = get_run_logger()
@@ -340,7 +196,7 @@ def enrich_task(articles: list[dict[str, Any]], run_id: str) -> Enriched:
             entities[row["entity_id"]] = row
         for table in FACT_TABLES:
             rows = [_as_dict(r) for r in getattr(part, table)]
-            parts[table].append(_rows_table(table, rows, run_id))
+            parts[table].append(rows_table(table, rows, run_id))
         logger.info("enriched %d/%d articles", min(start + batch, len(articles)), len(articles))
     tables = {
         t: pa.concat_tables(p) if p else TABLES[t].schema.empty_table() for t, p in parts.items()
@@ -363,91 +219,8 @@ def _as_dict(row: Any) -> dict[str, Any]:
 
 
 # -- load -----------------------------------------------------------------------------------
-def _rows_table(table: str, rows: list[dict[str, Any]], run_id: str) -> pa.Table:
-    schema = TABLES[table].schema
-    for row in rows:
-        row.setdefault("run_id", run_id)
-    return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema=schema)
-
-
 def _by_id(table: pa.Table, key: str) -> dict[str, dict[str, Any]]:
     return {row[key]: row for row in table.to_pylist()}
-
-
-def pages_rows(pages: pa.Table, encodings: dict[str, str]) -> pa.Table:
-    """Spool rows as `pages` rows: fetches only (links not followed live in `rejects`)."""
-    if pages.num_rows == 0:
-        return pages
-    mask = pc.is_null(pages["skip_reason"])
-    pages = pages.filter(mask)
-    enc = [encodings.get(pid) for pid in pages["page_id"].to_pylist()]
-    errors = [
-        d if s is None else None
-        for d, s in zip(pages["detail"].to_pylist(), pages["status"].to_pylist(), strict=True)
-    ]
-    pages = pages.append_column("encoding", pa.array(enc, pa.string()))
-    return pages.append_column("error", pa.array(errors, pa.string()))
-
-
-@dataclass
-class Changes:
-    """Everything one run writes, decided before anything is written."""
-
-    pages: pa.Table
-    rejects: list[dict[str, Any]]
-    plan: merge.ArticlePlan
-    articles: list[dict[str, Any]]
-    clusters: list[dict[str, Any]]
-    enriched: Enriched
-    links: list[dict[str, Any]] | None = None  # None: unchanged
-    minhashes: list[dict[str, Any]] = field(default_factory=list)
-    replace_derived: bool = False
-
-
-@task(name="load", cache_policy=NO_CACHE)
-def load_task(wh: Warehouse, run_id: str, changes: Changes, run_row: dict[str, Any]) -> Snapshot:
-    """Write the run's files and publish them as one snapshot."""
-    started = time.perf_counter()
-    tx = wh.transaction(run_id)
-    tx.append("pages", changes.pages)
-    tx.append("rejects", _rows_table("rejects", changes.rejects, run_id))
-    tx.append("article_versions", _rows_table("article_versions", changes.plan.versions, run_id))
-    enriched = changes.enriched
-    if changes.replace_derived:
-        tx.replace("articles", _rows_table("articles", changes.articles, run_id))
-        tx.replace("clusters", _rows_table("clusters", changes.clusters, run_id))
-        tx.replace("entities", _rows_table("entities", enriched.entities, run_id))
-        for table in FACT_TABLES:
-            tx.replace(table, enriched.tables[table])
-    else:
-        if changes.articles:
-            tx.upsert("articles", _rows_table("articles", changes.articles, run_id))
-        if changes.clusters:
-            tx.upsert("clusters", _rows_table("clusters", changes.clusters, run_id))
-        if enriched.entities:
-            tx.upsert("entities", _rows_table("entities", enriched.entities, run_id))
-        changed_ids = [a["article_id"] for a in changes.plan.updated]
-        for table in FACT_TABLES:
-            rows = enriched.tables[table]
-            if rows.num_rows or changed_ids:
-                tx.upsert(table, rows, scope=("article_id", changed_ids))
-    run_row["stage_seconds"]["load"] = round(time.perf_counter() - started, 3)
-    if changes.links is not None:
-        tx.replace("article_links", _rows_table("article_links", changes.links, run_id))
-    if changes.replace_derived:
-        tx.replace("minhashes", _rows_table("minhashes", changes.minhashes, run_id))
-    elif changes.minhashes:
-        tx.upsert("minhashes", _rows_table("minhashes", changes.minhashes, run_id))
-    tx.append("runs", _rows_table("runs", [run_row], run_id))
-    shrink = None if changes.replace_derived else dict.fromkeys(STATE_TABLES, MAX_SHRINK)
-    snap = tx.commit(max_shrink=shrink)
-    build_catalog(wh, snap)
-    return snap
-
-
-STATE_TABLES = ("articles", "clusters", "entities", "mentions")
-#: The quality gate refuses a publish that would shrink a keyed table by more than this.
-MAX_SHRINK = 0.10
 
 
 def gone_updates(
@@ -668,35 +441,6 @@ def _run_folder(wh: Warehouse, run_id: str) -> Iterator[Path]:
 
 
 # -- the flows ------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _sample_site_if_needed(sources: list[Source]) -> Iterator[str | None]:
-    if not any(s.sample for s in sources):
-        yield None
-        return
-    from infoshos.spiders.sample_site import SampleSite
-
-    with SampleSite(port=0) as site:
-        yield site.base_url
-
-
-def plan_crawls(
-    sources: list[Source], base_url: str | None, options: CrawlOptions, known: Path | None
-) -> list[CrawlPlan]:
-    plans = []
-    for src in sources:
-        if src.sample:
-            from infoshos.spiders import sample_site
-
-            assert base_url is not None
-            starts = sample_site.start_urls(base_url)[src.name]
-            plans.append(
-                CrawlPlan(src, list(starts), sample_site.url_map(base_url), options, known)
-            )
-        else:
-            plans.append(CrawlPlan(src, list(src.start_urls), list(src.url_map), options, known))
-    return plans
-
-
 def _lock_wait() -> float:
     return float(os.environ.get("INFOSHOS_LOCK_WAIT", "0"))
 
@@ -737,7 +481,7 @@ def run_pipeline(
         full=full, since=since, idn_from=idn_from, idn_to=idn_to, idn_gap=idn_gap
     )
     with wh.lock(wait_seconds=_lock_wait()), _run_folder(wh, run_id) as staging:
-        with summary.stage("crawl"), _sample_site_if_needed(selected) as base_url:
+        with summary.stage("crawl"), sample_site_if_needed(selected) as base_url:
             known = staging / "known.parquet"
             write_known(wh, known)
             plans = plan_crawls(selected, base_url, options, known)

@@ -179,7 +179,7 @@ def test_crawl_command_crawl_argv_and_cli_carry_the_range(tmp_path: Path) -> Non
     assert argv[-2:] == ["--idn-gap", "2"]
 
     from infoshos.flows.cli import build_parser, main
-    from infoshos.flows.pipeline import CrawlOptions, CrawlPlan, crawl_argv
+    from infoshos.flows.crawl_stage import CrawlOptions, CrawlPlan, crawl_argv
     from infoshos.flows.sources import Source
 
     opts = CrawlOptions(idn_from=3, idn_to=8, idn_gap=2)

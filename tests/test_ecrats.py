@@ -271,7 +271,7 @@ def mirror_sources(base: str, tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_crawl_of_the_local_copy(with_ecrats: None, tmp_path: Path) -> None:
-    from infoshos.flows.pipeline import CrawlOptions, crawl_argv, plan_crawls
+    from infoshos.flows.crawl_stage import CrawlOptions, crawl_argv, plan_crawls
 
     with Site("ecrats") as site:
         src = sources_module.load_sources(mirror_sources(site.base_url, tmp_path))["ecrats-mirror"]

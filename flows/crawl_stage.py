@@ -1,0 +1,193 @@
+"""The crawl stage: one Scrapy subprocess per source (a Twisted reactor cannot restart), fed with
+what the warehouse already holds, writing a spool file the flow reads back."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from infoshos.flows.sources import Source
+from infoshos.warehouse.schema import SPOOL
+from infoshos.warehouse.store import Warehouse
+
+
+class CrawlError(RuntimeError):
+    """A crawl subprocess failed as a whole (not a single page)."""
+
+
+# -- crawl ---------------------------------------------------------------------------------
+@dataclass
+class CrawlOptions:
+    """``full``: fetch known pages again (conditionally); ``since``: a backfill limit on the
+    publication date, inclusive; ``idn_from``/``idn_to`` (with ``idn_gap``, default the
+    spider's 50): a backfill of an idn range, for sources crawled by the infoshos spider only
+    (other spiders ignore it)."""
+
+    full: bool = False
+    since: date | None = None
+    idn_from: int | None = None
+    idn_to: int | None = None
+    idn_gap: int | None = None
+
+
+@dataclass
+class CrawlPlan:
+    source: Source
+    start_urls: list[str]
+    url_map: list[tuple[str, str]] = field(default_factory=list)
+    options: CrawlOptions = field(default_factory=CrawlOptions)
+    known: Path | None = None
+
+
+def crawl_argv(plan: CrawlPlan, out: Path) -> list[str]:
+    src = plan.source
+    argv = [
+        sys.executable, "-m", "infoshos.spiders.crawl",
+        "--spider", src.spider,
+        "--source", src.name,
+        "--out", str(out),
+        "--delay", str(src.delay),
+        "--concurrency", str(src.concurrency),
+    ]  # fmt: skip
+    if src.max_pages:
+        argv += ["--max-pages", str(src.max_pages)]
+    for url in plan.start_urls:
+        argv += ["--start-url", url]
+    for local, canonical in plan.url_map:
+        argv += ["--url-map", f"{local}={canonical}"]
+    if plan.known is not None:
+        argv += ["--known", str(plan.known)]
+    if plan.options.full:
+        argv.append("--full")
+    if plan.options.since is not None:
+        argv += ["--since", plan.options.since.isoformat()]
+    opts = plan.options
+    if src.spider == "infoshos" and opts.idn_from is not None and opts.idn_to is not None:
+        argv += ["--idn-from", str(opts.idn_from), "--idn-to", str(opts.idn_to)]
+        if opts.idn_gap is not None:
+            argv += ["--idn-gap", str(opts.idn_gap)]
+    return argv
+
+
+@task(name="crawl", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def crawl_task(plan: CrawlPlan, out: Path) -> dict[str, Any]:
+    """Run one source's crawl in a subprocess; its pages land in a spool file."""
+    logger = get_run_logger()
+    argv = crawl_argv(plan, out)
+    logger.info("crawling %s from %d start URLs", plan.source.name, len(plan.start_urls))
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not out.exists():
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise CrawlError(f"crawl of {plan.source.name} failed ({proc.returncode}): {tail[0]}")
+    stats: dict[str, Any] = {}
+    for line in reversed(proc.stdout.strip().splitlines()):
+        with contextlib.suppress(ValueError):
+            stats = json.loads(line)
+            break
+    logger.info("crawled %s: %s", plan.source.name, stats)
+    return stats
+
+
+def write_known(wh: Warehouse, path: Path) -> int:
+    """What the warehouse already holds, for an incremental crawl: every URL an article came
+    from, with the ETag and Last-Modified of its latest successful fetch."""
+    pages = wh.read("pages", columns=["url", "page_type", "status", "headers", "fetched_at"])
+    latest: dict[str, tuple[Any, str | None, str | None]] = {}
+    for row in pages.filter(pc.equal(pages["status"], 200)).to_pylist():
+        if row["page_type"] not in ("article", "print"):
+            continue
+        headers = dict(row["headers"] or [])
+        prev = latest.get(row["url"])
+        if prev is None or row["fetched_at"] >= prev[0]:
+            latest[row["url"]] = (
+                row["fetched_at"],
+                headers.get("etag"),
+                headers.get("last-modified"),
+            )
+    for url in wh.read("articles", columns=["url"])["url"].to_pylist():
+        latest.setdefault(url, (None, None, None))
+    table = pa.table(
+        {
+            "url": list(latest),
+            "etag": [v[1] for v in latest.values()],
+            "last_modified": [v[2] for v in latest.values()],
+            "is_article": [True] * len(latest),
+        },
+        schema=pa.schema(
+            [
+                ("url", pa.string()),
+                ("etag", pa.string()),
+                ("last_modified", pa.string()),
+                ("is_article", pa.bool_()),
+            ]
+        ),
+    )
+    pq.write_table(table, path)
+    return table.num_rows
+
+
+def read_spools(paths: list[Path], run_id: str) -> pa.Table:
+    """The spool files as `pages` rows (page_id and run_id added)."""
+    tables = [pq.read_table(p) for p in paths if p.exists()]
+    if not tables:
+        return (
+            SPOOL.empty_table()
+            .append_column("page_id", pa.array([], pa.string()))
+            .append_column("run_id", pa.array([], pa.string()))
+        )
+    spool = pa.concat_tables(tables, promote_options="default")
+    urls = spool["url"].to_pylist()
+    fetched = spool["fetched_at"].to_pylist()
+    fetch_urls = spool["fetch_url"].to_pylist()
+    ids = [
+        hashlib.sha256(f"{run_id}|{u}|{f}|{t.isoformat()}|{i}".encode()).hexdigest()[:24]
+        for i, (u, f, t) in enumerate(zip(urls, fetch_urls, fetched, strict=True))
+    ]
+    spool = spool.append_column("page_id", pa.array(ids, pa.string()))
+    return spool.append_column("run_id", pa.array([run_id] * spool.num_rows, pa.string()))
+
+
+# -- clean, dedup, enrich ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def sample_site_if_needed(sources: list[Source]) -> Iterator[str | None]:
+    if not any(s.sample for s in sources):
+        yield None
+        return
+    from infoshos.spiders.sample_site import SampleSite
+
+    with SampleSite(port=0) as site:
+        yield site.base_url
+
+
+def plan_crawls(
+    sources: list[Source], base_url: str | None, options: CrawlOptions, known: Path | None
+) -> list[CrawlPlan]:
+    plans = []
+    for src in sources:
+        if src.sample:
+            from infoshos.spiders import sample_site
+
+            assert base_url is not None
+            starts = sample_site.start_urls(base_url)[src.name]
+            plans.append(
+                CrawlPlan(src, list(starts), sample_site.url_map(base_url), options, known)
+            )
+        else:
+            plans.append(CrawlPlan(src, list(src.start_urls), list(src.url_map), options, known))
+    return plans
