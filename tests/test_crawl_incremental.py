@@ -179,20 +179,10 @@ def test_incremental_full_and_since_against_a_site_with_etags(tmp_path: Path) ->
 # -- against the bundled sample site ----------------------------------------------------------
 
 
-def _sample_site_ready() -> bool:
-    try:
-        from infoshos.spiders.sample_site import expected_articles
-
-        return bool(expected_articles())
-    except Exception:
-        return False
-
-
 SAMPLE = (("infoshos", "infoshos-sample"), ("sectsco", "sectsco-sample"))
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _sample_site_ready(), reason="sample site not available")
 def test_sample_site_second_crawl_fetches_no_known_article(tmp_path: Path) -> None:
     from infoshos.spiders.sample_site import (
         SampleSite,

@@ -163,8 +163,7 @@ def test_sample_site_pages_decode() -> None:
     sample = pytest.importorskip("infoshos.spiders.sample_site")
     from infoshos.spiders.sample_site import model, server
 
-    if not model.DATA_FILE.exists():
-        pytest.skip("sample site articles.yaml not written yet")
+    assert model.DATA_FILE.exists(), "the sample site's articles.yaml is missing"
     data = server.SiteData()
     seen = 0
     for article in sample.load_articles():

@@ -706,17 +706,7 @@ def test_end_to_end_crawl_of_a_tiny_local_site(tiny_site: str, tmp_path: Path) -
     assert counts["statuses"] == {"200": 7, "404": 1}
 
 
-def _sample_site_ready() -> bool:
-    try:
-        from infoshos.spiders.sample_site import expected_articles
-
-        return bool(expected_articles())
-    except Exception:
-        return False
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _sample_site_ready(), reason="sample site not available")
 def test_crawl_of_the_sample_site_finds_every_expected_article(tmp_path: Path) -> None:
     from infoshos.spiders.sample_site import SampleSite, expected_articles, start_urls, url_map
 
