@@ -172,29 +172,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     _prefect_env(args.warehouse)
     from infoshos.flows.pipeline import run_pipeline
 
-    state = cast(
-        "State[Any]",
-        run_pipeline(
-            warehouse=args.warehouse,
-            sources=args.source,
-            start_urls=args.start_url,
-            sources_file=args.sources,
-            full=args.full,
-            since=args.since,
-            idn_from=args.idn_from,
-            idn_to=args.idn_to,
-            idn_gap=args.idn_gap,
-            return_state=True,
-        ),
+    state = run_pipeline(
+        warehouse=args.warehouse,
+        sources=args.source,
+        start_urls=args.start_url,
+        sources_file=args.sources,
+        full=args.full,
+        since=args.since,
+        idn_from=args.idn_from,
+        idn_to=args.idn_to,
+        idn_gap=args.idn_gap,
+        return_state=True,
     )
-    summary = state.result(raise_on_failure=False)
-    if isinstance(summary, BaseException):
-        raise summary
-    print(json.dumps(summary, indent=1) if args.json else summary["text"])
-    if state.is_failed():
-        print(f"infoshos: error: {state.message}", file=sys.stderr)
-        return 1
-    return 0
+    return _report_flow(state, as_json=args.json)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -210,22 +200,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_reprocess(args: argparse.Namespace) -> int:
     from infoshos.warehouse.store import Warehouse
 
-    if not Warehouse(args.warehouse).exists():
-        from infoshos.warehouse.store import WarehouseError
-
-        raise WarehouseError(f"no warehouse at {args.warehouse} (run `infoshos run` first)")
+    Warehouse(args.warehouse).require()
     _prefect_env(args.warehouse)
     from infoshos.flows.pipeline import reprocess_pipeline
 
-    state = cast(
-        "State[Any]",
-        reprocess_pipeline(warehouse=args.warehouse, sources_file=args.sources, return_state=True),
+    state = reprocess_pipeline(
+        warehouse=args.warehouse, sources_file=args.sources, return_state=True
     )
-    summary = state.result(raise_on_failure=False)
+    return _report_flow(state, as_json=False)
+
+
+def _report_flow(state: Any, as_json: bool) -> int:
+    """Print a flow run's summary; a failed run (a yield alarm) exits 1 with its message."""
+    final = cast("State[Any]", state)
+    summary = final.result(raise_on_failure=False)
     if isinstance(summary, BaseException):
         raise summary
-    print(summary["text"])
-    return 1 if state.is_failed() else 0
+    print(json.dumps(summary, indent=1) if as_json else summary["text"])
+    if final.is_failed():
+        print(f"infoshos: error: {final.message}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -287,11 +282,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_compact(args: argparse.Namespace) -> int:
     from infoshos.warehouse.catalog import build_catalog
-    from infoshos.warehouse.store import Warehouse, WarehouseError, compact
+    from infoshos.warehouse.store import Warehouse, compact
 
-    wh = Warehouse(args.warehouse)
-    if not wh.exists():
-        raise WarehouseError(f"no warehouse at {args.warehouse} (run `infoshos run` first)")
+    wh = Warehouse(args.warehouse).require()
     run_id = "compact-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     done = compact(wh, run_id)
     build_catalog(wh)

@@ -102,22 +102,28 @@ def crawl_task(plan: CrawlPlan, out: Path) -> dict[str, Any]:
     return stats
 
 
-def write_known(wh: Warehouse, path: Path) -> int:
-    """What the warehouse already holds, for an incremental crawl: every URL an article came
-    from, with the ETag and Last-Modified of its latest successful fetch."""
-    pages = wh.read("pages", columns=["url", "page_type", "status", "headers", "fetched_at"])
-    latest: dict[str, tuple[Any, str | None, str | None]] = {}
+def latest_article_fetches(wh: Warehouse, columns: list[str]) -> dict[str, dict[str, Any]]:
+    """For each URL, its latest fetch of an article (or print) page that answered 200: the
+    row's ``columns`` (plus url and fetched_at). Bodies are not read."""
+    wanted = ["url", "page_type", "status", "fetched_at", *columns]
+    pages = wh.read("pages", columns=list(dict.fromkeys(wanted)))
+    latest: dict[str, dict[str, Any]] = {}
     for row in pages.filter(pc.equal(pages["status"], 200)).to_pylist():
         if row["page_type"] not in ("article", "print"):
             continue
-        headers = dict(row["headers"] or [])
         prev = latest.get(row["url"])
-        if prev is None or row["fetched_at"] >= prev[0]:
-            latest[row["url"]] = (
-                row["fetched_at"],
-                headers.get("etag"),
-                headers.get("last-modified"),
-            )
+        if prev is None or row["fetched_at"] >= prev["fetched_at"]:
+            latest[row["url"]] = row
+    return latest
+
+
+def write_known(wh: Warehouse, path: Path) -> int:
+    """What the warehouse already holds, for an incremental crawl: every URL an article came
+    from, with the ETag and Last-Modified of its latest successful fetch."""
+    latest: dict[str, tuple[Any, str | None, str | None]] = {}
+    for url, row in latest_article_fetches(wh, ["headers"]).items():
+        headers = dict(row["headers"] or [])
+        latest[url] = (row["fetched_at"], headers.get("etag"), headers.get("last-modified"))
     for url in wh.read("articles", columns=["url"])["url"].to_pylist():
         latest.setdefault(url, (None, None, None))
     table = pa.table(

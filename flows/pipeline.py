@@ -36,6 +36,7 @@ from infoshos.flows.clean.urls import article_id, canonical_url
 from infoshos.flows.crawl_stage import (
     CrawlOptions,
     crawl_task,
+    latest_article_fetches,
     plan_crawls,
     read_spools,
     sample_site_if_needed,
@@ -542,15 +543,8 @@ def adhoc_source_named(name: str) -> Source:
 
 def latest_pages(wh: Warehouse) -> pa.Table:
     """For each URL, the latest fetch of an article page that answered 200, with its body."""
-    meta = wh.read("pages", columns=["page_id", "url", "page_type", "status", "fetched_at"])
-    best: dict[str, tuple[Any, str]] = {}
-    for row in meta.to_pylist():
-        if row["status"] != 200 or row["page_type"] not in ("article", "print"):
-            continue
-        prev = best.get(row["url"])
-        if prev is None or row["fetched_at"] > prev[0]:
-            best[row["url"]] = (row["fetched_at"], row["page_id"])
-    keep = pa.array([v[1] for v in best.values()], pa.string())
+    best = latest_article_fetches(wh, ["page_id"])
+    keep = pa.array([row["page_id"] for row in best.values()], pa.string())
     parts = []
     for path in wh.files("pages"):
         table = pq.read_table(path)

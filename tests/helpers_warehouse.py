@@ -481,3 +481,14 @@ def sample_articles() -> list[dict[str, Any]]:
 def published_since(since: date) -> int:
     cut = datetime(since.year, since.month, since.day, tzinfo=UTC)
     return sum(1 for a in _plan() if a.published_at >= cut)
+
+
+def query(wh: Warehouse, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` against the warehouse's catalog (read-only)."""
+    from infoshos.warehouse.catalog import connect
+
+    con = connect(wh)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()

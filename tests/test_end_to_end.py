@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers_warehouse import query as _query
 
 from infoshos.spiders import sample_site
-from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.store import Warehouse
 
 pytestmark = pytest.mark.slow
@@ -32,14 +32,6 @@ def runs(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> dic
     counts = {t: _count(wh, t) for t in ("pages", "runs", "rejects")}
     second = run_pipeline(warehouse=str(root))
     return {"wh": wh, "first": first, "second": second, "before": before, "counts": counts}
-
-
-def _query(wh: Warehouse, sql: str) -> list[tuple[Any, ...]]:
-    con = connect(wh)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _count(wh: Warehouse, table: str) -> int:

@@ -15,25 +15,17 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers_warehouse import query as _query
 
 from infoshos.spiders import sample_site
 from infoshos.spiders.sample_site import SampleSite
 from infoshos.spiders.sample_site.render import SiteData
-from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.faults import CRASH_ENV, POINTS
 from infoshos.warehouse.store import Warehouse
 
 pytestmark = pytest.mark.slow
 
 SOURCE = "t-infoshos"
-
-
-def _query(wh: Warehouse, sql: str) -> list[tuple[Any, ...]]:
-    con = connect(wh)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _sources_file(tmp: Path, base: str) -> Path:

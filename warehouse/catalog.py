@@ -122,9 +122,7 @@ def ensure_catalog(wh: Warehouse) -> Path:
 
 def connect(wh: Warehouse, write: bool = False) -> duckdb.DuckDBPyConnection:
     """A connection to the catalog with relative paths resolved against the warehouse."""
-    if not wh.exists():
-        raise WarehouseError(f"no warehouse at {wh.root} (run `infoshos run` first)")
-    path = ensure_catalog(wh)
+    path = ensure_catalog(wh.require())
     con = duckdb.connect(str(path), read_only=not write)
     con.execute(f"SET file_search_path = {_quote(str(wh.root))}")
     return con

@@ -119,6 +119,12 @@ class Warehouse:
     def exists(self) -> bool:
         return self.current_path.exists()
 
+    def require(self) -> Warehouse:
+        """This warehouse, or a clear error when nothing was ever published here."""
+        if not self.exists():
+            raise WarehouseError(f"no warehouse at {self.root} (run `infoshos run` first)")
+        return self
+
     def current(self) -> Snapshot:
         """The published snapshot (an empty one, number 0, for a new warehouse)."""
         if not self.current_path.exists():
