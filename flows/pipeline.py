@@ -94,6 +94,7 @@ def clean_task(pages: pa.Table, sources: list[Source]) -> CleanOutput:
     logger = get_run_logger()
     styles = {s.name: s.style for s in sources}
     encodings = {s.name: s.encoding for s in sources}
+    timezones = {s.name: s.timezone for s in sources}
     columns = [
         c
         for c in (
@@ -106,7 +107,7 @@ def clean_task(pages: pa.Table, sources: list[Source]) -> CleanOutput:
     done = 0
     # batch by batch from Arrow: never a Python copy of every body at once
     for batch in pages.select(columns).to_batches(max_chunksize=PROGRESS_EVERY):
-        part = clean_pages(batch.to_pylist(), styles, encodings)
+        part = clean_pages(batch.to_pylist(), styles, encodings, timezones=timezones)
         _extend_clean(out, part)
         done += batch.num_rows
         logger.info("cleaned %d/%d pages", done, pages.num_rows)
@@ -119,6 +120,9 @@ def _extend_clean(out: CleanOutput, part: CleanOutput) -> None:
     out.rejects += part.rejects
     out.encodings.update(part.encodings)
     out.repairs.update(part.repairs)
+    out.rule_misses.update(part.rule_misses)
+    for source, example in part.rule_miss_examples.items():
+        out.rule_miss_examples.setdefault(source, example)
 
 
 @task(name="dedup", cache_policy=NO_CACHE)

@@ -34,6 +34,8 @@ class Source:
     schedule: str | None = None
     sample: bool = False
     url_map: tuple[tuple[str, str], ...] = ()
+    #: IANA zone of datelines written without an offset (the typed model will validate it).
+    timezone: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from sites.serve import SITES, Site, truth
 
 from infoshos.flows import sources as sources_module
 from infoshos.flows.clean import sites
-from infoshos.flows.clean.articles import clean_page, clean_pages, extract
+from infoshos.flows.clean.articles import clean_page, clean_pages
 from infoshos.flows.clean.sites import NotArticle
 from infoshos.spiders import crawl
 from infoshos.spiders.ecrats import EcratsSpider, is_article_url
@@ -154,7 +154,7 @@ def test_missing_page_is_a_record_without_links() -> None:
 
 @pytest.mark.parametrize("art", TRUTH["articles"], ids=lambda a: a["url"].split("/news/")[1])
 def test_extraction_rule_matches_the_ground_truth(art: dict[str, Any]) -> None:
-    found = extract(page(local_path(art["url"])), art["url"] + "/", "ecrats")
+    found = sites.extract_article(page(local_path(art["url"])), art["url"] + "/", "ecrats")
     assert found.title == art["title"]
     assert found.subtitle == art["subtitle"]
     assert found.published_at == datetime.fromisoformat(art["published_at"])
@@ -164,11 +164,15 @@ def test_extraction_rule_matches_the_ground_truth(art: dict[str, Any]) -> None:
 
 
 def test_extraction_rule_dates_are_tashkent_time_and_attachments_listed() -> None:
-    found = extract(page("/en/press/news/4516/"), f"{CANON}/en/press/news/4516/", "ecrats")
+    found = sites.extract_article(
+        page("/en/press/news/4516/"), f"{CANON}/en/press/news/4516/", "ecrats"
+    )
     assert found.published_at is not None
     assert found.published_at.isoformat() == "2021-11-24T16:40:00+05:00"
     assert found.date_text == "24.11.2021 16:40"
-    found = extract(page("/en/press/news/4513/"), f"{CANON}/en/press/news/4513/", "ecrats")
+    found = sites.extract_article(
+        page("/en/press/news/4513/"), f"{CANON}/en/press/news/4513/", "ecrats"
+    )
     assert found.attachments == [f"{CANON}/upload/iblock/3f2/memorandum-cis-atc.pdf"]
     assert not any("Share" in p or "Back to" in p or "KB" in p for p in found.paragraphs)
 
@@ -183,7 +187,7 @@ def test_extraction_rule_dates_are_tashkent_time_and_attachments_listed() -> Non
 )
 def test_extraction_rule_rejects_broken_pages(path: str, reason: str) -> None:
     with pytest.raises(NotArticle) as err:
-        extract(page(path), CANON + path, "ecrats")
+        sites.extract_article(page(path), CANON + path, "ecrats")
     assert err.value.reason == reason
 
 

@@ -11,10 +11,21 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from infoshos.flows.clean import dates, decode, generic, language, repair, sites, urls, words
+from infoshos.flows.clean import (
+    dates,
+    decode,
+    detect,
+    generic,
+    language,
+    repair,
+    sites,
+    urls,
+    words,
+)
 
 ARTICLE_PAGE_TYPES = ("article", "print")
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
@@ -28,6 +39,9 @@ class PageResult:
     encoding: str | None = None
     article: dict[str, Any] | None = None
     reject: dict[str, Any] | None = None
+    #: The site rules found no title, date or body on this page, so the generic extractor was
+    #: used instead ("no_title: ..."): a sign of a redesign, counted per source.
+    rule_miss: str | None = None
 
 
 @dataclass
@@ -36,6 +50,17 @@ class CleanOutput:
     rejects: list[dict[str, Any]] = field(default_factory=list)
     encodings: dict[str, str] = field(default_factory=dict)  # page_id -> encoding used
     repairs: Counter[str] = field(default_factory=Counter)
+    #: Pages per source on which the site rules missed and the generic extractor took over.
+    rule_misses: Counter[str] = field(default_factory=Counter)
+    #: One example of a rule miss per source (the first one seen), for the warning.
+    rule_miss_examples: dict[str, str] = field(default_factory=dict)
+
+
+def zone(timezone: str | tzinfo | None) -> tzinfo | None:
+    """A tzinfo from an IANA name (or a tzinfo); None stays None (the extractor's default)."""
+    if timezone is None or isinstance(timezone, tzinfo):
+        return timezone
+    return ZoneInfo(timezone)
 
 
 def content_hash(text: str) -> str:
@@ -63,13 +88,18 @@ def clean_page(
     style: str,
     fallback_encoding: str | None = None,
     now: datetime | None = None,
+    timezone: str | tzinfo | None = None,
 ) -> PageResult:
     """Turn one spool/pages record into an article or a reject.
 
     ``page`` has the columns of the ``pages`` table (``headers`` as a mapping or a list of
     pairs). ``style`` names the extraction rules (``infoshos``, ``sectsco``, ``generic``).
+    ``timezone`` (an IANA name or a tzinfo) is the zone of datelines written without an offset
+    (the source's ``timezone``); None: the site rules' own zone, or UTC for generic pages.
+    An explicit offset on the page always wins.
     """
     now = now or datetime.now(UTC)
+    tz = zone(timezone)
     page_id = page.get("page_id")
     if page.get("skip_reason"):
         return PageResult(
@@ -102,19 +132,41 @@ def clean_page(
         html, encoding = decode.decode_body(body, headers, fallback_encoding)
     except decode.DecodeError as exc:
         return PageResult(page_id, reject=_reject(page, "clean", "decode_error", str(exc)))
+    miss: str | None = None
     try:
-        found = extract(html, page.get("final_url") or page["url"], style)
+        found, miss = extract(html, page.get("final_url") or page["url"], style, tz)
+        verdict = detect.check(found.title, found.published_at is not None, found.paragraphs)
+        if not verdict.is_article:
+            raise sites.NotArticle(verdict.reason or "not_article", verdict.detail)
         article = build_article(page, found, now)
     except sites.NotArticle as exc:
-        return PageResult(page_id, encoding, reject=_reject(page, "clean", exc.reason, exc.detail))
-    return PageResult(page_id, encoding, article=article)
+        reject = _reject(page, "clean", exc.reason, exc.detail)
+        return PageResult(page_id, encoding, reject=reject, rule_miss=miss)
+    return PageResult(page_id, encoding, article=article, rule_miss=miss)
 
 
-def extract(html: str, url: str, style: str) -> sites.Extracted:
-    """The source's site rules, or the generic extractor for sites without rules."""
+#: Site-rule failures that hand the page to the generic extractor (a truncated page is broken
+#: whatever the layout, so it stays a reject).
+RULE_MISS_REASONS = frozenset({"no_title", "no_date", "no_body", "not_article"})
+
+
+def extract(
+    html: str, url: str, style: str, tz: tzinfo | None = None
+) -> tuple[sites.Extracted, str | None]:
+    """The source's site rules, or the generic extractor for sites without rules.
+
+    Site rules are hints, never a cliff: when they find no article region, title, date or
+    body, the page goes through the generic extractor, and the miss (``"no_title: ..."``) is
+    returned beside the result so that it can be counted and warned about."""
+    miss: str | None = None
     if style in sites.RULES:
-        return sites.extract_article(html, url, style)
-    return generic.extract_generic(html, url)
+        try:
+            return sites.extract_article(html, url, style, tz), None
+        except sites.NotArticle as exc:
+            if exc.reason not in RULE_MISS_REASONS:
+                raise
+            miss = f"{exc.reason}: {exc.detail}"
+    return generic.extract_generic(html, url, tz), miss
 
 
 def build_article(page: Mapping[str, Any], found: sites.Extracted, now: datetime) -> dict[str, Any]:
@@ -160,21 +212,26 @@ def clean_pages(
     styles: Mapping[str, str],
     encodings: Mapping[str, str | None] | None = None,
     now: datetime | None = None,
+    timezones: Mapping[str, str | tzinfo | None] | None = None,
 ) -> CleanOutput:
-    """Clean many pages. ``styles`` and ``encodings`` map a source name to its extraction
-    style and fallback encoding. One article per article_id: when a page and its alias (or
-    its print version) were both fetched, the first fetched wins."""
+    """Clean many pages. ``styles``, ``encodings`` and ``timezones`` map a source name to its
+    extraction style, fallback encoding and time zone. One article per article_id: when a page
+    and its alias (or its print version) were both fetched, the first fetched wins."""
     out = CleanOutput()
     seen: set[str] = set()
     for page in pages:
-        style = styles.get(page["source"], "generic")
-        fallback = (encodings or {}).get(page["source"])
+        source = page["source"]
+        style = styles.get(source, "generic")
+        fallback = (encodings or {}).get(source)
         try:
-            result = clean_page(page, style, fallback, now)
+            result = clean_page(page, style, fallback, now, (timezones or {}).get(source))
         except sites.NotArticle as exc:
             result = PageResult(
                 page.get("page_id"), reject=_reject(page, "clean", exc.reason, exc.detail)
             )
+        if result.rule_miss is not None:
+            out.rule_misses[source] += 1
+            out.rule_miss_examples.setdefault(source, f"{page['url']}: {result.rule_miss}")
         if result.page_id and result.encoding:
             out.encodings[result.page_id] = result.encoding
         if result.reject is not None:

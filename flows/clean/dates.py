@@ -134,13 +134,14 @@ def _from_portal_match(match: re.Match[str], tz: tzinfo) -> datetime | None:
     )
 
 
-def parse_portal_datetime(text: str) -> datetime | None:
-    """``DD.MM.YYYY HH:MM`` (or ``DD.MM.YYYY``) as Moscow time; None if absent or invalid.
+def parse_portal_datetime(text: str, tz: tzinfo = MOSCOW) -> datetime | None:
+    """``DD.MM.YYYY HH:MM`` (or ``DD.MM.YYYY``) in ``tz`` (Moscow time by default); None if
+    absent or invalid.
 
     The date may be surrounded by other words (``Updated: 12.03.2018 14:05``) but not glued
     to further digits (``12.03.20181``)."""
     match = _PORTAL_RE.search(text)
-    return None if match is None else _from_portal_match(match, MOSCOW)
+    return None if match is None else _from_portal_match(match, tz)
 
 
 def _aware(dt: datetime, tz: tzinfo) -> datetime:

@@ -29,7 +29,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from difflib import SequenceMatcher
 from typing import Any
 from urllib.parse import urljoin
@@ -188,7 +188,7 @@ def _text(node: HtmlElement) -> str:
     return collapse(node.text_content() or "")
 
 
-def _metadata(tree: HtmlElement, url: str | None) -> _Meta:
+def _metadata(tree: HtmlElement, url: str | None, tz: tzinfo = UTC) -> _Meta:
     meta = _Meta()
     props: dict[str, str] = {}
     for node in tree.iterfind(".//meta"):
@@ -233,7 +233,7 @@ def _metadata(tree: HtmlElement, url: str | None) -> _Meta:
     for cand in candidates:
         if not isinstance(cand, str) or not cand.strip():
             continue
-        when = parse_datetime(collapse(cand), UTC)
+        when = parse_datetime(collapse(cand), tz)
         if when is not None and is_plausible(when, now):
             meta.date_text, meta.published_at = collapse(cand), when
             break
@@ -251,7 +251,7 @@ def _metadata(tree: HtmlElement, url: str | None) -> _Meta:
     return meta
 
 
-def _htmldate(html: str, url: str | None) -> tuple[str | None, datetime | None]:
+def _htmldate(html: str, url: str | None, tz: tzinfo = UTC) -> tuple[str | None, datetime | None]:
     try:
         from htmldate import find_date
     except ImportError:  # pragma: no cover - htmldate comes with trafilatura
@@ -265,7 +265,7 @@ def _htmldate(html: str, url: str | None) -> tuple[str | None, datetime | None]:
         return None, None
     if not found:
         return None, None
-    when = parse_datetime(found, UTC)
+    when = parse_datetime(found, tz)
     if when is None or not is_plausible(when, datetime.now(UTC)):
         return None, None
     return found, when
@@ -621,7 +621,7 @@ def _clean(paras: list[_Para], meta: _Meta) -> list[_Para]:
 # ----------------------------------------------------------------------------- entry point
 
 
-def extract_generic(html: str, url: str | None = None) -> Extracted:
+def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None) -> Extracted:
     """Title, standfirst, date and body paragraphs of a news article page of any site.
 
     Raises ``NotArticle("no_body", ...)`` when fewer than :data:`MIN_WORDS` words of article text
@@ -632,7 +632,8 @@ def extract_generic(html: str, url: str | None = None) -> Extracted:
         raise NotArticle("not_article", f"unparseable HTML: {exc}") from exc
     if tree is None:
         raise NotArticle("not_article", "empty or unparseable HTML")
-    meta = _metadata(tree, url)
+    zone = tz or UTC
+    meta = _metadata(tree, url, zone)
     for node in tree.xpath(_POPUP_XPATH):
         parent = node.getparent()
         if parent is not None and node.tag not in ("body", "html", "article", "main"):
@@ -676,7 +677,7 @@ def extract_generic(html: str, url: str | None = None) -> Extracted:
         subtitle = None
     date_text, published_at = meta.date_text, meta.published_at
     if published_at is None:
-        found_text, found_at = _htmldate(html, url)
+        found_text, found_at = _htmldate(html, url, zone)
         if found_at is not None:
             date_text, published_at = date_text or found_text, found_at
     title = meta.title or heading or ""

@@ -12,14 +12,14 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from difflib import SequenceMatcher
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from .dates import parse_datetime, parse_portal_datetime
+from .dates import MOSCOW, parse_datetime, parse_portal_datetime
 
 __all__ = [
     "RULES",
@@ -78,7 +78,9 @@ class SiteRules:
     layouts: tuple[Layout, ...]
     title: str
     date: str
-    parse_date: Callable[[LexborNode], tuple[str | None, datetime | None]]
+    parse_date: Callable[[LexborNode, tzinfo], tuple[str | None, datetime | None]]
+    #: The zone of the portal's dates written without an offset, when the source sets none.
+    timezone: tzinfo = MOSCOW
     lead: str | None = None
     heading: str | None = None  # a heading at the start of the body that repeats the title
     attachments: str | None = None
@@ -143,17 +145,17 @@ def _same_text(a: str, b: str) -> bool:
 # ----------------------------------------------------------------------------- date readers
 
 
-def _portal_date(node: LexborNode) -> tuple[str | None, datetime | None]:
+def _portal_date(node: LexborNode, tz: tzinfo) -> tuple[str | None, datetime | None]:
     text = node_text(node)
-    return (text or None), parse_portal_datetime(text)
+    return (text or None), parse_portal_datetime(text, tz)
 
 
-def _time_element(node: LexborNode) -> tuple[str | None, datetime | None]:
+def _time_element(node: LexborNode, tz: tzinfo) -> tuple[str | None, datetime | None]:
     text = node_text(node)
     attr = (node.attributes.get("datetime") or "").strip()
-    when = parse_datetime(attr) if attr else None
+    when = parse_datetime(attr, tz) if attr else None
     if when is None and text:
-        when = parse_portal_datetime(text) or parse_datetime(text)
+        when = parse_portal_datetime(text, tz) or parse_datetime(text, tz)
     return (text or attr or None), when
 
 
@@ -161,9 +163,9 @@ def _time_element(node: LexborNode) -> tuple[str | None, datetime | None]:
 TASHKENT = ZoneInfo("Asia/Tashkent")
 
 
-def _tashkent_date(node: LexborNode) -> tuple[str | None, datetime | None]:
+def _written_date(node: LexborNode, tz: tzinfo) -> tuple[str | None, datetime | None]:
     text = node_text(node)
-    return (text or None), (parse_datetime(text, TASHKENT) if text else None)
+    return (text or None), (parse_datetime(text, tz) if text else None)
 
 
 RULES: dict[str, SiteRules] = {
@@ -223,7 +225,8 @@ RULES: dict[str, SiteRules] = {
         ),
         title="h1",
         date=".news-detail .news-date-time",
-        parse_date=_tashkent_date,
+        parse_date=_written_date,
+        timezone=TASHKENT,
         lead="div.news-detail-preview",
         attachments=".news-detail-files a",
         skip=(".news-detail-files", ".news-detail-share", "form"),
@@ -349,8 +352,9 @@ def _choose_layout(tree: LexborHTMLParser, rules: SiteRules) -> tuple[Layout, Le
     return None
 
 
-def extract_article(html: str, url: str, style: str) -> Extracted:
-    """Extract one article page of portal ``style`` (a key of :data:`RULES`).
+def extract_article(html: str, url: str, style: str, tz: tzinfo | None = None) -> Extracted:
+    """Extract one article page of portal ``style`` (a key of :data:`RULES`); dates written
+    without an offset are in ``tz`` (default: the portal's own zone).
 
     Raises :class:`NotArticle` (reason ``truncated``, ``not_article``, ``no_title``,
     ``no_date`` or ``no_body``) when the page is not a complete article."""
@@ -381,7 +385,7 @@ def extract_article(html: str, url: str, style: str) -> Extracted:
         if node.mem_id in list_ids or _in_any(node, list_ids, scope):
             continue
         date_ids.add(node.mem_id)
-        date_text, published_at = rules.parse_date(node)
+        date_text, published_at = rules.parse_date(node, tz or rules.timezone)
         break
     if published_at is None:
         found = f" (found {date_text!r})" if date_text else ""

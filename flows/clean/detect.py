@@ -1,0 +1,92 @@
+"""What an article is: the one rule that decides whether an extracted page is an article.
+
+A page is an article when it has a title, a publication date and a body of about
+:data:`MIN_WORDS` words or more, however short otherwise: at least ``MIN_WORDS`` words, or at
+least :data:`MIN_SENTENCE_WORDS` words in two or more complete sentences (a two-sentence press
+release of 34 words is an article; a stub's "Page under construction." is not). Words are
+counted so that every script is treated alike: alphabetic words and numbers for Latin, Cyrillic
+and other alphabets, and one word per two characters for Chinese, Japanese and Korean, which are
+written without spaces.
+
+Listings, tag pages, contact pages and stubs fail the rule: their link lists are not body text,
+so what is left is short, or they carry no dateline. The clean stage applies this rule to every
+candidate page (:func:`check`); the spiders do not judge content (a candidate is any page a
+source's article patterns match, or any HTML page of a generic crawl), so there is one rule, in
+one place. Pure functions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "CJK_RE",
+    "MIN_SENTENCE_WORDS",
+    "MIN_WORDS",
+    "Verdict",
+    "body_words",
+    "check",
+    "sentences",
+    "text_size",
+]
+
+#: Words of body text that always make enough of an article ("about 40 words").
+MIN_WORDS = 40
+#: A shorter body still counts when it is at least this long and has two complete sentences.
+MIN_SENTENCE_WORDS = 25
+
+#: Han, kana, hangul: scripts written without spaces between words.
+CJK_RE = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002ebef]"
+)
+_WORD_RE = re.compile(r"[^\W\d_][\w'’-]*|\d+(?:[.,]\d+)*", re.UNICODE)
+
+
+def text_size(text: str) -> int:
+    """Words in ``text``: alphabetic words and numbers, plus one word per two CJK characters
+    (runs of CJK are not split by ``\\w+`` into words, so they are counted apart)."""
+    cjk = len(CJK_RE.findall(text))
+    if not cjk:
+        return len(_WORD_RE.findall(text))
+    rest = CJK_RE.sub(" ", text)
+    return len(_WORD_RE.findall(rest)) + (cjk + 1) // 2
+
+
+def body_words(paragraphs: list[str]) -> int:
+    return sum(text_size(p) for p in paragraphs)
+
+
+# A sentence: some words ending in . ! ? … or 。！？ (closing quotes and brackets may follow),
+# then the end of the paragraph or a space.
+_SENTENCE_END = re.compile(r"\w[^\s]*?[.!?…。！？][\"'»”)\]]*(?=\s|$)")
+
+
+def sentences(paragraphs: list[str]) -> int:
+    """Complete sentences in the body (approximate: sentence-ending punctuation after a word)."""
+    return sum(len(_SENTENCE_END.findall(p)) for p in paragraphs)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``reason`` is None for an article, else a reject code with a one-line ``detail``."""
+
+    reason: str | None
+    detail: str = ""
+
+    @property
+    def is_article(self) -> bool:
+        return self.reason is None
+
+
+def check(title: str | None, has_date: bool, paragraphs: list[str]) -> Verdict:
+    """The article rule: a title, a date and at least :data:`MIN_WORDS` words of body."""
+    words = body_words(paragraphs)
+    short_but_whole = words >= MIN_SENTENCE_WORDS and sentences(paragraphs) >= 2
+    if words < MIN_WORDS and not short_but_whole:
+        return Verdict("no_body", f"{words} words of article text (fewer than {MIN_WORDS})")
+    if not (title or "").strip():
+        return Verdict("no_title", "no headline found")
+    if not has_date:
+        return Verdict("no_date", "no publication date or dateline found")
+    return Verdict(None)
