@@ -6,6 +6,7 @@ Pure functions, no I/O. Own regular expressions cover the forms the portals use 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
@@ -18,6 +19,8 @@ __all__ = [
     "month_number",
     "parse_datetime",
     "parse_portal_datetime",
+    "find_datetime",
+    "has_time",
 ]
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -66,7 +69,10 @@ _RU_MONTH_ANY = (
     r"(?:январ[ьяеюё]\w*|феврал[ьяеюё]\w*|март\w*|апрел[ьяеюё]\w*|ма[йяеюё]\w*|июн[ьяеюё]\w*"
     r"|июл[ьяеюё]\w*|август\w*|сентябр[ьяеюё]\w*|октябр[ьяеюё]\w*|ноябр[ьяеюё]\w*|декабр[ьяеюё]\w*)"
 )
-_TIME = r"(?:[,\s]+(?:at\s+|в\s+)?(?P<H>\d{1,2})[:.](?P<M>\d{2})(?::(?P<S>\d{2}))?)?"
+_TIME = (
+    r"(?:[,\s]+(?:at\s+|в\s+|[-–—|]\s*)?(?P<H>\d{1,2})[:.](?P<M>\d{2})(?::(?P<S>\d{2}))?"
+    r"(?:\s*(?P<ampm>[ap])\.?\s?m\.?(?![a-z]))?)?"
+)
 _DAY = r"(?P<d>\d{1,2})(?:st|nd|rd|th)?"
 
 _PORTAL_RE = re.compile(
@@ -157,11 +163,19 @@ def _from_match(match: re.Match[str], tz: tzinfo, day: int | None = None) -> dat
         int(match["y"]),
         month,
         day if day is not None else int(match["d"]),
-        _int(groups.get("H")),
+        _hour(groups.get("H"), groups.get("ampm")),
         _int(groups.get("M")),
         _int(groups.get("S")),
         tz,
     )
+
+
+def _hour(hour: str | None, ampm: str | None) -> int:
+    """The hour of a 12- or 24-hour clock reading (``3`` pm -> 15, ``12`` am -> 0)."""
+    value = _int(hour)
+    if ampm and 1 <= value <= 12:
+        value = value % 12 + (12 if ampm.lower() == "p" else 0)
+    return value
 
 
 def parse_datetime(text: str, default_tz: tzinfo = MOSCOW) -> datetime | None:
@@ -197,6 +211,82 @@ def parse_datetime(text: str, default_tz: tzinfo = MOSCOW) -> datetime | None:
     if match is not None:
         return _from_match(match, default_tz, day=1)
     return _dateparser_fallback(s, default_tz)
+
+
+_WEEKDAY = (
+    r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+|"
+    r"(?:понедельник|вторник|среда|четверг|пятница|суббота|воскресенье),?\s+)?"
+)
+_DATELINE_RES = (
+    re.compile(
+        rf"(?<![\w.]){_WEEKDAY}{_DAY}\s+(?P<mon>{_EN_MONTH})\s*,?\s*(?P<y>\d{{4}})(?!\d){_TIME}",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"(?<![\w.]){_WEEKDAY}(?P<mon>{_EN_MONTH})\s+{_DAY}\s*,\s*(?P<y>\d{{4}})(?!\d){_TIME}",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"(?<![\w.]){_DAY}\s+(?P<mon>{_RU_MONTH_ANY})\s+(?P<y>\d{{4}})(?!\d)"
+        rf"(?:\s*(?:года|год|г)\.?)?{_TIME}",
+        re.IGNORECASE,
+    ),
+)
+_ISO_IN_TEXT = re.compile(
+    r"(?<!\d)\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?!\d)"
+)
+_ZH_DATETIME = re.compile(
+    r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
+    r"(?:\s*(?P<H>\d{1,2})[:：](?P<M>\d{2}))?"
+)
+
+
+def find_datetime(text: str, tz: tzinfo = MOSCOW) -> datetime | None:
+    """The first date (with its time of day, when written) inside a short text such as a
+    dateline: ``Published: 2 May 2018, 15:40``, ``May 2, 2018 at 3:40 pm``,
+    ``02.05.2018 15:40``, ``2 мая 2018 г., 15:40``, ``2018年5月2日 15:40``, ISO 8601.
+    Times without an offset are taken in ``tz``; None when there is no date."""
+    s = " ".join(text.replace("\xa0", " ").split())
+    if not s:
+        return None
+    found: list[tuple[int, datetime]] = []
+    match = _ISO_IN_TEXT.search(s)
+    if match is not None:
+        with contextlib.suppress(ValueError):
+            found.append((match.start(), _aware(datetime.fromisoformat(match.group(0)), tz)))
+    match = _PORTAL_RE.search(s)
+    if match is not None:
+        when = _from_portal_match(match, tz)
+        if when is not None:
+            found.append((match.start(), when))
+    for regex in _DATELINE_RES:
+        match = regex.search(s)
+        if match is not None:
+            when = _from_match(match, tz)
+            if when is not None:
+                found.append((match.start(), when))
+    match = _ZH_DATETIME.search(s)
+    if match is not None:
+        when = _build(
+            int(match["y"]),
+            int(match["m"]),
+            int(match["d"]),
+            _int(match["H"]),
+            _int(match["M"]),
+            0,
+            tz,
+        )
+        if when is not None:
+            found.append((match.start(), when))
+    if not found:
+        return None
+    return min(found, key=lambda item: item[0])[1]
+
+
+def has_time(when: datetime) -> bool:
+    """False for a date written without a time of day (midnight exactly)."""
+    return (when.hour, when.minute, when.second) != (0, 0, 0)
 
 
 def _dateparser_fallback(s: str, tz: tzinfo) -> datetime | None:

@@ -39,8 +39,10 @@ from lxml.html import HtmlElement
 from trafilatura import bare_extraction
 from trafilatura.utils import load_html
 
-from .dates import is_plausible, parse_datetime
-from .sites import Extracted, NotArticle
+from . import blocks as blk
+from .dates import find_datetime, has_time, is_plausible, parse_datetime
+from .detect import MIN_SENTENCE_WORDS, sentences
+from .sites import Extracted, NotArticle, strip_preamble
 
 __all__ = ["MIN_WORDS", "SHORT_BODY", "extract_generic", "paragraph_size"]
 
@@ -69,6 +71,7 @@ _ARTICLE_TYPES = frozenset(
         "webpage",
     }
 )
+_OFFSET_RE = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z|GMT|UTC)\s*$", re.IGNORECASE)
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/)\s+")
 # Elements nested inside running text that are not part of it (person cards, tooltips).
 _POPUP_XPATH = (
@@ -118,6 +121,11 @@ class _Meta:
     published_at: datetime | None = None
     canonical_url: str | None = None
     site_name: str | None = None
+    headline: str | None = None  # JSON-LD headline
+    og_title: str | None = None
+    page_title: str | None = None  # <title>, site name stripped
+    h1: str | None = None
+    date_offset: bool = False  # the metadata date was written with an explicit offset
 
 
 def _norm(text: str) -> str:
@@ -217,6 +225,11 @@ def _metadata(tree: HtmlElement, url: str | None, tz: tzinfo = UTC) -> _Meta:
         if cand and cand.strip():
             meta.title = _strip_site_name(collapse(cand), meta.site_name)
             break
+    meta.headline = collapse(headline) if headline else None
+    og = props.get("og:title") or props.get("twitter:title")
+    meta.og_title = _strip_site_name(og, meta.site_name) if og else None
+    meta.page_title = _strip_site_name(page_title, meta.site_name) if page_title else None
+    meta.h1 = h1
     if meta.title:
         meta.titles.append(meta.title)
 
@@ -228,14 +241,14 @@ def _metadata(tree: HtmlElement, url: str | None, tz: tzinfo = UTC) -> _Meta:
     )
 
     candidates = [ld.get("datePublished")] + [props.get(k) for k in _DATE_META]
-    candidates += [n.get("datetime") or n.get("content") for n in tree.iterfind(".//time")]
     now = datetime.now(UTC)
     for cand in candidates:
         if not isinstance(cand, str) or not cand.strip():
             continue
-        when = parse_datetime(collapse(cand), tz)
+        when = find_datetime(cand, tz) or parse_datetime(collapse(cand), tz)
         if when is not None and is_plausible(when, now):
             meta.date_text, meta.published_at = collapse(cand), when
+            meta.date_offset = bool(_OFFSET_RE.search(cand))
             break
 
     canonical = None
@@ -618,14 +631,221 @@ def _clean(paras: list[_Para], meta: _Meta) -> list[_Para]:
     return kept
 
 
+# ----------------------------------------------------------------------------- anchored pass
+
+#: Headings that name a section, not a story ("Новости" as the page's <h1> beside the title).
+_SECTION_WORDS = 3
+_URL_DATE_RE = re.compile(
+    r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|\D)"
+)
+
+
+def _title_block(blocks: list[blk.Block], meta: _Meta) -> blk.Block | None:
+    """The block holding the headline: the first heading (else any short block) matching the
+    page's declared title (JSON-LD headline, og:title, <title>); else the page's first ``<h1>``,
+    or the heading after it when the ``<h1>`` only names the section."""
+    strong = [t for t in (meta.headline, meta.og_title, meta.page_title, meta.title) if t]
+    first_match: blk.Block | None = None
+    for block in blocks:
+        if block.chrome or block.words > 60 or block.link_density > 0.5:
+            continue
+        if any(_similar(block.text, t, 0.85) or _is_part(block.text, t) for t in strong):
+            if block.heading:
+                return block
+            if first_match is None:
+                first_match = block
+    if first_match is not None:
+        return first_match
+    headings = [b for b in blocks if b.heading and not b.chrome and b.words <= 60]
+    for i, block in enumerate(headings):
+        if block.element.tag != "h1":
+            continue
+        later = headings[i + 1 : i + 3]
+        if block.words <= _SECTION_WORDS and later and later[0].words > block.words:
+            return later[0]
+        return block
+    return headings[0] if headings else None
+
+
+def _is_part(text: str, title: str) -> bool:
+    """``text`` is the headline part of a ``<title>`` such as ``Headline | Site``."""
+    nt = _norm(text)
+    return len(nt) >= 12 and nt in _norm(title) and len(nt) >= 0.5 * len(_norm(title))
+
+
+def _dateline(
+    blocks: list[blk.Block], title: blk.Block | None, found: blk.Found | None, tz: tzinfo
+) -> tuple[blk.Block | None, str | None, datetime | None]:
+    """A short line near the title that is a date (with its time when written), or a
+    ``<time datetime>`` in the article block. Dates in sidebars and lists do not count."""
+    now = datetime.now(UTC)
+    if title is not None:
+        lo, hi = max(0, title.index - 3), title.index + 6
+        near = [b for b in blocks[lo:hi] if b is not title]
+        near.sort(key=lambda b: (b.index < title.index, abs(b.index - title.index)))
+        for block in near:
+            if block.chrome or block.words > 20 or block.link_density > 0.5:
+                continue
+            when = find_datetime(block.text, tz)
+            if when is not None and is_plausible(when, now):
+                return block, block.text, when
+    scopes = []
+    if found is not None:
+        scopes.append(found.container)
+    if title is not None:
+        parent = title.element.getparent()
+        if parent is not None:
+            scopes.append(parent)
+    for scope in scopes:
+        for node in scope.iter("time"):
+            if any(blk.is_chrome_element(a) for a in node.iterancestors()):
+                continue
+            raw = node.get("datetime") or node.text_content() or ""
+            when = parse_datetime(collapse(raw), tz) or find_datetime(raw, tz)
+            if when is not None and is_plausible(when, now):
+                return None, collapse(node.text_content() or raw), when
+    return None, None, None
+
+
+def _choose_date(
+    meta: _Meta, line: tuple[str | None, datetime | None], url: str | None, tz: tzinfo
+) -> tuple[str | None, datetime | None]:
+    """An explicit offset on the page wins; then the dateline with its time of day; then the
+    page metadata; a date without a time of day comes last; then a date in the URL."""
+    candidates: list[tuple[int, str | None, datetime]] = []
+    if meta.published_at is not None:
+        explicit = meta.date_offset
+        rank = 0 if explicit and has_time(meta.published_at) else 2
+        candidates.append((rank, meta.date_text, meta.published_at))
+    if line[1] is not None:
+        candidates.append((1 if has_time(line[1]) else 3, line[0], line[1]))
+    if candidates:
+        _, text, when = min(candidates, key=lambda c: c[0])
+        return text, when
+    match = _URL_DATE_RE.search(url or "")
+    if match:
+        try:
+            when = datetime(int(match[1]), int(match[2]), int(match[3]), tzinfo=tz)
+        except ValueError:
+            return None, None
+        if is_plausible(when, datetime.now(UTC)):
+            return match.group(0).strip("/"), when
+    return None, None
+
+
+def _as_paras(found: blk.Found, skip: set[int]) -> list[_Para]:
+    out = []
+    for block in found.blocks:
+        if block.index in skip or block.chrome:
+            continue
+        kind = "head" if block.heading else "item" if block.item else "row" if block.row else "p"
+        out.append(_Para(block.text, kind, block.link_chars, list(block.links)))
+    return out
+
+
+def _combine(
+    anchored: list[_Para],
+    container_text: str,
+    anchor: bool,
+    outside: list[blk.Block],
+    html: str,
+    tree: HtmlElement,
+    url: str | None,
+    meta: _Meta,
+) -> list[_Para]:
+    """The article's paragraphs from the two passes.
+
+    trafilatura judges well what inside a page is running text (it drops captions, widgets and
+    teasers) but keeps the sidebars of table layouts and glues their paragraphs; the anchored
+    pass finds the article block and its paragraph boundaries. So trafilatura's paragraphs are
+    kept where they lie inside the article block, cut again at the block's paragraph
+    boundaries. The block is trusted when trafilatura's text lies mostly inside it, or when
+    what it kept outside is page furniture, or when the block is firmly anchored (it holds the
+    headline and the dateline). Otherwise trafilatura's text is used as it is; the anchored
+    block alone only when trafilatura found next to nothing (or, firmly anchored, far less)."""
+    found = _clean(_trafilatura_paras(html, tree, url), meta)
+    if anchored and found and container_text:
+        inside = [p for p in found if _within(_norm(p.text), container_text)]
+        size = _size(inside)
+        text = _norm(" ".join(p.text for p in found))
+        lost = sum(b.words for b in outside if _norm(b.text) in text)
+        if anchor and size < 0.5 * _size(anchored):
+            return anchored  # trafilatura read something else than the anchored article
+        if size and (anchor or lost <= 0.1 * size):
+            return _resplit(inside, anchored)
+    if anchor and _size(found) < MIN_WORDS:
+        return anchored
+    return found or (anchored if anchor else [])
+
+
+def _within(text: str, container: str) -> bool:
+    """A paragraph (normalised) lies in the container's text, allowing for words trafilatura
+    left out inside it (a link's text, an inline widget)."""
+    if text in container:
+        return True
+    return len(text) >= 60 and text[:24] in container and text[-24:] in container
+
+
+def _resplit(paras: list[_Para], blocks: list[_Para]) -> list[_Para]:
+    """``paras`` with every paragraph that glues several of ``blocks`` together cut back into
+    them (a table cell's ``<br><br>`` paragraphs read as one)."""
+    norms = [_norm(b.text) for b in blocks]
+    starts: dict[str, list[int]] = {}
+    for i, n in enumerate(norms):
+        starts.setdefault(n[:24], []).append(i)
+    out: list[_Para] = []
+    for para in paras:
+        target = _norm(para.text)
+        split: list[_Para] | None = None
+        for i in starts.get(target[:24], []) if len(norms) > 1 else []:
+            joined, j = "", i
+            while j < len(norms) and len(joined) < len(target):
+                joined += norms[j]
+                j += 1
+            if joined == target and j - i > 1:
+                split = blocks[i:j]
+                break
+        out.extend(split if split is not None else [para])
+    return out
+
+
+def _anchored(
+    found: blk.Found | None, title: blk.Block | None, line: blk.Block | None, meta: _Meta
+) -> bool:
+    """The block holds the headline (a heading, or the page's declared title) and the
+    dateline: the layout a news page is built on, whatever its markup."""
+    if found is None or title is None or line is None or found.container.tag in ("body", "html"):
+        return False
+    within = {id(e) for e in found.container.iter()}
+    if id(title.element) not in within or id(line.element) not in within:
+        return False
+    strong = [t for t in (meta.headline, meta.og_title, meta.page_title) if t]
+    return title.heading or any(_similar(title.text, t, 0.85) for t in strong)
+
+
+def _confident(found: blk.Found | None, title: blk.Block | None, paras: list[_Para]) -> bool:
+    """The anchored pass found a clear article block: a headline before it, dense text."""
+    if found is None or title is None or found.density < 0.6:
+        return False
+    words = _size(paras)
+    if words < MIN_WORDS and not (
+        words >= MIN_SENTENCE_WORDS and sentences([p.text for p in paras]) >= 2
+    ):
+        return False
+    return bool(paras)
+
+
 # ----------------------------------------------------------------------------- entry point
 
 
 def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None) -> Extracted:
     """Title, standfirst, date and body paragraphs of a news article page of any site.
 
-    Raises ``NotArticle("no_body", ...)`` when fewer than :data:`MIN_WORDS` words of article text
-    are found and ``NotArticle("no_title", ...)`` when the page has no title at all."""
+    Dates written without an offset are in ``tz`` (default UTC). Raises
+    ``NotArticle("no_body", ...)`` when no article text is found and ``NotArticle("no_title",
+    ...)`` when the page has no title at all; whether what is found makes an article is
+    decided by :mod:`flows.clean.detect`."""
+    html = strip_preamble(html)
     try:
         tree = load_html(html)
     except Exception as exc:
@@ -634,34 +854,41 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         raise NotArticle("not_article", "empty or unparseable HTML")
     zone = tz or UTC
     meta = _metadata(tree, url, zone)
-    for node in tree.xpath(_POPUP_XPATH):
-        parent = node.getparent()
-        if parent is not None and node.tag not in ("body", "html", "article", "main"):
-            # keep the tail text (the sentence goes on after the pop-up)
-            tail = node.tail
-            prev = node.getprevious()
-            parent.remove(node)
-            if tail:
-                if prev is not None:
-                    prev.tail = (prev.tail or "") + tail
-                else:
-                    parent.text = (parent.text or "") + tail
+    _remove_popups(tree, html)
 
-    pieces = _split_bodies(tree)
-    paras = _trafilatura(tree, url, fast=True)
-    if _size(paras) < SHORT_BODY:
-        retry = load_html(html)
-        if retry is not None:
-            full = _trafilatura(retry, url, fast=False)
-            if _size(full) >= max(1.5 * _size(paras), MIN_WORDS):
-                paras = full
-    heading = next((p.text for p in paras if p.kind == "head"), None)
-    paras = _clean(_restore_pieces(paras, pieces), meta)
+    page = blk.page_blocks(tree)
+    page_blocks = page.blocks
+    title_block = _title_block(page_blocks, meta)
+    found = blk.find_article(tree, page_blocks, title_block)
+    line_block, line_text, line_at = _dateline(page_blocks, title_block, found, zone)
+    date_text, published_at = _choose_date(meta, (line_text, line_at), url, zone)
+
+    anchored: list[_Para] = []
+    if found is not None:
+        skip = {line_block.index} if line_block is not None else set()
+        anchored = _clean(_as_paras(found, skip), meta)
+    anchor = _anchored(found, title_block, line_block, meta) and _confident(
+        found, title_block, anchored
+    )
+    outside: list[blk.Block] = []
+    if found is not None:
+        inside = {b.index for b in found.blocks}
+        outside = [
+            b
+            for b in page_blocks
+            if b.is_content and b.index not in inside and b is not title_block
+        ]
+    for element in page.chrome_roots:  # trafilatura need not read menus and sidebars again
+        if element.getparent() is not None:
+            element.drop_tree()
+    container_text = _norm(" ".join(b.text for b in found.blocks)) if found is not None else ""
+    paras = _combine(anchored, container_text, anchor, outside, html, tree, url, meta)
+    heading = title_block.text if title_block is not None else None
     words = _size(paras)
-    if words < MIN_WORDS:
+    if words < MIN_SENTENCE_WORDS:
         raise NotArticle("no_body", f"{words} words of article text (< {MIN_WORDS})")
 
-    paragraphs = [p.text for p in paras]
+    paragraphs = [p.text for p in paras if not (date_text and p.text == date_text)]
     links: list[str] = []
     for p in paras:
         for target in p.links:
@@ -675,12 +902,7 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         or (meta.title is not None and _similar(subtitle, meta.title))
     ):
         subtitle = None
-    date_text, published_at = meta.date_text, meta.published_at
-    if published_at is None:
-        found_text, found_at = _htmldate(html, url, zone)
-        if found_at is not None:
-            date_text, published_at = date_text or found_text, found_at
-    title = meta.title or heading or ""
+    title = _visible_title(meta, heading)
     if not title:
         raise NotArticle("no_title", "no og:title, headline, h1 or <title>")
     return Extracted(
@@ -692,3 +914,46 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         canonical_url=meta.canonical_url,
         links=links,
     )
+
+
+def _visible_title(meta: _Meta, heading: str | None) -> str:
+    """The headline as the page shows it when it agrees with the declared one."""
+    if heading and (not meta.title or _similar(heading, meta.title, 0.85)):
+        return heading
+    if heading and meta.title and meta.title == meta.h1 and heading != meta.h1:
+        return heading  # the <h1> only named the section
+    return meta.title or heading or ""
+
+
+_POPUP_WORDS = ("rollover", "tooltip", "popover", "hovercard", "hover-card")
+
+
+def _remove_popups(tree: HtmlElement, html: str) -> None:
+    """Remove inline pop-ups (person cards, tooltips) but keep the text after them."""
+    if not any(word in html for word in _POPUP_WORDS):
+        return
+    for node in tree.xpath(_POPUP_XPATH):
+        parent = node.getparent()
+        if parent is not None and node.tag not in ("body", "html", "article", "main"):
+            tail = node.tail
+            prev = node.getprevious()
+            parent.remove(node)
+            if tail:
+                if prev is not None:
+                    prev.tail = (prev.tail or "") + tail
+                else:
+                    parent.text = (parent.text or "") + tail
+
+
+def _trafilatura_paras(html: str, tree: HtmlElement, url: str | None) -> list[_Para]:
+    """trafilatura's fast pass; its full pass when that finds little (see the module doc)."""
+    pieces = _split_bodies(tree)
+    paras = _trafilatura(tree, url, fast=True)
+    if _size(paras) < SHORT_BODY:
+        retry = load_html(html)
+        if retry is not None:
+            _remove_popups(retry, html)
+            full = _trafilatura(retry, url, fast=False)
+            if _size(full) >= max(1.5 * _size(paras), MIN_WORDS):
+                paras = full
+    return _restore_pieces(paras, pieces)

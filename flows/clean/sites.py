@@ -30,6 +30,7 @@ __all__ = [
     "collapse_ws",
     "extract_article",
     "node_text",
+    "strip_preamble",
 ]
 
 #: The reasons :func:`extract_article` raises (callers may add their own, e.g. ``bad_date``).
@@ -307,7 +308,7 @@ def node_text(node: LexborNode) -> str:
 # ----------------------------------------------------------------------------- extraction
 
 
-def _strip_preamble(html: str) -> str:
+def strip_preamble(html: str) -> str:
     """Drop what a PHP warning printed before ``<!DOCTYPE``/``<html>``."""
     match = _PREAMBLE_RE.search(html, 0, 16384)
     if match is not None and match.start() > 0 and html[: match.start()].strip():
@@ -362,7 +363,7 @@ def extract_article(html: str, url: str, style: str, tz: tzinfo | None = None) -
         rules = RULES[style]
     except KeyError:
         raise ValueError(f"unknown portal style {style!r}; known: {sorted(RULES)}") from None
-    html = _strip_preamble(html)
+    html = strip_preamble(html)
     if not _END_RE.search(html, max(0, len(html) - 65536)):
         raise NotArticle("truncated", f"page ends before </html> ({len(html)} chars)")
     tree = LexborHTMLParser(html)
