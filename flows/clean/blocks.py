@@ -69,6 +69,14 @@ _CONTENT_ATTR = re.compile(
     r"detail|materia[l]?|single|page-?content)(?:$|[^a-z])",
     re.IGNORECASE,
 )
+# Class or itemprop of an inline element that holds the page's date.
+_DATE_ATTR = re.compile(
+    r"(?:^|[^a-z])(?:date|datetime|date-?time|dateline|pubdate|published|posted-?on|time)"
+    r"(?:$|[^a-z])|datePublished",
+    re.IGNORECASE,
+)
+#: Inline elements whose content never runs on into the next word.
+_SEPARATE_TAGS = frozenset({"time", "img", "input", "wbr"})
 _WS_RE = re.compile(r"\s+")
 _SENTENCE_END_RE = re.compile(r"[.!?…:;。！？][\"'»”)\]]*\s*$")
 
@@ -194,6 +202,11 @@ class _Walker:
                         self.chrome_roots.append(child)
                     self.walk(child, child, sub_chrome, in_link)
                     self.flush(child, ctag in HEADINGS, ctag in ("li", "dt", "dd"), sub_chrome)
+                elif _DATE_ATTR.search(f"{child.get('class') or ''} {child.get('itemprop') or ''}"):
+                    # a date in its own element (span.news-date-time): a line of its own
+                    self.flush(block, heading, item, chrome)
+                    self.walk(child, block, chrome, in_link)
+                    self.flush(block, heading, item, chrome)
                 else:
                     link = in_link
                     if ctag == "a":
@@ -205,6 +218,8 @@ class _Walker:
                         self.walk(child, block, chrome, link)
                     elif child.text:
                         self._text(child.text, link)
+            if ctag in _SEPARATE_TAGS and self.buf:
+                self.buf.append(" ")  # a <time> is a value of its own: never glue it on
             if child.tail:
                 self._text(child.tail, in_link)
 

@@ -20,6 +20,7 @@ __all__ = [
     "parse_datetime",
     "parse_portal_datetime",
     "find_datetime",
+    "find_datetime_span",
     "has_time",
 ]
 
@@ -247,41 +248,49 @@ def find_datetime(text: str, tz: tzinfo = MOSCOW) -> datetime | None:
     dateline: ``Published: 2 May 2018, 15:40``, ``May 2, 2018 at 3:40 pm``,
     ``02.05.2018 15:40``, ``2 мая 2018 г., 15:40``, ``2018年5月2日 15:40``, ISO 8601.
     Times without an offset are taken in ``tz``; None when there is no date."""
+    found = find_datetime_span(text, tz)
+    return found[0] if found is not None else None
+
+
+def find_datetime_span(text: str, tz: tzinfo = MOSCOW) -> tuple[datetime, str] | None:
+    """:func:`find_datetime` and the rest of the text around the date (what a dateline
+    says besides the date: "Published:", a weekday, a view count)."""
     s = " ".join(text.replace("\xa0", " ").split())
     if not s:
         return None
-    found: list[tuple[int, datetime]] = []
+    found: list[tuple[int, int, datetime]] = []
+
+    def add(match: re.Match[str] | None, when: datetime | None) -> None:
+        if match is not None and when is not None:
+            found.append((match.start(), match.end(), when))
+
     match = _ISO_IN_TEXT.search(s)
     if match is not None:
         with contextlib.suppress(ValueError):
-            found.append((match.start(), _aware(datetime.fromisoformat(match.group(0)), tz)))
+            add(match, _aware(datetime.fromisoformat(match.group(0)), tz))
     match = _PORTAL_RE.search(s)
-    if match is not None:
-        when = _from_portal_match(match, tz)
-        if when is not None:
-            found.append((match.start(), when))
+    add(match, _from_portal_match(match, tz) if match is not None else None)
     for regex in _DATELINE_RES:
         match = regex.search(s)
-        if match is not None:
-            when = _from_match(match, tz)
-            if when is not None:
-                found.append((match.start(), when))
+        add(match, _from_match(match, tz) if match is not None else None)
     match = _ZH_DATETIME.search(s)
     if match is not None:
-        when = _build(
-            int(match["y"]),
-            int(match["m"]),
-            int(match["d"]),
-            _int(match["H"]),
-            _int(match["M"]),
-            0,
-            tz,
+        add(
+            match,
+            _build(
+                int(match["y"]),
+                int(match["m"]),
+                int(match["d"]),
+                _int(match["H"]),
+                _int(match["M"]),
+                0,
+                tz,
+            ),
         )
-        if when is not None:
-            found.append((match.start(), when))
     if not found:
         return None
-    return min(found, key=lambda item: item[0])[1]
+    start, end, when = min(found, key=lambda item: (item[0], -item[1]))
+    return when, (s[:start] + " " + s[end:]).strip()
 
 
 def has_time(when: datetime) -> bool:

@@ -1,8 +1,9 @@
 """Decode fetched page bytes to text.
 
 Order: byte order mark, HTTP ``Content-Type`` charset, ``<meta>`` charset in the first 4 KB,
-the source's fallback, then detection (strict UTF-8, else windows-1251 vs windows-1252 by
-how Cyrillic the text looks). A declared charset that cannot decode the bytes is skipped.
+the source's fallback, then detection (strict UTF-8, else the Cyrillic code page --
+windows-1251 or KOI8-R -- whose reading gives the most well-formed Russian words, when there
+are several, else windows-1252). A declared charset that cannot decode the bytes is skipped.
 Pure function: no I/O.
 """
 
@@ -161,10 +162,10 @@ def _detect(body: bytes) -> tuple[str, str]:
     text = _mostly_utf8(body)
     if text is not None:
         return text, "utf-8"
-    as_1251 = _strict(body, "windows-1251")
     as_1252 = _strict(body, "windows-1252")
-    if as_1251 is not None and (as_1252 is None or _cyrillic(as_1251)):
-        return as_1251, "windows-1251"
+    cyrillic = _best_cyrillic(body)
+    if cyrillic is not None and (as_1252 is None or _cyrillic(cyrillic[0])):
+        return cyrillic
     if as_1252 is not None:
         return as_1252, "windows-1252"
     return body.decode("latin-1"), "iso-8859-1"  # every byte is a character
@@ -178,14 +179,39 @@ def _mostly_utf8(body: bytes) -> str | None:
     return text if bad <= 8 and good >= 3 * bad else None
 
 
+#: The legacy Cyrillic code pages a page may be in without saying so.
+CYRILLIC_CODEPAGES = ("windows-1251", "koi8-r")
+#: Fewer Cyrillic words than this is no evidence for a Cyrillic code page (a stray byte in an
+#: English page must not turn it into Cyrillic).
+MIN_CYRILLIC_WORDS = 3
+# A Cyrillic word as Russian writes it: lower case, or one capital then lower case. The same
+# bytes read in the wrong Cyrillic code page come out with the case inverted ("оПЧПУФЙ").
+_CASED_WORD_RE = re.compile(r"(?<![А-Яа-яЁё])[А-ЯЁ]?[а-яё]{2,}(?![А-Яа-яЁё])")
+
+
+def _best_cyrillic(body: bytes) -> tuple[str, str] | None:
+    """The Cyrillic code page whose reading gives the most well-formed Russian words."""
+    best: tuple[int, str, str] | None = None
+    for encoding in CYRILLIC_CODEPAGES:
+        text = _strict(body, encoding)
+        if text is None:
+            continue
+        score = len(_CASED_WORD_RE.findall(text))
+        if best is None or score > best[0]:
+            best = (score, text, encoding)
+    if best is None or best[0] < MIN_CYRILLIC_WORDS:
+        return None
+    return best[1], best[2]
+
+
 def _cyrillic(text: str) -> bool:
-    """Does windows-1251 text read as Cyrillic words rather than Latin words with accents?
+    """Does the text read as Cyrillic words rather than Latin words with accents?
 
     Latin-1 accents decoded as windows-1251 give isolated Cyrillic letters inside Latin words
     (``cafй``); real Russian gives whole Cyrillic words."""
     words = len(_CYRILLIC_WORD_RE.findall(text))
     mixed = len(_MIXED_WORD_RE.findall(text))
-    return words > 0 and words >= 2 * mixed
+    return words >= MIN_CYRILLIC_WORDS and words >= 2 * mixed
 
 
 def decode_body(

@@ -40,7 +40,7 @@ from trafilatura import bare_extraction
 from trafilatura.utils import load_html
 
 from . import blocks as blk
-from .dates import find_datetime, has_time, is_plausible, parse_datetime
+from .dates import find_datetime, find_datetime_span, has_time, is_plausible, parse_datetime
 from .detect import MIN_SENTENCE_WORDS, sentences
 from .sites import Extracted, NotArticle, strip_preamble
 
@@ -124,6 +124,7 @@ class _Meta:
     headline: str | None = None  # JSON-LD headline
     og_title: str | None = None
     page_title: str | None = None  # <title>, site name stripped
+    raw_title: str | None = None  # <title> as written
     h1: str | None = None
     date_offset: bool = False  # the metadata date was written with an explicit offset
 
@@ -229,6 +230,7 @@ def _metadata(tree: HtmlElement, url: str | None, tz: tzinfo = UTC) -> _Meta:
     og = props.get("og:title") or props.get("twitter:title")
     meta.og_title = _strip_site_name(og, meta.site_name) if og else None
     meta.page_title = _strip_site_name(page_title, meta.site_name) if page_title else None
+    meta.raw_title = page_title
     meta.h1 = h1
     if meta.title:
         meta.titles.append(meta.title)
@@ -515,6 +517,12 @@ _CHROME_RES = [
         r"\((?:photo|image|picture)?\s*credits?\s*:[^)]*\)\s*\|?\s*$",
         r"\b(?:getty\s+images|shutterstock|ap\s+photo|reuters/|afp\s+via|istock)\b.{0,40}$",
         r"^_{2,}$|^[-=*•·]{3,}$",
+        # print pages and reprint notices
+        r"^(?:article\s+url|url\s+of\s+(?:the\s+)?article|source\s+url|permalink|"
+        r"адрес\s+(?:статьи|материала|страницы)|ссылка\s+на\s+(?:статью|материал)|"
+        r"постоянная\s+ссылка)\s*:",
+        r"\b(?:reprint\w*|republi\w*|reproduction|перепечатка|копирование)\b.{0,80}"
+        r"\b(?:allowed|permitted|prohibited|forbidden|разрешен\w*|запрещен\w*)\b",
     )
 ]
 _ABOUT_RE = re.compile(
@@ -640,37 +648,59 @@ _URL_DATE_RE = re.compile(
 )
 
 
-def _title_block(blocks: list[blk.Block], meta: _Meta) -> blk.Block | None:
-    """The block holding the headline: the first heading (else any short block) matching the
-    page's declared title (JSON-LD headline, og:title, <title>); else the page's first ``<h1>``,
-    or the heading after it when the ``<h1>`` only names the section."""
-    strong = [t for t in (meta.headline, meta.og_title, meta.page_title, meta.title) if t]
+def _declared(meta: _Meta) -> list[str]:
+    """The titles the page declares for itself: JSON-LD headline, og:title, ``<title>``."""
+    return [t for t in (meta.headline, meta.og_title, meta.page_title, meta.raw_title) if t]
+
+
+def _title_block(blocks: list[blk.Block], meta: _Meta) -> tuple[blk.Block | None, bool]:
+    """The block holding the headline, and whether it matches a declared title: the first
+    heading (else any short block) matching the page's declared title; else the page's first
+    ``<h1>``, or the heading after it when the ``<h1>`` only names the section ("Новости")."""
+    strong = _declared(meta)
     first_match: blk.Block | None = None
     for block in blocks:
         if block.chrome or block.words > 60 or block.link_density > 0.5:
             continue
         if any(_similar(block.text, t, 0.85) or _is_part(block.text, t) for t in strong):
             if block.heading:
-                return block
+                return block, True
             if first_match is None:
                 first_match = block
     if first_match is not None:
-        return first_match
+        return first_match, True
     headings = [b for b in blocks if b.heading and not b.chrome and b.words <= 60]
     for i, block in enumerate(headings):
         if block.element.tag != "h1":
             continue
         later = headings[i + 1 : i + 3]
         if block.words <= _SECTION_WORDS and later and later[0].words > block.words:
-            return later[0]
-        return block
-    return headings[0] if headings else None
+            return later[0], False
+        return block, False
+    return (headings[0] if headings else None), False
 
 
 def _is_part(text: str, title: str) -> bool:
     """``text`` is the headline part of a ``<title>`` such as ``Headline | Site``."""
     nt = _norm(text)
     return len(nt) >= 12 and nt in _norm(title) and len(nt) >= 0.5 * len(_norm(title))
+
+
+def _time_attribute(element: HtmlElement, tz: tzinfo) -> datetime | None:
+    """The machine-readable time of a ``<time datetime>`` in a dateline, when it carries an
+    explicit offset (which wins over the source's zone)."""
+    for node in element.iter("time"):
+        raw = (node.get("datetime") or "").strip()
+        if raw and _OFFSET_RE.search(raw):
+            when = parse_datetime(raw, tz)
+            if when is not None:
+                return when
+    return None
+
+
+#: A dateline is short: the date, its time, a word or two ("Published:", a weekday, views).
+_DATELINE_WORDS = 12
+_DATELINE_REST = 4
 
 
 def _dateline(
@@ -684,11 +714,14 @@ def _dateline(
         near = [b for b in blocks[lo:hi] if b is not title]
         near.sort(key=lambda b: (b.index < title.index, abs(b.index - title.index)))
         for block in near:
-            if block.chrome or block.words > 20 or block.link_density > 0.5:
+            if block.chrome or block.words > _DATELINE_WORDS or block.link_density > 0.5:
                 continue
-            when = find_datetime(block.text, tz)
-            if when is not None and is_plausible(when, now):
-                return block, block.text, when
+            found_at = find_datetime_span(block.text, tz)
+            if found_at is None or len(_WORD_RE.findall(found_at[1])) > _DATELINE_REST:
+                continue  # no date, or a sentence that mentions one
+            if is_plausible(found_at[0], now):
+                exact = _time_attribute(block.element, tz)
+                return block, block.text, exact or found_at[0]
     scopes = []
     if found is not None:
         scopes.append(found.container)
@@ -745,9 +778,12 @@ def _as_paras(found: blk.Found, skip: set[int]) -> list[_Para]:
 
 def _combine(
     anchored: list[_Para],
+    boundaries: list[_Para],
     container_text: str,
     anchor: bool,
+    confident: bool,
     outside: list[blk.Block],
+    elsewhere: set[str],
     html: str,
     tree: HtmlElement,
     url: str | None,
@@ -765,24 +801,27 @@ def _combine(
     block alone only when trafilatura found next to nothing (or, firmly anchored, far less)."""
     found = _clean(_trafilatura_paras(html, tree, url), meta)
     if anchored and found and container_text:
-        inside = [p for p in found if _within(_norm(p.text), container_text)]
+        lines = {_norm(p.text) for p in boundaries}
+        inside = [p for p in found if _within(_norm(p.text), container_text, lines, elsewhere)]
         size = _size(inside)
         text = _norm(" ".join(p.text for p in found))
         lost = sum(b.words for b in outside if _norm(b.text) in text)
         if anchor and size < 0.5 * _size(anchored):
             return anchored  # trafilatura read something else than the anchored article
         if size and (anchor or lost <= 0.1 * size):
-            return _resplit(inside, anchored)
-    if anchor and _size(found) < MIN_WORDS:
+            return _resplit(inside, boundaries)
+    if confident and _size(found) < MIN_WORDS <= _size(anchored):
         return anchored
-    return found or (anchored if anchor else [])
+    return found or (anchored if confident else [])
 
 
-def _within(text: str, container: str) -> bool:
+def _within(text: str, container: str, lines: set[str], elsewhere: set[str]) -> bool:
     """A paragraph (normalised) lies in the container's text, allowing for words trafilatura
-    left out inside it (a link's text, an inline widget)."""
+    left out inside it (a link's text, an inline widget). A short one that is a whole line
+    outside the container and not one inside it is that outside line ("Member States:" is
+    also a piece of many a sentence)."""
     if text in container:
-        return True
+        return len(text) >= 40 or text in lines or text not in elsewhere
     return len(text) >= 60 and text[:24] in container and text[-24:] in container
 
 
@@ -792,12 +831,15 @@ def _resplit(paras: list[_Para], blocks: list[_Para]) -> list[_Para]:
     norms = [_norm(b.text) for b in blocks]
     starts: dict[str, list[int]] = {}
     for i, n in enumerate(norms):
-        starts.setdefault(n[:24], []).append(i)
+        if n:
+            starts.setdefault(n[:8], []).append(i)
     out: list[_Para] = []
     for para in paras:
         target = _norm(para.text)
         split: list[_Para] | None = None
-        for i in starts.get(target[:24], []) if len(norms) > 1 else []:
+        for i in starts.get(target[:8], []) if len(norms) > 1 else []:
+            if not target.startswith(norms[i]):
+                continue
             joined, j = "", i
             while j < len(norms) and len(joined) < len(target):
                 joined += norms[j]
@@ -812,15 +854,21 @@ def _resplit(paras: list[_Para], blocks: list[_Para]) -> list[_Para]:
 def _anchored(
     found: blk.Found | None, title: blk.Block | None, line: blk.Block | None, meta: _Meta
 ) -> bool:
-    """The block holds the headline (a heading, or the page's declared title) and the
-    dateline: the layout a news page is built on, whatever its markup."""
-    if found is None or title is None or line is None or found.container.tag in ("body", "html"):
+    """The block is where a news page puts its story: the headline (a heading, or the page's
+    declared title) and the dateline are in it, or just before its first paragraph, whatever
+    the markup around them."""
+    if found is None or title is None or line is None or not found.blocks:
+        return False
+    if found.container.tag in ("body", "html"):
+        return False
+    strong = _declared(meta)
+    if not (title.heading or any(_similar(title.text, t, 0.85) for t in strong)):
         return False
     within = {id(e) for e in found.container.iter()}
-    if id(title.element) not in within or id(line.element) not in within:
-        return False
-    strong = [t for t in (meta.headline, meta.og_title, meta.page_title) if t]
-    return title.heading or any(_similar(title.text, t, 0.85) for t in strong)
+    if id(title.element) in within and id(line.element) in within:
+        return True
+    start = found.blocks[0].index
+    return title.index < start and line.index < start and start - min(title.index, line.index) <= 6
 
 
 def _confident(found: blk.Found | None, title: blk.Block | None, paras: list[_Para]) -> bool:
@@ -858,7 +906,7 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
 
     page = blk.page_blocks(tree)
     page_blocks = page.blocks
-    title_block = _title_block(page_blocks, meta)
+    title_block, title_matched = _title_block(page_blocks, meta)
     found = blk.find_article(tree, page_blocks, title_block)
     line_block, line_text, line_at = _dateline(page_blocks, title_block, found, zone)
     date_text, published_at = _choose_date(meta, (line_text, line_at), url, zone)
@@ -867,22 +915,35 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
     if found is not None:
         skip = {line_block.index} if line_block is not None else set()
         anchored = _clean(_as_paras(found, skip), meta)
-    anchor = _anchored(found, title_block, line_block, meta) and _confident(
-        found, title_block, anchored
-    )
-    outside: list[blk.Block] = []
+    confident = _confident(found, title_block, anchored)
+    anchor = confident and _anchored(found, title_block, line_block, meta)
+    outside: list[blk.Block] = []  # running text outside the article block
+    elsewhere: set[str] = set()  # every line outside it
     if found is not None:
         inside = {b.index for b in found.blocks}
-        outside = [
-            b
-            for b in page_blocks
-            if b.is_content and b.index not in inside and b is not title_block
-        ]
+        for b in page_blocks:
+            if b.index not in inside and b is not title_block:
+                elsewhere.add(_norm(b.text))
+                if b.is_content:
+                    outside.append(b)
     for element in page.chrome_roots:  # trafilatura need not read menus and sidebars again
         if element.getparent() is not None:
             element.drop_tree()
     container_text = _norm(" ".join(b.text for b in found.blocks)) if found is not None else ""
-    paras = _combine(anchored, container_text, anchor, outside, html, tree, url, meta)
+    boundaries = _as_paras(found, set()) if found is not None else []
+    paras = _combine(
+        anchored,
+        boundaries,
+        container_text,
+        anchor,
+        confident,
+        outside,
+        elsewhere,
+        html,
+        tree,
+        url,
+        meta,
+    )
     heading = title_block.text if title_block is not None else None
     words = _size(paras)
     if words < MIN_SENTENCE_WORDS:
@@ -902,7 +963,7 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         or (meta.title is not None and _similar(subtitle, meta.title))
     ):
         subtitle = None
-    title = _visible_title(meta, heading)
+    title = _visible_title(meta, heading, title_matched)
     if not title:
         raise NotArticle("no_title", "no og:title, headline, h1 or <title>")
     return Extracted(
@@ -916,13 +977,12 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
     )
 
 
-def _visible_title(meta: _Meta, heading: str | None) -> str:
-    """The headline as the page shows it when it agrees with the declared one."""
-    if heading and (not meta.title or _similar(heading, meta.title, 0.85)):
+def _visible_title(meta: _Meta, heading: str | None, matched: bool) -> str:
+    """The headline as the page shows it when it matches a declared title; else the declared
+    headline (JSON-LD, og:title), the page's heading, or its ``<title>``."""
+    if heading and matched:
         return heading
-    if heading and meta.title and meta.title == meta.h1 and heading != meta.h1:
-        return heading  # the <h1> only named the section
-    return meta.title or heading or ""
+    return meta.headline or meta.og_title or heading or meta.page_title or meta.title or ""
 
 
 _POPUP_WORDS = ("rollover", "tooltip", "popover", "hovercard", "hover-card")
