@@ -889,10 +889,10 @@ def _confident(found: blk.Found | None, title: blk.Block | None, paras: list[_Pa
 def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None) -> Extracted:
     """Title, standfirst, date and body paragraphs of a news article page of any site.
 
-    Dates written without an offset are in ``tz`` (default UTC). Raises
-    ``NotArticle("no_body", ...)`` when no article text is found and ``NotArticle("no_title",
-    ...)`` when the page has no title at all; whether what is found makes an article is
-    decided by :mod:`flows.clean.detect`."""
+    Dates written without an offset are in ``tz`` (default UTC). What was found is returned
+    as it is (the title may be empty, the body short or empty): whether it makes an article is
+    decided by the one rule in :mod:`flows.clean.detect`. Raises ``NotArticle`` only for HTML
+    that cannot be parsed at all."""
     html = strip_preamble(html)
     try:
         tree = load_html(html)
@@ -945,10 +945,6 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         meta,
     )
     heading = title_block.text if title_block is not None else None
-    words = _size(paras)
-    if words < MIN_SENTENCE_WORDS:
-        raise NotArticle("no_body", f"{words} words of article text (< {MIN_WORDS})")
-
     paragraphs = [p.text for p in paras if not (date_text and p.text == date_text)]
     links: list[str] = []
     for p in paras:
@@ -964,8 +960,6 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
     ):
         subtitle = None
     title = _visible_title(meta, heading, title_matched)
-    if not title:
-        raise NotArticle("no_title", "no og:title, headline, h1 or <title>")
     return Extracted(
         title=title,
         subtitle=subtitle,
