@@ -292,8 +292,14 @@ def _ancestors(el: HtmlElement, stop: HtmlElement) -> Iterable[HtmlElement]:
         node = node.getparent()
 
 
-def find_article(root: HtmlElement, blocks: list[Block], title: Block | None) -> Found | None:
-    """The article container by text density, anchored at the title when there is one."""
+def find_article(
+    root: HtmlElement, blocks: list[Block], title: Block | None, after: int | None = None
+) -> Found | None:
+    """The article container by text density, anchored at the title when there is one.
+
+    ``after``: the index of the last block of a news header (headline and dateline); then
+    only containers that hold the title or begin after the header are candidates, and None
+    means that no running text follows the header."""
     body = root.find(".//body")
     stop = body if body is not None else root
     content: dict[int, int] = {}
@@ -303,6 +309,8 @@ def find_article(root: HtmlElement, blocks: list[Block], title: Block | None) ->
     chains: dict[int, list[int]] = {}  # element -> the ids of it and its ancestors
     for block in blocks:
         good = block.words if block.is_content else 0
+        if after is not None and block.index <= after:
+            good = 0  # text before a news header is not the story's
         chain = chains.get(id(block.element))
         if chain is None:
             chain = []
@@ -324,6 +332,8 @@ def find_article(root: HtmlElement, blocks: list[Block], title: Block | None) ->
     best_key = None
     best_score = 0.0
     for key, good in content.items():
+        if after is not None and key not in title_ancestors and first[key] <= after:
+            continue
         density = good / total[key]
         score = good * density * density
         if title is not None:
@@ -333,7 +343,8 @@ def find_article(root: HtmlElement, blocks: list[Block], title: Block | None) ->
                 score *= 0.5  # begins before the title without holding it: a sidebar
         if score > best_score:
             best_key, best_score = key, score
-    assert best_key is not None
+    if best_key is None:
+        return None
     container = elements[best_key]
     inside = {id(e) for e in container.iter()}
     members = [b for b in blocks if id(b.element) in inside]

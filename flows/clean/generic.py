@@ -704,10 +704,13 @@ _DATELINE_REST = 4
 
 
 def _dateline(
-    blocks: list[blk.Block], title: blk.Block | None, found: blk.Found | None, tz: tzinfo
+    blocks: list[blk.Block],
+    title: blk.Block | None,
+    tz: tzinfo,
+    container: HtmlElement | None = None,
 ) -> tuple[blk.Block | None, str | None, datetime | None]:
     """A short line near the title that is a date (with its time when written), or a
-    ``<time datetime>`` in the article block. Dates in sidebars and lists do not count."""
+    ``<time datetime>`` beside the title. Dates in sidebars and lists do not count."""
     now = datetime.now(UTC)
     if title is not None:
         lo, hi = max(0, title.index - 3), title.index + 6
@@ -722,13 +725,14 @@ def _dateline(
             if is_plausible(found_at[0], now):
                 exact = _time_attribute(block.element, tz)
                 return block, block.text, exact or found_at[0]
-    scopes = []
-    if found is not None:
-        scopes.append(found.container)
+    scopes = [container] if container is not None else []
     if title is not None:
         parent = title.element.getparent()
         if parent is not None:
             scopes.append(parent)
+            grand = parent.getparent()
+            if grand is not None and grand.tag not in ("body", "html"):
+                scopes.append(grand)
     for scope in scopes:
         for node in scope.iter("time"):
             if any(blk.is_chrome_element(a) for a in node.iterancestors()):
@@ -907,9 +911,20 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
     page = blk.page_blocks(tree)
     page_blocks = page.blocks
     title_block, title_matched = _title_block(page_blocks, meta)
-    found = blk.find_article(tree, page_blocks, title_block)
-    line_block, line_text, line_at = _dateline(page_blocks, title_block, found, zone)
+    line_block, line_text, line_at = _dateline(page_blocks, title_block, zone)
     date_text, published_at = _choose_date(meta, (line_text, line_at), url, zone)
+    # A news header (the headline and a dateline beside it): the story is what follows it.
+    header_end = None
+    if title_block is not None and line_block is not None and title_matched:
+        header_end = max(title_block.index, line_block.index)
+    found = blk.find_article(tree, page_blocks, title_block, after=header_end)
+    if found is None and header_end is not None:
+        # the headline and dateline are there but no running text follows them: an empty
+        # article (what else the page holds is its furniture)
+        found = blk.Found(title_block.element, title_block, [], 0, 0.0)  # type: ignore[union-attr]
+    if line_at is None and found is not None:  # a <time> in the article block
+        line_block, line_text, line_at = _dateline([], None, zone, found.container)
+        date_text, published_at = _choose_date(meta, (line_text, line_at), url, zone)
 
     anchored: list[_Para] = []
     if found is not None:
@@ -931,19 +946,22 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
             element.drop_tree()
     container_text = _norm(" ".join(b.text for b in found.blocks)) if found is not None else ""
     boundaries = _as_paras(found, set()) if found is not None else []
-    paras = _combine(
-        anchored,
-        boundaries,
-        container_text,
-        anchor,
-        confident,
-        outside,
-        elsewhere,
-        html,
-        tree,
-        url,
-        meta,
-    )
+    if header_end is not None and found is not None and not found.blocks:
+        paras: list[_Para] = []  # a headline and a dateline with no story after them
+    else:
+        paras = _combine(
+            anchored,
+            boundaries,
+            container_text,
+            anchor,
+            confident,
+            outside,
+            elsewhere,
+            html,
+            tree,
+            url,
+            meta,
+        )
     heading = title_block.text if title_block is not None else None
     paragraphs = [p.text for p in paras if not (date_text and p.text == date_text)]
     links: list[str] = []
