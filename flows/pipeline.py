@@ -75,9 +75,13 @@ def code_version() -> str:
         return "unknown"
 
 
+#: The hashed lock of the runtime packages (the dev tools' lock does not change a run).
+RUNTIME_LOCK = Path("requirements") / "runtime.lock"
+
+
 def lock_hash() -> str | None:
     for folder in (Path.cwd(), Path(__file__).resolve().parent.parent):
-        lock = folder / "requirements.lock"
+        lock = folder / RUNTIME_LOCK
         if lock.exists():
             return hashlib.sha256(lock.read_bytes()).hexdigest()
     return None
