@@ -13,8 +13,10 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
 # The locks (requirements/*.lock, with hashes) are made by `make lock`; see README, Development.
-LOCKS := requirements/runtime.lock requirements/dev.lock
+LOCKS := requirements/pip.lock requirements/runtime.lock requirements/dev.lock
 UV_VERSION := 0.13.8
+# The venv's own pip first (hashed too): an old pip cannot install extras in hash mode.
+PIP_VERSION := 26.3
 LOCK_VENV := build/lock-venv
 UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 \
 	--generate-hashes --no-emit-package setuptools --custom-compile-command "make lock"
@@ -24,6 +26,7 @@ UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-versio
 $(STAMP): $(LOCKS) pyproject.toml setup.py
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=...)" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/pip.lock
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/runtime.lock -r requirements/dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
@@ -37,6 +40,8 @@ lock:
 	  print("-c ../requirements/runtime.lock", *d["project"]["optional-dependencies"]["dev"], sep="\n")' \
 	  > build/dev.in
 	$(UV_COMPILE) $(UPGRADE) build/dev.in -o requirements/dev.lock
+	echo "pip==$(PIP_VERSION)" > build/pip.in
+	$(UV_COMPILE) build/pip.in -o requirements/pip.lock
 
 install: $(STAMP)
 
