@@ -102,7 +102,7 @@ def clean_task(pages: pa.Table, sources: list[Source]) -> CleanOutput:
         c
         for c in (
             "page_id", "url", "final_url", "source", "page_type", "status", "headers", "body",
-            "skip_reason", "detail",
+            "skip_reason", "detail", "language_hint",
         )
         if c in pages.column_names
     ]  # fmt: skip
