@@ -7,6 +7,7 @@ import ast
 import re
 import sys
 import tomllib
+from collections.abc import Set as AbstractSet
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def lock_pins(path: Path) -> dict[str, str]:
     return pins
 
 
-def _undeclared(folders: tuple[str, ...], declared: set[str]) -> list[str]:
+def _undeclared(folders: tuple[str, ...], declared: AbstractSet[str]) -> list[str]:
     dists = packages_distributions()
     problems = []
     for module, files in sorted(imported_modules(folders).items()):
