@@ -1,5 +1,5 @@
 # infoshos: two commands on a fresh machine with Python 3.11, pip and make.
-#   make demo   - create .venv, install from the lock, run the pipeline on the bundled sample site
+#   make demo   - create .venv, install from the hashed locks, run the pipeline on the bundled sample site
 #   make test   - ruff (lint + format check), mypy and pytest
 PYTHON ?= python3
 VENV := .venv
@@ -12,15 +12,36 @@ export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test lint typecheck pytest install clean
+# The locks (requirements/*.lock, with hashes) are made by `make lock`; see README, Development.
+LOCKS := requirements/pip.lock requirements/runtime.lock requirements/dev.lock
+UV_VERSION := 0.13.8
+# The venv's own pip first (hashed too): an old pip cannot install extras in hash mode.
+PIP_VERSION := 26.3
+LOCK_VENV := build/lock-venv
+UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 \
+	--generate-hashes --no-emit-package setuptools --custom-compile-command "make lock"
 
-$(STAMP): requirements.lock pyproject.toml setup.py
+.PHONY: demo test lint typecheck pytest install clean lock
+
+$(STAMP): $(LOCKS) pyproject.toml setup.py
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=...)" >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/pip.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/runtime.lock -r requirements/dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Re-make the locks from pyproject.toml, keeping every pin the locks already have (add
+# UPGRADE=--upgrade, or UPGRADE="--upgrade-package NAME", to move versions on purpose).
+lock:
+	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet uv==$(UV_VERSION); }
+	$(UV_COMPILE) $(UPGRADE) pyproject.toml -o requirements/runtime.lock
+	$(PYTHON) -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb")); \
+	  print("-c ../requirements/runtime.lock", *d["project"]["optional-dependencies"]["dev"], sep="\n")' \
+	  > build/dev.in
+	$(UV_COMPILE) $(UPGRADE) build/dev.in -o requirements/dev.lock
+	echo "pip==$(PIP_VERSION)" > build/pip.in
+	$(UV_COMPILE) build/pip.in -o requirements/pip.lock
 
 install: $(STAMP)
 

@@ -118,6 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     _warehouse_arg(rep2)
     rep2.add_argument("--sources", metavar="FILE", help="a sources YAML file")
 
+    sta = sub.add_parser(
+        "status",
+        help="each source's health: last runs, new articles, yield, verdict "
+        "(exit 1 when one is failing or stale)",
+    )
+    _warehouse_arg(sta)
+    sta.add_argument("--source", action="append", metavar="NAME", help="only these sources")
+    sta.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+    sta.add_argument("--json", action="store_true", help="print the statuses as JSON")
+
     serve = sub.add_parser("serve-sample", help="serve the bundled sample site on 127.0.0.1")
     serve.add_argument("--port", type=int, default=8800, help="port (default 8800)")
     return parser
@@ -303,6 +313,33 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """Exit 0 when every selected source is ok (or never run), 1 when one is failing or stale."""
+    from infoshos.flows.sources import ConfigError, load_sources
+    from infoshos.flows.status import exit_code, format_text, read_status
+    from infoshos.warehouse.store import Warehouse
+
+    catalog = load_sources(args.sources)
+    wh = Warehouse(args.warehouse).require()
+    crawled = wh.read("runs", columns=["sources"]).column("sources").to_pylist()
+    seen = {str(s) for row in crawled for s in row or []}
+    if args.source:
+        unknown = [n for n in args.source if n not in catalog and n not in seen]
+        if unknown:
+            raise ConfigError(f"unknown source {unknown[0]!r}; known: {', '.join(sorted(catalog))}")
+        names = list(dict.fromkeys(args.source))
+    else:  # every live source configured, and every source a run crawled
+        names = [n for n, s in catalog.items() if not s.sample or n in seen]
+        names += sorted(seen - set(names))
+    schedules = {n: catalog[n].schedule if n in catalog else None for n in names}
+    found = read_status(wh, schedules)
+    if args.json:
+        print(json.dumps([s.to_json() for s in found], indent=1))
+    else:
+        print(format_text(found))
+    return exit_code(found)
+
+
 def cmd_serve_sample(args: argparse.Namespace) -> int:
     from infoshos.spiders.sample_site.server import serve_forever
 
@@ -321,6 +358,7 @@ COMMANDS = {
     "extract": cmd_extract,
     "report": cmd_report,
     "serve-sample": cmd_serve_sample,
+    "status": cmd_status,
 }
 
 

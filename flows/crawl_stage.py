@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ import pyarrow.parquet as pq
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from infoshos.flows import progress
 from infoshos.flows.sources import Source
 from infoshos.warehouse.schema import SPOOL
 from infoshos.warehouse.store import Warehouse
@@ -87,17 +87,21 @@ def crawl_argv(plan: CrawlPlan, out: Path) -> list[str]:
 def crawl_task(plan: CrawlPlan, out: Path) -> dict[str, Any]:
     """Run one source's crawl in a subprocess; its pages land in a spool file."""
     logger = get_run_logger()
-    argv = crawl_argv(plan, out)
+    progress_file = out.with_suffix(".progress.jsonl")
+    progress_file.unlink(missing_ok=True)
+    argv = crawl_argv(plan, out) + ["--progress", str(progress_file)]
     logger.info("crawling %s from %d start URLs", plan.source.name, len(plan.start_urls))
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    view = progress.active_view() or progress.ProgressView(logger, mode="log")
+    proc = progress.run_crawl(argv, progress_file, view.update, logger)
     if proc.returncode != 0 or not out.exists():
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        tail = (proc.stderr_tail or proc.stdout.strip().splitlines())[-1:] or ["no output"]
         raise CrawlError(f"crawl of {plan.source.name} failed ({proc.returncode}): {tail[0]}")
     stats: dict[str, Any] = {}
     for line in reversed(proc.stdout.strip().splitlines()):
         with contextlib.suppress(ValueError):
             stats = json.loads(line)
             break
+    stats["log_warnings"], stats["log_errors"] = proc.warnings, proc.errors
     logger.info("crawled %s: %s", plan.source.name, stats)
     return stats
 

@@ -51,6 +51,7 @@ from infoshos.flows.dedup import (
 from infoshos.flows.enrich import enrich_articles
 from infoshos.flows.links import link_translations
 from infoshos.flows.load import FACT_TABLES, Changes, Enriched, load_task, pages_rows, rows_table
+from infoshos.flows.progress import progress_view
 from infoshos.flows.sources import Source, adhoc_source, load_sources, select_sources
 from infoshos.flows.summary import RunSummary
 from infoshos.warehouse.faults import crash_point
@@ -75,9 +76,13 @@ def code_version() -> str:
         return "unknown"
 
 
+#: The hashed lock of the runtime packages (the dev tools' lock does not change a run).
+RUNTIME_LOCK = Path("requirements") / "runtime.lock"
+
+
 def lock_hash() -> str | None:
     for folder in (Path.cwd(), Path(__file__).resolve().parent.parent):
-        lock = folder / "requirements.lock"
+        lock = folder / RUNTIME_LOCK
         if lock.exists():
             return hashlib.sha256(lock.read_bytes()).hexdigest()
     return None
@@ -99,7 +104,7 @@ def clean_task(pages: pa.Table, sources: list[Source]) -> CleanOutput:
         c
         for c in (
             "page_id", "url", "final_url", "source", "page_type", "status", "headers", "body",
-            "skip_reason", "detail",
+            "skip_reason", "detail", "language_hint",
         )
         if c in pages.column_names
     ]  # fmt: skip
@@ -486,7 +491,11 @@ def run_pipeline(
         full=full, since=since, idn_from=idn_from, idn_to=idn_to, idn_gap=idn_gap
     )
     with wh.lock(wait_seconds=_lock_wait()), _run_folder(wh, run_id) as staging:
-        with summary.stage("crawl"), sample_site_if_needed(selected) as base_url:
+        with (
+            summary.stage("crawl"),
+            sample_site_if_needed(selected) as base_url,
+            progress_view(logger),
+        ):
             known = staging / "known.parquet"
             write_known(wh, known)
             plans = plan_crawls(selected, base_url, options, known)
@@ -494,6 +503,8 @@ def run_pipeline(
             futures = [crawl_task.submit(p, o) for p, o in zip(plans, outs, strict=True)]
             stats = [f.result() for f in futures]
             pages = read_spools(outs, run_id)
+        summary.crawl_warnings = sum(int(st.get("log_warnings", 0)) for st in stats)
+        summary.crawl_errors = sum(int(st.get("log_errors", 0)) for st in stats)
         crash_point("after-crawl")
         fetched = pc.sum(pc.is_null(pages["skip_reason"])).as_py() or 0
         summary.items["crawl"] = summary.pages_fetched = int(fetched)

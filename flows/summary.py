@@ -33,6 +33,9 @@ class RunSummary:
     entities: int = 0
     mentions_new: int = 0
     snapshot: int | None = None
+    #: Scrapy's WARNING and ERROR (or CRITICAL) log lines during the crawls.
+    crawl_warnings: int = 0
+    crawl_errors: int = 0
     status: str = "completed"
     messages: list[str] = field(default_factory=list)
 
@@ -74,6 +77,8 @@ class RunSummary:
         row["snapshot"] = self.snapshot
         row["items"] = dict(self.items)
         row["repairs"] = dict(sorted(self.repairs.items()))
+        row["crawl_warnings"] = self.crawl_warnings
+        row["crawl_errors"] = self.crawl_errors
         row["text"] = self.text()
         return row
 
@@ -92,6 +97,7 @@ class RunSummary:
                 f"({self.articles_total} in the warehouse)",
             ),
             ("rejects", f"{sum(self.rejects.values())} ({rejects})"),
+            ("crawl log", f"{self.crawl_warnings} warnings, {self.crawl_errors} errors"),
             ("repairs", repairs),
             ("entities", f"{self.entities} in the warehouse, {self.mentions_new} new mentions"),
             ("snapshot", str(self.snapshot)),

@@ -21,6 +21,9 @@ instead of the lists (both languages per idn; stops after K consecutive idns wit
 article, default 50; see :mod:`infoshos.spiders.infoshos`). Backfill misses (404/410 at a
 never-used idn) are not spool rows: the JSON line counts them as ``idn_missing`` and gives the
 highest idn walked as ``idn_last`` (null when not backfilling).
+
+Progress: ``--progress PATH`` appends a JSON line of counts every ``--progress-interval``
+seconds (default 2) while the crawl runs (see :mod:`infoshos.spiders.progress`).
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ def crawl_command(
     idn_from: int | None = None,
     idn_to: int | None = None,
     idn_gap: int | None = None,
+    progress: str | Path | None = None,
+    progress_interval: float | None = None,
 ) -> list[str]:
     """The argv of a crawl (``python -m infoshos.spiders.crawl ...``) for a subprocess."""
     argv = [python or sys.executable, "-m", "infoshos.spiders.crawl", "--spider", spider]
@@ -108,6 +113,10 @@ def crawl_command(
         argv += ["--idn-to", str(idn_to)]
     if idn_gap is not None:
         argv += ["--idn-gap", str(idn_gap)]
+    if progress is not None:
+        argv += ["--progress", str(progress)]
+    if progress_interval is not None:
+        argv += ["--progress-interval", str(progress_interval)]
     return argv
 
 
@@ -135,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idn-to", type=int, default=None, help="infoshos: backfill idns up to M")
     p.add_argument(
         "--idn-gap", type=int, default=None, help="infoshos: stop after K idns without article"
+    )
+    p.add_argument(
+        "--progress", default=None, metavar="PATH", help="append a JSON progress line here"
+    )
+    p.add_argument(
+        "--progress-interval", type=float, default=None, help="seconds between progress lines"
     )
     return p
 
@@ -182,6 +197,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         raise ArgumentError("--max-bytes must be >= 1")
     if args.timeout is not None and not args.timeout > 0:
         raise ArgumentError("--timeout must be > 0")
+    if args.progress_interval is not None and not args.progress_interval > 0:
+        raise ArgumentError("--progress-interval must be > 0")
     if args.retries is not None and args.retries < 0:
         raise ArgumentError("--retries must be >= 0")
     backfill = (args.idn_from, args.idn_to, args.idn_gap)
@@ -254,6 +271,10 @@ def run(args: argparse.Namespace) -> int:
         overrides["DOWNLOAD_TIMEOUT"] = args.timeout
     if args.retries is not None:
         overrides["RETRY_TIMES"] = args.retries
+    if args.progress is not None:
+        overrides["INFOSHOS_PROGRESS"] = str(Path(args.progress).resolve())
+    if args.progress_interval is not None:
+        overrides["INFOSHOS_PROGRESS_INTERVAL"] = args.progress_interval
     settings.setdict(overrides, priority="cmdline")
 
     kwargs: dict[str, Any] = {

@@ -73,6 +73,12 @@ INFOSHOS_SPOOL: str | None = None
 #: Rows buffered before a row group is written.
 INFOSHOS_SPOOL_BATCH = 200
 
+# Live progress: one JSON line every INFOSHOS_PROGRESS_INTERVAL seconds to INFOSHOS_PROGRESS
+# (off while unset); see infoshos.spiders.progress.
+EXTENSIONS = {"infoshos.spiders.progress.ProgressReporter": 500}
+INFOSHOS_PROGRESS: str | None = None
+INFOSHOS_PROGRESS_INTERVAL = 2.0
+
 LOG_LEVEL = "WARNING"
 STATS_DUMP = False
 

@@ -535,6 +535,37 @@ def test_batched_signatures_equal_datasketch(monkeypatch: pytest.MonkeyPatch) ->
         assert ours.jaccard(theirs) == 1.0
 
 
+def test_frozen_permutations_are_datasketchs_bit_for_bit() -> None:
+    mh = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=dedup._identity)
+    assert mh.scheme == "affine32"
+    a, b = mh.permutations
+    assert a.dtype == b.dtype == np.uint32
+    assert a.tolist() == list(dedup.PERM_A) and b.tolist() == list(dedup.PERM_B)
+    assert all(x % 2 == 1 for x in dedup.PERM_A)  # odd: each permutation is a bijection
+    # the scheme names the fingerprint of these very constants: changing one is a new scheme
+    raw = np.array(dedup.PERM_A + dedup.PERM_B, dtype="<u4").tobytes()
+    assert hashlib.sha256(raw).hexdigest()[:16] == dedup.PERMUTATIONS_FINGERPRINT
+    assert "/perm-b14750dd0abf30bb/" in dedup.SIGNATURE_SCHEME
+
+
+def test_signatures_do_not_depend_on_datasketch_at_run_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    texts = [join(STORIES["forum"]), CHINESE]
+    before, _ = dedup._sketch_texts(texts)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise AssertionError("datasketch consulted for the permutations")
+
+    monkeypatch.setattr(dedup, "MinHash", broken)
+    dedup._permutations.cache_clear()
+    try:
+        after, _ = dedup._sketch_texts(texts)
+    finally:
+        dedup._permutations.cache_clear()
+    assert np.array_equal(before, after)
+
+
 @pytest.mark.parametrize("threshold", [0.3, DEFAULT_THRESHOLD, 0.8])
 def test_same_clusters_as_the_datasketch_reference_on_fixtures(threshold: float) -> None:
     records = fixture_records()

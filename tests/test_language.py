@@ -46,9 +46,123 @@ def test_mixed_text_goes_to_lingua(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(language, "_detector", lambda: Fake())
     assert detect_language(mostly_ru) == "und"  # lingua undecided
-    assert calls == [mostly_ru]
-    assert detect_language(EN) == "en"  # pure script: lingua not called
-    assert calls == [mostly_ru]
+    assert detect_language(EN) == "und"  # a Latin script alone never makes English
+    assert detect_language(RU) == "und"  # nor a Cyrillic one Russian
+    assert calls == [mostly_ru, EN, RU]
+    assert detect_language(ZH) == "zh"  # Han characters without kana or hangul: Chinese
+    assert detect_language(KK) == "kk"  # the alphabet's own letters: lingua not asked
+    assert calls == [mostly_ru, EN, RU]
+
+
+# Pages of a generic site in the region's and Europe's languages (news about the SCO).
+FR = (
+    "Le secrétaire général de l'Organisation de coopération de Shanghai a rencontré mardi à "
+    "Pékin les représentants des États membres. Les participants ont discuté du renforcement de "
+    "la coopération régionale dans les domaines de la sécurité, de l'économie et de la culture, "
+    "ainsi que de la préparation du prochain sommet."
+)
+DE = (
+    "Der Generalsekretär der Schanghaier Organisation für Zusammenarbeit traf sich am Dienstag "
+    "in Peking mit Vertretern der Mitgliedstaaten. Die Teilnehmer erörterten die Stärkung der "
+    "regionalen Zusammenarbeit in den Bereichen Sicherheit, Wirtschaft und Kultur sowie die "
+    "Vorbereitung des nächsten Gipfeltreffens."
+)
+KK = (
+    "Шанхай ынтымақтастық ұйымының Бас хатшысы сейсенбі күні Бейжіңде мүше мемлекеттердің "
+    "өкілдерімен кездесті. Қатысушылар қауіпсіздік, экономика және мәдениет салаларындағы "
+    "өңірлік ынтымақтастықты нығайту мәселелерін, сондай-ақ алдағы саммитке дайындықты "
+    "талқылады."
+)
+UZ = (
+    "Шанхай ҳамкорлик ташкилоти Бош котиби сешанба куни Пекинда аъзо давлатлар вакиллари "
+    "билан учрашди. Иштирокчилар хавфсизлик, иқтисодиёт ва маданият соҳаларида минтақавий "
+    "ҳамкорликни мустаҳкамлаш ҳамда навбатдаги саммитга тайёргарлик масалаларини муҳокама "
+    "қилдилар. Учрашувда ўзаро савдо ҳажмини ошириш бўйича таклифлар кўриб чиқилди."
+)
+UZ_LATIN = (
+    "Shanxay hamkorlik tashkiloti Bosh kotibi seshanba kuni Pekinda aʼzo davlatlar vakillari "
+    "bilan uchrashdi. Uchrashuvda oʻzaro savdo hajmini oshirish boʻyicha takliflar koʻrib "
+    "chiqildi, shuningdek, mintaqaviy hamkorlikni mustahkamlash masalalari muhokama qilindi."
+)
+TG = (
+    "Дабири кулли Созмони ҳамкории Шанхай рӯзи сешанбе дар Пекин бо намояндагони давлатҳои "
+    "узв вохӯрд. Иштирокчиён масъалаҳои тақвияти ҳамкории минтақавӣ дар соҳаҳои амният, "
+    "иқтисод ва фарҳанг, инчунин омодагӣ ба нишасти навбатиро муҳокима карданд. Ҷумҳурии "
+    "Тоҷикистон ҷонибдори густариши ҳамкориҳо мебошад."
+)
+KY = (
+    "Шанхай кызматташтык уюмунун Башкы катчысы шейшемби күнү Бээжинде мүчө мамлекеттердин "
+    "өкүлдөрү менен жолукту. Катышуучулар коопсуздук, экономика жана маданият "
+    "тармактарындагы аймактык кызматташтыкты чыңдоо маселелерин талкуулашты."
+)
+MN = (
+    "Шанхайн хамтын ажиллагааны байгууллагын Ерөнхий нарийн бичгийн дарга мягмар гарагт "
+    "Бээжинд гишүүн орнуудын төлөөлөгчидтэй уулзав. Оролцогчид аюулгүй байдал, эдийн засаг, "
+    "соёлын салбарт бүс нутгийн хамтын ажиллагааг бэхжүүлэх асуудлыг хэлэлцэв."
+)
+RU_WITH_KAZAKH_NAME = (
+    "Генеральный секретарь ШОС встретился во вторник в Пекине с представителями "
+    "государств-членов; в зале висел флаг с надписью «Қазақстан Республикасы». Участники "
+    "обсудили укрепление регионального сотрудничества в сферах безопасности и экономики."
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (FR, "fr"),
+        (DE, "de"),
+        (KK, "kk"),
+        (UZ, "uz"),
+        (TG, "tg"),
+        (KY, "ky"),
+        (MN, "mn"),
+        (UZ_LATIN, "uz"),
+        (RU_WITH_KAZAKH_NAME, "ru"),
+    ],
+)
+def test_every_language_named(text: str, expected: str) -> None:
+    assert detect_language(text) == expected
+    assert detect_language(text * 30) == expected  # a long article: the same answer
+
+
+def test_undecidable_text_is_und() -> None:
+    names = "Astana Tashkent Dushanbe Bishkek Beijing Moscow Islamabad New Delhi"
+    assert detect_language(names) == "und"
+
+
+def test_a_declared_edition_keeps_its_language() -> None:
+    # an edition's page keeps the language of its edition...
+    assert detect_language(EN, hint="en") == "en"
+    assert detect_language(RU, hint="ru") == "ru"
+    assert detect_language(ZH, hint="zh") == "zh"
+    assert detect_language(KK, hint="ru") == "ru"  # the Russian edition's page stays ru
+    # ...unless its text is in a script that language is never written in
+    assert detect_language(RU, hint="en") == "ru"
+    assert detect_language(FR, hint="zh") == "fr"
+    # too short stays und whatever the hint
+    assert detect_language("ШОС", hint="ru") == "und"
+
+
+def test_portal_pages_keep_the_edition_and_generic_pages_are_detected() -> None:
+    from infoshos.flows.clean.articles import clean_page
+
+    body = "<html><head><title>Sommet</title></head><body><article><h1>Sommet de l'OCS</h1>"
+    body += "<p>Publié le 12 mars 2024</p>" + "".join(f"<p>{FR}</p>" for _ in range(4))
+    body += "</article></body></html>"
+    page = {
+        "page_id": "p1",
+        "url": "https://news.example.org/fr/2024/03/12/sommet.html",
+        "source": "web",
+        "page_type": "article",
+        "status": 200,
+        "headers": {"content-type": "text/html; charset=utf-8"},
+        "body": body.encode("utf-8"),
+        "language_hint": "en",  # e.g. a wrong Content-Language: generic pages ignore it
+    }
+    result = clean_page(page, "generic")
+    assert result.article is not None, result.reject
+    assert result.article["language"] == "fr"
 
 
 def test_tokenize_en_ru() -> None:

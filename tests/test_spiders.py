@@ -458,6 +458,7 @@ def test_settings_are_polite_and_safe() -> None:
     from scrapy.settings import default_settings
 
     ours = {"INFOSHOS_SPOOL", "INFOSHOS_SPOOL_BATCH", "INFOSHOS_RETRY_AFTER_MAX"}
+    ours |= {"INFOSHOS_PROGRESS", "INFOSHOS_PROGRESS_INTERVAL"}
     assert {k for k in s if not hasattr(default_settings, k)} <= ours
 
 

@@ -296,7 +296,7 @@ RUNS = Table(
         _c("stage_seconds", pa.map_(pa.string(), pa.float64()), "seconds per stage"),
         _c("code_version", pa.string(), "infoshos version"),
         _c("schema_version", pa.int32(), "warehouse schema version"),
-        _c("lock_hash", pa.string(), "sha256 of requirements.lock, when present"),
+        _c("lock_hash", pa.string(), "sha256 of requirements/runtime.lock, when present"),
         _c("config", pa.string(), "the source configuration used, as JSON"),
         _c("message", pa.string(), "warnings or the failure message"),
         _c("mode", pa.string(), "incremental, full or reprocess"),

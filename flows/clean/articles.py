@@ -138,7 +138,9 @@ def clean_page(
         verdict = detect.check(found.title, found.published_at is not None, found.paragraphs)
         if not verdict.is_article:
             raise sites.NotArticle(verdict.reason or "not_article", verdict.detail)
-        article = build_article(page, found, now)
+        # a portal's edition declares its language; a generic page's is detected
+        hint = page.get("language_hint") if style in sites.RULES else None
+        article = build_article(page, found, now, language_hint=hint)
     except sites.NotArticle as exc:
         reject = _reject(page, "clean", exc.reason, exc.detail)
         return PageResult(page_id, encoding, reject=reject, rule_miss=miss)
@@ -169,13 +171,20 @@ def extract(
     return generic.extract_generic(html, url, tz), miss
 
 
-def build_article(page: Mapping[str, Any], found: sites.Extracted, now: datetime) -> dict[str, Any]:
-    """Repair the extracted parts and compute the article's derived columns."""
+def build_article(
+    page: Mapping[str, Any],
+    found: sites.Extracted,
+    now: datetime,
+    *,
+    language_hint: str | None = None,
+) -> dict[str, Any]:
+    """Repair the extracted parts and compute the article's derived columns.
+    ``language_hint``: the page's declared language (see ``language.detect_language``)."""
     if found.published_at is not None and not dates.is_plausible(found.published_at, now):
         when = found.published_at.isoformat()
         raise sites.NotArticle("bad_date", f"implausible publication date {when}")
     body = "\n\n".join(found.paragraphs)
-    lang_guess = language.detect_language(body)
+    lang_guess = language.detect_language(body, hint=language_hint)
     text, counts = repair.repair_text(body, lang_guess)
     title, title_counts = repair.repair_text(found.title, lang_guess)
     counts = Counter(counts)

@@ -1,7 +1,18 @@
-"""Language of an article text: ``en``, ``ru``, ``zh`` or ``und``.
+"""Language of an article text: an ISO 639-1 code (``en``, ``ru``, ``zh``, ``fr``, ``kk``, ...)
+or ``und`` when the text is too short or the detector is unsure.
 
-A cheap script count decides most texts (share of Latin, Cyrillic and CJK letters); only mixed
-texts go to lingua, built once and lazily with English, Russian and Chinese only.
+- A page with a declared language (a portal edition's ``language_hint``) keeps it, unless its
+  text is written in a script that language does not use (an English edition page in Cyrillic
+  is detected like any other text).
+- Cyrillic Central Asian languages are told apart by the letters only their alphabets have
+  (lingua knows Kazakh and Mongolian, but not Uzbek, Tajik or Kyrgyz): Tajik ҷ ӣ ӯ, Uzbek ў with
+  қ ғ ҳ, Kazakh ә і ұ with қ ғ ң, Kyrgyz ң ө ү without those. Uzbek in Latin letters is told by
+  its oʻ and gʻ.
+- Everything else goes to lingua (offline), built once, with the languages below and a minimum
+  relative distance so that an undecided text is ``und``: never ``en`` or ``ru`` because most
+  of its letters are Latin or Cyrillic.
+- Only the first :data:`SAMPLE_CHARS` characters are read: enough for the detector, and the
+  cost of a page stays flat however long the article is.
 """
 
 from __future__ import annotations
@@ -10,25 +21,49 @@ import re
 from functools import lru_cache
 from typing import Any
 
-LANGUAGES: tuple[str, ...] = ("en", "ru", "zh", "und")
-
-# Fewer letters than this (CJK characters count double) -> "und".
+#: Fewer letters than this (CJK characters count double) -> "und".
 MIN_LETTERS = 12
-# Share of one script above which lingua is not consulted.
+#: Share of one script above which a text is "written in" it.
 DOMINANT_SHARE = 0.9
+#: Characters of a text the detector reads (from the start).
+SAMPLE_CHARS = 2000
+#: lingua's minimum relative distance between the best and the second language (0..0.99):
+#: below it the text is "und".
+MIN_RELATIVE_DISTANCE = 0.1
+
+#: The languages lingua chooses from: the SCO region's, Europe's main ones and the world's
+#: most used, so that a page in any of them is named and not forced into a neighbour.
+LINGUA_LANGUAGES: tuple[str, ...] = (
+    "ENGLISH", "RUSSIAN", "CHINESE", "FRENCH", "GERMAN", "SPANISH", "ITALIAN", "PORTUGUESE",
+    "DUTCH", "POLISH", "CZECH", "ROMANIAN", "HUNGARIAN", "TURKISH", "AZERBAIJANI", "KAZAKH",
+    "MONGOLIAN", "UKRAINIAN", "BELARUSIAN", "BULGARIAN", "SERBIAN", "MACEDONIAN", "ARMENIAN",
+    "GEORGIAN", "PERSIAN", "ARABIC", "URDU", "HINDI", "BENGALI", "JAPANESE", "KOREAN",
+    "VIETNAMESE", "INDONESIAN", "MALAY", "THAI",
+)  # fmt: skip
+
+#: Scripts a declared language is written in (a hint outside this table is trusted as is).
+HINT_SCRIPTS: dict[str, str] = {
+    **dict.fromkeys(("en", "fr", "de", "es", "it", "pt", "tr", "az", "uz", "id", "ms"), "latin"),
+    **dict.fromkeys(("ru", "kk", "ky", "tg", "mn", "uk", "be", "bg", "sr", "mk"), "cyrillic"),
+    "zh": "cjk",
+}
 
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
+_UZ_LATIN = re.compile(r"\b\w*[oOgG][\u02bb\u2018'`]\w+")
 
 
 @lru_cache(maxsize=1)
 def _detector() -> Any:
     from lingua import Language, LanguageDetectorBuilder
 
-    return LanguageDetectorBuilder.from_languages(
-        Language.ENGLISH, Language.RUSSIAN, Language.CHINESE
-    ).build()
+    return (
+        LanguageDetectorBuilder.from_languages(*(getattr(Language, n) for n in LINGUA_LANGUAGES))
+        .with_minimum_relative_distance(MIN_RELATIVE_DISTANCE)
+        .build()
+    )
 
 
 def script_counts(text: str) -> tuple[int, int, int]:
@@ -36,21 +71,69 @@ def script_counts(text: str) -> tuple[int, int, int]:
     return len(_LATIN.findall(text)), len(_CYRILLIC.findall(text)), len(_CJK.findall(text))
 
 
-def detect_language(text: str) -> str:
-    """Return ``en``, ``ru``, ``zh`` or ``und`` (empty, short or undecidable text)."""
+def _dominant_script(latin: int, cyrillic: int, cjk: int) -> str | None:
+    total = latin + cyrillic + cjk
+    for name, n in (("latin", latin), ("cyrillic", cyrillic), ("cjk", cjk)):
+        if total and n >= DOMINANT_SHARE * total:
+            return name
+    return None
+
+
+def _rate(text: str, letters: str, cyrillic: int) -> float:
+    """Occurrences of ``letters`` per 1,000 Cyrillic letters."""
+    return 1000.0 * sum(text.count(c) for c in letters) / max(cyrillic, 1)
+
+
+def central_asian_cyrillic(text: str, cyrillic: int) -> str | None:
+    """``tg``, ``uz``, ``kk`` or ``ky`` from the letters only those alphabets use, or None.
+
+    A rate (per 1,000 Cyrillic letters) and not a bare presence, so that one quoted name
+    (Қазақстан in a Russian text) does not make a language."""
+    low = text.lower()
+    if cyrillic < 40:
+        return None
+    if _rate(low, "ҷӣӯ", cyrillic) >= 3:
+        return "tg"
+    if _rate(low, "ў", cyrillic) >= 3 and _rate(low, "қғҳ", cyrillic) >= 3:
+        return "uz"
+    if _rate(low, "әіұ", cyrillic) >= 5 and _rate(low, "қғң", cyrillic) >= 3:
+        return "kk"
+    if _rate(low, "ң", cyrillic) >= 3 and _rate(low, "өү", cyrillic) >= 5:
+        return "ky"
+    return None
+
+
+def _uzbek_latin(text: str, latin: int) -> bool:
+    """Uzbek in Latin letters: oʻ and gʻ (with a turned comma or an apostrophe) are frequent."""
+    return latin >= 40 and 1000.0 * len(_UZ_LATIN.findall(text)) / latin >= 4
+
+
+def detect_language(text: str, hint: str | None = None) -> str:
+    """An ISO 639-1 code, or ``und`` (empty, short or undecidable text).
+
+    ``hint`` is a declared language (a portal edition's): kept when the text is written in a
+    script that language uses."""
     if not text:
         return "und"
-    latin, cyrillic, cjk = script_counts(text)
-    total = latin + cyrillic + cjk
+    sample = text[:SAMPLE_CHARS]
+    latin, cyrillic, cjk = script_counts(sample)
     if latin + cyrillic + 2 * cjk < MIN_LETTERS:
         return "und"
-    if cyrillic >= DOMINANT_SHARE * total:
-        return "ru"
-    if cjk >= DOMINANT_SHARE * total:
-        return "zh"
-    if latin >= DOMINANT_SHARE * total:
-        return "en"
-    found = _detector().detect_language_of(text)
-    if found is None:
+    script = _dominant_script(latin, cyrillic, cjk)
+    if hint:
+        code = hint.lower()[:2]
+        wanted = HINT_SCRIPTS.get(code)
+        if wanted is None or wanted == script:
+            return code
+    if script == "cyrillic":
+        found = central_asian_cyrillic(sample, cyrillic)
+        if found is not None:
+            return found
+    elif script == "latin" and _uzbek_latin(sample, latin):
+        return "uz"
+    elif script == "cjk" and not _KANA_HANGUL.search(sample):
+        return "zh"  # Han characters without kana or hangul: Chinese
+    language = _detector().detect_language_of(sample)
+    if language is None:
         return "und"
-    return {"ENGLISH": "en", "RUSSIAN": "ru", "CHINESE": "zh"}.get(found.name, "und")
+    return str(language.iso_code_639_1.name).lower()
