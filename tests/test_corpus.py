@@ -43,6 +43,8 @@ def article_problems(article: dict[str, Any], truth: dict[str, Any]) -> list[str
         problems.append(f"chrome in the text: {leaked}")
     if truth.get("credit") and truth["credit"] in text:
         problems.append(f"credit line in the text: {truth['credit']!r}")
+    if article.get("credit") != truth.get("credit"):  # kept as metadata, apart from the text
+        problems.append(f"credit {article.get('credit')!r} != {truth.get('credit')!r}")
     when, want_when = article.get("published_at"), published(truth)
     if when is None or when.tzinfo is None or when != want_when:
         shown = when.isoformat() if when is not None else None

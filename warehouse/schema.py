@@ -115,6 +115,7 @@ ARTICLES = Table(
         _c("page_id", pa.string(), "the page this version was extracted from"),
         _c("first_seen_run", pa.string(), "the run that first stored this article"),
         _c("gone_at", TS, "when the article's URL answered 404 or 410 (never deleted)"),
+        _c("credit", pa.string(), "the source line the page ends with (Source: ...), not in text"),
         RUN_ID,
     ),
     key=("article_id",),

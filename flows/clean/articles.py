@@ -183,7 +183,8 @@ def build_article(
     if found.published_at is not None and not dates.is_plausible(found.published_at, now):
         when = found.published_at.isoformat()
         raise sites.NotArticle("bad_date", f"implausible publication date {when}")
-    body = "\n\n".join(found.paragraphs)
+    paragraphs, credit_line = detect.split_credit(found.paragraphs)
+    body = "\n\n".join(paragraphs)
     lang_guess = language.detect_language(body, hint=language_hint)
     text, counts = repair.repair_text(body, lang_guess)
     title, title_counts = repair.repair_text(found.title, lang_guess)
@@ -212,6 +213,7 @@ def build_article(
         "word_count": words.word_count(text, lang),
         "content_hash": content_hash(text),
         "repairs": {k: int(v) for k, v in counts.items() if v},
+        "credit": repair.repair_text(credit_line, lang)[0] if credit_line else None,
         "page_id": page.get("page_id"),
     }
 

@@ -105,6 +105,11 @@ class Block:
         return self.link_chars / len(self.text) if self.text else 0.0
 
     @property
+    def is_plain(self) -> bool:
+        """Text of the page itself, however short: not links, chrome, headings or rows."""
+        return not self.chrome and not self.row and not self.heading and self.link_density < 0.35
+
+    @property
     def is_content(self) -> bool:
         """Running text: a few words, not mostly links, not in chrome."""
         return (
@@ -302,13 +307,20 @@ def find_article(
     means that no running text follows the header."""
     body = root.find(".//body")
     stop = body if body is not None else root
-    content: dict[int, int] = {}
+    content: dict[int, int] = {}  # words of running text (blocks of 8 words or more)
+    plain: dict[int, int] = {}  # words of plain text of any length (not links, menus, rows)
     total: dict[int, int] = {}
     elements: dict[int, HtmlElement] = {}
     first: dict[int, int] = {}
     chains: dict[int, list[int]] = {}  # element -> the ids of it and its ancestors
+    header = {title.index} if title is not None else set()
+    if after is not None:
+        header.add(after)
     for block in blocks:
+        if block.index in header:
+            continue  # the headline and dateline say nothing about the body's density
         good = block.words if block.is_content else 0
+        text = block.words if block.is_plain else 0
         if after is not None and block.index <= after:
             good = 0  # text before a news header is not the story's
         chain = chains.get(id(block.element))
@@ -322,6 +334,8 @@ def find_article(
             total[key] = total.get(key, 0) + block.words
             if good:
                 content[key] = content.get(key, 0) + good
+            if text:
+                plain[key] = plain.get(key, 0) + text
             if key not in first:
                 first[key] = block.index
     if not content:
@@ -334,7 +348,7 @@ def find_article(
     for key, good in content.items():
         if after is not None and key not in title_ancestors and first[key] <= after:
             continue
-        density = good / total[key]
+        density = plain.get(key, 0) / total[key]
         score = good * density * density
         if title is not None:
             if key in title_ancestors:
@@ -355,5 +369,5 @@ def find_article(
         title,
         members,
         content[best_key],
-        content[best_key] / total[best_key],
+        plain.get(best_key, 0) / total[best_key],
     )

@@ -26,8 +26,10 @@ __all__ = [
     "MIN_WORDS",
     "Verdict",
     "body_words",
+    "CREDIT_RE",
     "check",
     "sentences",
+    "split_credit",
     "text_size",
 ]
 
@@ -51,6 +53,22 @@ def text_size(text: str) -> int:
         return len(_WORD_RE.findall(text))
     rest = CJK_RE.sub(" ", text)
     return len(_WORD_RE.findall(rest)) + (cjk + 1) // 2
+
+
+#: A line naming where the text comes from, as portals end their releases with it
+#: ("Source: Исполнительный комитет РАТС ШОС"): metadata, not body text.
+CREDIT_RE = re.compile(
+    r"^\s*(?:source|sources|источник|источники|джерело|manba|дереккөз|来源|資料來源|资料来源|"
+    r"fuente|quelle|fonte)\s*[:：]\s*\S.{0,200}$",
+    re.IGNORECASE,
+)
+
+
+def split_credit(paragraphs: list[str]) -> tuple[list[str], str | None]:
+    """The body without its trailing source line, and that line (None when there is none)."""
+    if paragraphs and len(paragraphs[-1]) <= 240 and CREDIT_RE.match(paragraphs[-1]):
+        return paragraphs[:-1], paragraphs[-1].strip()
+    return paragraphs, None
 
 
 def body_words(paragraphs: list[str]) -> int:

@@ -41,7 +41,7 @@ from trafilatura.utils import load_html
 
 from . import blocks as blk
 from .dates import find_datetime, find_datetime_span, has_time, is_plausible, parse_datetime
-from .detect import MIN_SENTENCE_WORDS, sentences
+from .detect import CREDIT_RE, MIN_SENTENCE_WORDS, sentences
 from .sites import Extracted, NotArticle, strip_preamble
 
 __all__ = ["MIN_WORDS", "SHORT_BODY", "extract_generic", "paragraph_size"]
@@ -621,8 +621,8 @@ def _clean(paras: list[_Para], meta: _Meta) -> list[_Para]:
             continue
         if _TEASER_TAG_RE.search(text) and paragraph_size(text) <= 25:
             continue
-        if _is_chrome(p) or _is_link_list(p):
-            continue
+        if (_is_chrome(p) or _is_link_list(p)) and not (i == n - 1 and CREDIT_RE.match(text)):
+            continue  # (the source line a release ends with is metadata, split off later)
         if (
             about_from is None
             and i >= n // 2
@@ -770,6 +770,10 @@ def _choose_date(
     return None, None
 
 
+def _index(block: blk.Block) -> int:
+    return block.index
+
+
 def _as_paras(found: blk.Found, skip: set[int]) -> list[_Para]:
     out = []
     for block in found.blocks:
@@ -826,7 +830,11 @@ def _within(text: str, container: str, lines: set[str], elsewhere: set[str]) -> 
     also a piece of many a sentence)."""
     if text in container:
         return len(text) >= 40 or text in lines or text not in elsewhere
-    return len(text) >= 60 and text[:24] in container and text[-24:] in container
+    if len(text) < 60:
+        return False
+    head = container.find(text[:24])
+    tail = container.find(text[-24:], head + 24) if head >= 0 else -1
+    return tail >= 0 and tail + 24 - head <= 1.2 * len(text)
 
 
 def _resplit(paras: list[_Para], blocks: list[_Para]) -> list[_Para]:
@@ -944,8 +952,14 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
     for element in page.chrome_roots:  # trafilatura need not read menus and sidebars again
         if element.getparent() is not None:
             element.drop_tree()
-    container_text = _norm(" ".join(b.text for b in found.blocks)) if found is not None else ""
+    # the block's lines, the headline and dateline before them included: trafilatura often
+    # glues those onto the first paragraph
     boundaries = _as_paras(found, set()) if found is not None else []
+    if anchor and found is not None and found.blocks:
+        start = found.blocks[0].index
+        heads = sorted((b for b in (title_block, line_block) if b is not None), key=_index)
+        boundaries = [_Para(b.text, "head") for b in heads if b.index < start] + boundaries
+    container_text = _norm(" ".join(p.text for p in boundaries))
     if header_end is not None and found is not None and not found.blocks:
         paras: list[_Para] = []  # a headline and a dateline with no story after them
     else:
@@ -964,6 +978,9 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         )
     heading = title_block.text if title_block is not None else None
     paragraphs = [p.text for p in paras if not (date_text and p.text == date_text)]
+    heads = [t for t in (heading, *meta.titles) if t]
+    while paragraphs and any(_similar(paragraphs[0], t) for t in heads):
+        paragraphs.pop(0)  # the headline, glued on by the extraction and cut off again
     links: list[str] = []
     for p in paras:
         for target in p.links:

@@ -342,6 +342,25 @@ def _canonical(tree: LexborHTMLParser, url: str) -> str | None:
     return None
 
 
+def _declared_title(tree: LexborHTMLParser) -> str:
+    """The page's own title: og:title, else ``<title>``."""
+    node = tree.css_first('meta[property="og:title"]')
+    text = (node.attributes.get("content") or "") if node is not None else ""
+    if not text.strip():
+        title = tree.css_first("title")
+        text = title.text() if title is not None else ""
+    return collapse_ws(text)
+
+
+def _names_a_section(title: str, declared: str) -> bool:
+    """A heading of one or two words ("Новости", "Press releases") that is not what the page
+    calls itself, when the page calls itself something longer: the section, not the story."""
+    words = title.split()
+    if len(words) > 2 or len(declared.split()) < 3:
+        return False
+    return not _same_text(title, declared)
+
+
 def _choose_layout(tree: LexborHTMLParser, rules: SiteRules) -> tuple[Layout, LexborNode] | None:
     for layout in rules.layouts:
         for scope in tree.css(layout.scope):
@@ -377,6 +396,11 @@ def extract_article(html: str, url: str, style: str, tz: tzinfo | None = None) -
     title = node_text(title_node) if title_node is not None else ""
     if not title.strip():
         raise NotArticle("no_title", f"no {rules.title} text in {layout.scope}")
+    declared = _declared_title(tree)
+    if _names_a_section(title, declared):
+        raise NotArticle(
+            "no_title", f"{rules.title} {title!r} names the section, the page is {declared!r}"
+        )
 
     list_ids = _ids(scope, rules.list_ancestors)
     date_text: str | None = None
