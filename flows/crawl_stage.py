@@ -83,13 +83,10 @@ def crawl_argv(plan: CrawlPlan, out: Path) -> list[str]:
     return argv
 
 
-@task(name="crawl", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def crawl_task(plan: CrawlPlan, out: Path) -> dict[str, Any]:
-    """Run one source's crawl in a subprocess; its pages land in a spool file."""
-    logger = get_run_logger()
-    argv = crawl_argv(plan, out)
-    logger.info("crawling %s from %d start URLs", plan.source.name, len(plan.start_urls))
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+def run_crawl(plan: CrawlPlan, out: Path) -> dict[str, Any]:
+    """Run one source's crawl in a subprocess; its pages land in the spool file ``out``.
+    Returns the crawl's counts (its JSON line); a failed crawl raises :class:`CrawlError`."""
+    proc = subprocess.run(crawl_argv(plan, out), capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not out.exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise CrawlError(f"crawl of {plan.source.name} failed ({proc.returncode}): {tail[0]}")
@@ -98,6 +95,15 @@ def crawl_task(plan: CrawlPlan, out: Path) -> dict[str, Any]:
         with contextlib.suppress(ValueError):
             stats = json.loads(line)
             break
+    return stats
+
+
+@task(name="crawl", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def crawl_task(plan: CrawlPlan, out: Path) -> dict[str, Any]:
+    """Run one source's crawl in a subprocess; its pages land in a spool file."""
+    logger = get_run_logger()
+    logger.info("crawling %s from %d start URLs", plan.source.name, len(plan.start_urls))
+    stats = run_crawl(plan, out)
     logger.info("crawled %s: %s", plan.source.name, stats)
     return stats
 
