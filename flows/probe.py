@@ -79,15 +79,17 @@ def via_of(row: Mapping[str, Any], page_types: Mapping[str, str]) -> str:
 
 
 def discovery_paths(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
-    """Per discovery path: the links (spool rows) it found and the article pages among them."""
+    """Per discovery path: the links (spool rows) it found and the article pages among them that
+    answered (status below 400)."""
     rows = list(rows)
     page_types = {r["url"]: r.get("page_type") or "" for r in rows if r.get("status") is not None}
     out: dict[str, dict[str, int]] = {}
     for row in rows:
         counts = out.setdefault(via_of(row, page_types), {"links": 0, "articles": 0})
         counts["links"] += 1
-        fetched = row.get("status") is not None and not row.get("skip_reason")
-        counts["articles"] += fetched and row.get("page_type") in ARTICLE_PAGE_TYPES
+        answered = row.get("status") is not None and int(row["status"]) < 400
+        ok = answered and not row.get("skip_reason")
+        counts["articles"] += ok and row.get("page_type") in ARTICLE_PAGE_TYPES
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["links"], kv[0])))
 
 
@@ -185,7 +187,7 @@ def format_text(report: ProbeReport) -> str:
     lines += ["", _rules_line(report)]
     for fb in report.fallbacks:
         lines.append(f"  fell back ({fb['outcome']}): {fb['url']}: {fb['miss']}")
-    lines += ["", f"would store: {len(report.stored)} articles"]
+    lines += ["", f"would store: {_n(len(report.stored), 'article')}"]
     for art in report.stored:
         lines.append(f"  {art['title']}")
         lines.append(
@@ -206,7 +208,7 @@ def format_text(report: ProbeReport) -> str:
         f"navigation pages (lists, feeds): {report.navigation}",
         "verdict: "
         + (
-            f"OK, {len(report.stored)} articles would be stored"
+            f"OK, {_n(len(report.stored), 'article')} would be stored"
             if report.stored
             else "no article would be stored"
         ),
@@ -218,9 +220,13 @@ def _rules_line(report: ProbeReport) -> str:
     if not report.has_rules:
         return f"site rules: none for style {report.style!r}: every page is extracted generically"
     return (
-        f"site rules ({report.style}): matched on {report.rules_matched} pages, "
+        f"site rules ({report.style}): matched on {_n(report.rules_matched, 'page')}, "
         f"fell back to generic extraction on {len(report.fallbacks)}"
     )
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _crawl_line(stats: Mapping[str, Any]) -> str:
