@@ -122,3 +122,34 @@ def test_an_adhoc_run_reads_datelines_in_its_timezone_or_says_utc(
     assert almaty["timezone"] == "Asia/Almaty" and "timezone: Asia/Almaty" in almaty["text"]
     # the same wall-clock dateline, read six hours east of UTC (Almaty in 2018)
     assert (utc_time - almaty_time).total_seconds() == 6 * 3600
+
+
+@pytest.mark.slow
+def test_the_cli_hands_timezone_to_the_flow(prefect_harness: None, tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+
+    with Site(str(write_site(tmp_path / "site"))) as site:
+        proc = subprocess.run(
+            [sys.executable, "-m", "infoshos.flows.cli", "run", "--json", "--warehouse",
+             str(tmp_path / "wh"), "--start-url", f"{site.base_url}/", "--timezone", "Asia/Almaty"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())},
+            timeout=600,
+            check=False,
+        )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-800:]
+    summary = json.loads(proc.stdout)
+    assert summary["timezone"] == "Asia/Almaty" and summary["articles_new"] == 1
+    [(when,)] = query(Warehouse(tmp_path / "wh"), "select published_at from articles")
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    # the dateline's day in Almaty, and not UTC midnight: the zone reached the extraction
+    assert when.astimezone(ZoneInfo("Asia/Almaty")).strftime("%d.%m.%Y") == "02.05.2018"
+    assert when.astimezone(UTC).hour != 0
