@@ -1,12 +1,14 @@
 """The `infoshos` command.
 
-    infoshos run [--warehouse DIR] [--source NAME ...] [--start-url URL ...]
+    infoshos run [--warehouse DIR] [--source NAME ...] [--start-url URL ... [--timezone TZ]]
+    infoshos probe SOURCE_OR_URL [--sources FILE] [--pages N] [--timezone TZ] [--json]
     infoshos sql "SELECT ..." [--warehouse DIR] [--format table|csv|json] [--write]
     infoshos sources
     infoshos serve-sample [--port N]
 
-Operator errors (an unknown source, a malformed config, an unwritable folder, a bad query) print
-one line on stderr and exit non-zero; ``--debug`` shows the traceback.
+Operator errors (an unknown source, a malformed config, an unwritable folder, a bad URL, date or
+time zone, a bad query) print one line on stderr and exit 2; ``--debug`` shows the traceback. The
+options of ``run``, ``reprocess`` and ``serve`` are all checked before Prefect is imported.
 """
 
 from __future__ import annotations
@@ -18,12 +20,20 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from prefect.states import State
 
 DEFAULT_WAREHOUSE = "data"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other operator error (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"infoshos: error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _warehouse_arg(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +44,12 @@ def _warehouse_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _timezone_arg(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--timezone", metavar="TZ", help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="infoshos",
         description="Scrape, clean, deduplicate and enrich SCO news portals into Parquet + DuckDB.",
     )
@@ -54,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--start-url", action="append", metavar="URL", help="crawl any site with the generic spider"
     )
+    _timezone_arg(run, "with --start-url: the IANA zone of datelines without an offset (UTC)")
     run.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.add_argument(
@@ -128,6 +143,23 @@ def build_parser() -> argparse.ArgumentParser:
     sta.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
     sta.add_argument("--json", action="store_true", help="print the statuses as JSON")
 
+    probe = sub.add_parser(
+        "probe", help="check a source before scheduling it: crawl a few pages, store nothing"
+    )
+    probe.add_argument("target", metavar="SOURCE_OR_URL", help="a configured source or a URL")
+    probe.add_argument(
+        "--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)"
+    )
+    probe.add_argument(
+        "--pages",
+        type=_positive,
+        default=10,
+        metavar="N",
+        help="pages fetched beyond the entry points (default 10)",
+    )
+    _timezone_arg(probe, "the IANA zone of datelines without an offset (a URL: UTC)")
+    probe.add_argument("--json", action="store_true", help="print the report as JSON")
+
     serve = sub.add_parser("serve-sample", help="serve the bundled sample site on 127.0.0.1")
     serve.add_argument("--port", type=int, default=8800, help="port (default 8800)")
     return parser
@@ -157,6 +189,42 @@ def _positive(text: str) -> int:
     return value
 
 
+def _check_url(url: str, option: str = "--start-url") -> str:
+    """An http(s) URL with a host, or a ConfigError naming the option."""
+    from infoshos.flows.sources import ConfigError
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ConfigError(f"{option} {url!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{option} {url!r} is not an http(s) URL with a host")
+    return url
+
+
+def _check_timezone(name: str) -> str:
+    """An IANA time zone name (Europe/Moscow, Asia/Almaty, UTC), or a ConfigError."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from infoshos.flows.sources import ConfigError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"--timezone {name!r} is not an IANA time zone (e.g. Europe/Moscow, Asia/Almaty, UTC)"
+        ) from None
+    return name
+
+
+def _check_writable(warehouse: str) -> None:
+    from infoshos.warehouse.store import Warehouse
+
+    with Warehouse(warehouse).lock():
+        pass
+
+
 def _prefect_env(warehouse: str) -> None:
     """Prefect keeps its state in a folder we own and never phones home."""
     os.environ.setdefault("PREFECT_HOME", str(Path(warehouse).absolute() / ".prefect"))
@@ -164,21 +232,37 @@ def _prefect_env(warehouse: str) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _check_run(args: argparse.Namespace) -> None:
+    """Every option of ``run``, checked before Prefect starts its temporary API (~8 s)."""
     from infoshos.flows.sources import ConfigError, load_sources, select_sources
-    from infoshos.warehouse.store import Warehouse
 
-    # Validate cheap things before Prefect starts its temporary API (~8 s).
+    for url in args.start_url or []:
+        _check_url(url)
+    if args.start_url and args.source:
+        raise ConfigError("--start-url and --source go separately (one run each)")
+    if args.timezone is not None:
+        if not args.start_url:
+            raise ConfigError(
+                "--timezone goes with --start-url (configured sources set `timezone` in their "
+                "sources file)"
+            )
+        _check_timezone(args.timezone)
+    selected = select_sources(args.source, load_sources(args.sources))
     if (args.idn_from is None) != (args.idn_to is None):
         raise ConfigError("--idn-from and --idn-to go together")
     if args.idn_gap is not None and args.idn_from is None:
         raise ConfigError("--idn-gap needs --idn-from and --idn-to")
     if args.idn_from is not None and args.idn_from > args.idn_to:
         raise ConfigError(f"--idn-from {args.idn_from} is above --idn-to {args.idn_to}")
-    if not args.start_url:
-        select_sources(args.source, load_sources(args.sources))
-    with Warehouse(args.warehouse).lock():
-        pass
+    if args.idn_from is not None and (
+        args.start_url or not any(s.spider == "infoshos" for s in selected)
+    ):
+        raise ConfigError("--idn-from/--idn-to walk infoshos-style sources; none is selected")
+    _check_writable(args.warehouse)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _check_run(args)
     _prefect_env(args.warehouse)
     from infoshos.flows.pipeline import run_pipeline
 
@@ -192,6 +276,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         idn_from=args.idn_from,
         idn_to=args.idn_to,
         idn_gap=args.idn_gap,
+        timezone=args.timezone,
         return_state=True,
     )
     return _report_flow(state, as_json=args.json)
@@ -202,15 +287,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from infoshos.flows.sources import load_sources
 
     load_sources(args.sources)  # a malformed file fails here, in one line
+    _check_writable(args.warehouse)
     _prefect_env(args.warehouse)
     serve(str(Path(args.warehouse).absolute()), args.sources)
     return 0
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
+    from infoshos.flows.sources import load_sources
     from infoshos.warehouse.store import Warehouse
 
     Warehouse(args.warehouse).require()
+    load_sources(args.sources)  # a malformed file fails here, in one line
+    _check_writable(args.warehouse)
     _prefect_env(args.warehouse)
     from infoshos.flows.pipeline import reprocess_pipeline
 
@@ -231,6 +320,32 @@ def _report_flow(state: Any, as_json: bool) -> int:
         print(f"infoshos: error: {final.message}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    """Exit 0 when at least one article would be stored, 1 when none would, 2 on a bad option."""
+    from dataclasses import replace
+
+    from infoshos.flows.probe import format_text, run_probe, to_json
+    from infoshos.flows.sources import adhoc_source, load_sources, select_sources
+
+    if args.timezone is not None:
+        _check_timezone(args.timezone)
+    if "://" in args.target:
+        source = adhoc_source([_check_url(args.target, "the URL")])
+    else:
+        source = select_sources([args.target], load_sources(args.sources))[0]
+    if args.timezone is not None:
+        zone, label = args.timezone, f"{args.timezone} (--timezone)"
+    elif source.timezone:
+        zone, label = source.timezone, f"{source.timezone} (the source's timezone)"
+    elif "://" in args.target:
+        zone, label = "UTC", f"UTC (no --timezone given for {source.name})"
+    else:
+        zone, label = None, "not set: the site rules' zone, UTC for generic pages"
+    report = run_probe(replace(source, timezone=zone), args.pages, zone, label)
+    print(json.dumps(to_json(report), indent=1) if args.json else format_text(report), end="")
+    return report.exit_code
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -359,6 +474,7 @@ COMMANDS = {
     "report": cmd_report,
     "serve-sample": cmd_serve_sample,
     "status": cmd_status,
+    "probe": cmd_probe,
 }
 
 

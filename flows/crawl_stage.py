@@ -6,8 +6,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -83,16 +84,25 @@ def crawl_argv(plan: CrawlPlan, out: Path) -> list[str]:
     return argv
 
 
-@task(name="crawl", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def crawl_task(plan: CrawlPlan, out: Path) -> dict[str, Any]:
-    """Run one source's crawl in a subprocess; its pages land in a spool file."""
-    logger = get_run_logger()
+def run_crawl(
+    plan: CrawlPlan,
+    out: Path,
+    logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run one source's crawl in a subprocess; its pages land in the spool file ``out``.
+    Progress lines go to ``on_progress``, Scrapy's warnings and errors to ``logger``. Returns
+    the crawl's counts (its JSON line, plus ``log_warnings``/``log_errors``); a failed crawl
+    raises :class:`CrawlError`."""
     progress_file = out.with_suffix(".progress.jsonl")
     progress_file.unlink(missing_ok=True)
     argv = crawl_argv(plan, out) + ["--progress", str(progress_file)]
-    logger.info("crawling %s from %d start URLs", plan.source.name, len(plan.start_urls))
-    view = progress.active_view() or progress.ProgressView(logger, mode="log")
-    proc = progress.run_crawl(argv, progress_file, view.update, logger)
+    proc = progress.run_crawl(
+        argv,
+        progress_file,
+        on_progress or (lambda _line: None),
+        logger or logging.getLogger("infoshos.crawl"),
+    )
     if proc.returncode != 0 or not out.exists():
         tail = (proc.stderr_tail or proc.stdout.strip().splitlines())[-1:] or ["no output"]
         raise CrawlError(f"crawl of {plan.source.name} failed ({proc.returncode}): {tail[0]}")
@@ -102,6 +112,16 @@ def crawl_task(plan: CrawlPlan, out: Path) -> dict[str, Any]:
             stats = json.loads(line)
             break
     stats["log_warnings"], stats["log_errors"] = proc.warnings, proc.errors
+    return stats
+
+
+@task(name="crawl", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def crawl_task(plan: CrawlPlan, out: Path) -> dict[str, Any]:
+    """Run one source's crawl in a subprocess; its pages land in a spool file."""
+    logger = get_run_logger()
+    logger.info("crawling %s from %d start URLs", plan.source.name, len(plan.start_urls))
+    view = progress.active_view() or progress.ProgressView(logger, mode="log")
+    stats = run_crawl(plan, out, logger, view.update)
     logger.info("crawled %s: %s", plan.source.name, stats)
     return stats
 

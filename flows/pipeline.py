@@ -10,6 +10,7 @@ whole run and the run is published at once.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -53,7 +54,7 @@ from infoshos.flows.links import link_translations
 from infoshos.flows.load import FACT_TABLES, Changes, Enriched, load_task, pages_rows, rows_table
 from infoshos.flows.progress import progress_view
 from infoshos.flows.sources import Source, adhoc_source, load_sources, select_sources
-from infoshos.flows.summary import RunSummary
+from infoshos.flows.summary import RunSummary, rule_miss_warnings
 from infoshos.warehouse.faults import crash_point
 from infoshos.warehouse.report import report_markdown
 from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES
@@ -263,6 +264,10 @@ def process(
     with summary.stage("clean"):
         cleaned = clean_task(big(pages), sources)
     summary.items["clean"] = len(cleaned.articles)
+    summary.rule_misses = Counter(cleaned.rule_misses)
+    for warning in rule_miss_warnings(cleaned.rule_misses, cleaned.rule_miss_examples):
+        get_run_logger().warning(warning)
+        summary.warnings.append(warning)
     crash_point("after-clean")
 
     with summary.stage("dedup"):
@@ -466,6 +471,7 @@ def run_pipeline(
     idn_from: int | None = None,
     idn_to: int | None = None,
     idn_gap: int | None = None,
+    timezone: str | None = None,
 ) -> Any:
     """Crawl the sources (default: the bundled sample site; ``["all"]``: every live source),
     clean, deduplicate, enrich and publish one snapshot of the warehouse.
@@ -473,12 +479,18 @@ def run_pipeline(
     An incremental crawl (the default) skips pages the warehouse already has; ``full`` fetches
     everything again with conditional requests; ``since`` limits a backfill to articles
     published on or after that date; ``idn_from``/``idn_to`` (``idn_gap``) make
-    infoshos-style sources walk that idn range instead of their lists. Returns the run
+    infoshos-style sources walk that idn range instead of their lists; ``timezone`` (an IANA
+    name) is the zone of datelines without an offset on ``start_urls`` (default UTC, and the
+    summary says so; configured sources use their own ``timezone``). Returns the run
     summary; the flow run fails (after publishing) when a source yields nothing or far less
     than in its recent runs."""
     logger = get_run_logger()
     catalog = load_sources(sources_file)
     selected = [adhoc_source(start_urls)] if start_urls else select_sources(sources, catalog)
+    note = None
+    if start_urls:
+        selected = [dataclasses.replace(selected[0], timezone=timezone or "UTC")]
+        note = timezone or f"UTC (no --timezone given for {selected[0].name})"
     wh = Warehouse(warehouse)
     run_id = new_run_id()
     # a run into a warehouse without articles crawls everything: it counts as a full run, so
@@ -486,7 +498,7 @@ def run_pipeline(
     mode = "full" if full or wh.current().rows.get("articles", 0) == 0 else "incremental"
     if idn_from is not None:
         mode = "backfill"  # a range walk: only a zero yield is alarming, ranges differ
-    summary = RunSummary(run_id=run_id, sources=[s.name for s in selected])
+    summary = RunSummary(run_id=run_id, sources=[s.name for s in selected], timezone_note=note)
     options = CrawlOptions(
         full=full, since=since, idn_from=idn_from, idn_to=idn_to, idn_gap=idn_gap
     )

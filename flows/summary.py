@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +37,14 @@ class RunSummary:
     crawl_warnings: int = 0
     crawl_errors: int = 0
     status: str = "completed"
+    #: Alarms: any message fails the flow run (after publishing).
     messages: list[str] = field(default_factory=list)
+    #: Warnings: shown and stored, but the run still completes.
+    warnings: list[str] = field(default_factory=list)
+    #: Pages per source on which the site rules missed and the generic extractor took over.
+    rule_misses: Counter[str] = field(default_factory=Counter)
+    #: The zone given to datelines without an offset, when the run says it (ad hoc runs).
+    timezone_note: str | None = None
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -65,7 +72,8 @@ class RunSummary:
             "mentions_new": self.mentions_new,
             "rejects_by_reason": dict(sorted(self.rejects.items())),
             "stage_seconds": {k: round(v, 3) for k, v in self.seconds.items()},
-            "message": "; ".join(self.messages) or None,
+            "rule_misses": dict(sorted(self.rule_misses.items())),
+            "message": "; ".join(self.messages + self.warnings) or None,
             **extra,
         }
 
@@ -79,12 +87,17 @@ class RunSummary:
         row["repairs"] = dict(sorted(self.repairs.items()))
         row["crawl_warnings"] = self.crawl_warnings
         row["crawl_errors"] = self.crawl_errors
+        row["alarms"] = list(self.messages)
+        row["warnings"] = list(self.warnings)
+        row["timezone"] = self.timezone_note
         row["text"] = self.text()
         return row
 
     def _lines(self) -> list[tuple[str, str]]:
         rejects = ", ".join(f"{k} {v}" for k, v in sorted(self.rejects.items())) or "none"
         repairs = ", ".join(f"{k} {v}" for k, v in sorted(self.repairs.items())) or "none"
+        misses = ", ".join(f"{k} {v}" for k, v in sorted(self.rule_misses.items())) or "none"
+        zone = [("timezone", self.timezone_note)] if self.timezone_note else []
         return [
             ("run", f"{self.run_id} ({self.status})"),
             ("sources", ", ".join(self.sources)),
@@ -99,6 +112,8 @@ class RunSummary:
             ("rejects", f"{sum(self.rejects.values())} ({rejects})"),
             ("crawl log", f"{self.crawl_warnings} warnings, {self.crawl_errors} errors"),
             ("repairs", repairs),
+            ("rule misses", misses),
+            *zone,
             ("entities", f"{self.entities} in the warehouse, {self.mentions_new} new mentions"),
             ("snapshot", str(self.snapshot)),
         ]
@@ -116,7 +131,7 @@ class RunSummary:
     def text(self) -> str:
         lines = [f"{k:>14}: {v}" for k, v in self._lines()]
         lines.append(f"{'time':>14}: " + ", ".join(f"{n} {s}" for n, s, _ in self._stage_rows()))
-        lines += [f"{'warning':>14}: {m}" for m in self.messages]
+        lines += [f"{'warning':>14}: {m}" for m in self.messages + self.warnings]
         return "\n".join(lines)
 
     def markdown(self) -> str:
@@ -124,5 +139,22 @@ class RunSummary:
         out += [f"| {k} | {v} |" for k, v in self._lines()]
         out += ["", "| stage | time | items |", "|---|---|---|"]
         out += [f"| {n} | {s} | {i} |" for n, s, i in self._stage_rows()]
-        out += [f"\n**warning:** {m}" for m in self.messages]
+        out += [f"\n**warning:** {m}" for m in self.messages + self.warnings]
         return "\n".join(out) + "\n"
+
+
+def rule_miss_warnings(misses: Mapping[str, int], examples: Mapping[str, str]) -> list[str]:
+    """One warning per source whose site rules missed: the count and one example. A sign of a
+    redesign, seen before the yield alarm fires (the pages were still extracted generically)."""
+    out = []
+    for source, n in sorted(misses.items()):
+        if n <= 0:
+            continue
+        pages = "page" if n == 1 else "pages"
+        example = examples.get(source)
+        tail = f"; e.g. {example}" if example else ""
+        out.append(
+            f"{source}: site rules missed on {n} {pages} (generic extraction used; "
+            f"has the site been redesigned?){tail}"
+        )
+    return out

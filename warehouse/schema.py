@@ -306,6 +306,12 @@ RUNS = Table(
             pa.map_(pa.string(), pa.int64()),
             "article pages each source offered (fetched or known), for the yield alarm",
         ),
+        _c(
+            "rule_misses",
+            pa.map_(pa.string(), pa.int64()),
+            "pages per source on which the site rules found no title, date or body, so the "
+            "generic extractor was used (a sign of a redesign)",
+        ),
     ),
     key=("run_id",),
     mode="append",

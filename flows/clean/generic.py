@@ -978,8 +978,8 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         )
     heading = title_block.text if title_block is not None else None
     paragraphs = [p.text for p in paras if not (date_text and p.text == date_text)]
-    heads = [t for t in (heading, *meta.titles) if t]
-    while paragraphs and any(_similar(paragraphs[0], t) for t in heads):
+    headlines = [t for t in (heading, *meta.titles) if t]
+    while paragraphs and any(_similar(paragraphs[0], t) for t in headlines):
         paragraphs.pop(0)  # the headline, glued on by the extraction and cut off again
     links: list[str] = []
     for p in paras:
