@@ -183,7 +183,7 @@ def test_chrome_only_page_is_not_an_article() -> None:
     found = extract_generic(html, "https://example.com/news")
     verdict = detect.check(found.title, found.published_at is not None, found.paragraphs)
     assert not any("Headline number" in p for p in found.paragraphs)
-    assert verdict.reason == "no_date"  # a listing has no dateline of its own
+    assert verdict.reason == "no_body"  # its headline links are not article text
     assert detect.check(found.title, True, found.paragraphs).reason == "no_body"
 
 

@@ -316,6 +316,7 @@ def find_article(
     header = {title.index} if title is not None else set()
     if after is not None:
         header.add(after)
+    content_get, plain_get, total_get = content.get, plain.get, total.get
     for block in blocks:
         if block.index in header:
             continue  # the headline and dateline say nothing about the body's density
@@ -327,17 +328,21 @@ def find_article(
         if chain is None:
             chain = []
             for anc in _ancestors(block.element, stop):
-                elements.setdefault(id(anc), anc)
-                chain.append(id(anc))
+                key = id(anc)
+                if key not in elements:
+                    elements[key] = anc
+                    first[key] = block.index
+                chain.append(key)
             chains[id(block.element)] = chain
+        words = block.words
         for key in chain:
-            total[key] = total.get(key, 0) + block.words
-            if good:
-                content[key] = content.get(key, 0) + good
-            if text:
-                plain[key] = plain.get(key, 0) + text
-            if key not in first:
-                first[key] = block.index
+            total[key] = total_get(key, 0) + words
+        if good:
+            for key in chain:
+                content[key] = content_get(key, 0) + good
+        if text:
+            for key in chain:
+                plain[key] = plain_get(key, 0) + text
     if not content:
         return None
     title_ancestors = (

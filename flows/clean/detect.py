@@ -98,11 +98,13 @@ class Verdict:
 
 
 def check(title: str | None, has_date: bool, paragraphs: list[str]) -> Verdict:
-    """The article rule: a date, a body of about :data:`MIN_WORDS` words, a title (checked
-    in that order: the first one missing is the reason)."""
+    """The article rule: some text, a date, a body of about :data:`MIN_WORDS` words, a title
+    (checked in that order: the first one missing is the reason)."""
+    words = body_words(paragraphs)
+    if not words:
+        return Verdict("no_body", "no article text on the page")
     if not has_date:  # the mark of a news item: contact, about and stub pages have none
         return Verdict("no_date", "no publication date or dateline found")
-    words = body_words(paragraphs)
     short_but_whole = words >= MIN_SENTENCE_WORDS and sentences(paragraphs) >= 2
     if words < MIN_WORDS and not short_but_whole:
         return Verdict("no_body", f"{words} words of article text (fewer than {MIN_WORDS})")

@@ -352,13 +352,19 @@ def _declared_title(tree: LexborHTMLParser) -> str:
     return collapse_ws(text)
 
 
-def _names_a_section(title: str, declared: str) -> bool:
-    """A heading of one or two words ("Новости", "Press releases") that is not what the page
-    calls itself, when the page calls itself something longer: the section, not the story."""
-    words = title.split()
-    if len(words) > 2 or len(declared.split()) < 3:
+_HEADLINE_SELECTOR = "h1, h2, h3, h4, [class*=title], [class*=headline]"
+
+
+def _names_a_section(title: str, declared: str, scope: LexborNode) -> bool:
+    """A heading of one or two words ("Новости", "Press releases") while another heading in
+    the article region is what the page calls itself: the section, not the story."""
+    if len(title.split()) > 2 or len(declared.split()) < 3 or _same_text(title, declared):
         return False
-    return not _same_text(title, declared)
+    for node in scope.css(_HEADLINE_SELECTOR):
+        text = node_text(node)
+        if len(text.split()) >= 3 and (_same_text(text, declared) or declared.startswith(text)):
+            return True
+    return False
 
 
 def _choose_layout(tree: LexborHTMLParser, rules: SiteRules) -> tuple[Layout, LexborNode] | None:
@@ -397,7 +403,7 @@ def extract_article(html: str, url: str, style: str, tz: tzinfo | None = None) -
     if not title.strip():
         raise NotArticle("no_title", f"no {rules.title} text in {layout.scope}")
     declared = _declared_title(tree)
-    if _names_a_section(title, declared):
+    if _names_a_section(title, declared, scope):
         raise NotArticle(
             "no_title", f"{rules.title} {title!r} names the section, the page is {declared!r}"
         )
