@@ -698,6 +698,7 @@ class PortalSpider(scrapy.Spider):
         yield self.page_record(response, page_type)
         if response.status >= 300 or not isinstance(response, TextResponse):
             return
+        self._seen.add(self.seen_key(response.url))  # a page never requests itself again
         links = list(self.extract_links(response, page_type))
         yield from self.follow_links(response, self.select_links(response, page_type, links))
 
