@@ -122,8 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser("compact", help="merge each table's small files (atomic, like a run)")
     _warehouse_arg(cmp)
 
-    src = sub.add_parser("sources", help="list the configured sources")
+    src = sub.add_parser("sources", help="list the configured sources, or --check a file")
     src.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+    src.add_argument(
+        "--check", metavar="FILE", help="validate a sources file and exit (0 ok, 2 with the error)"
+    )
 
     srv = sub.add_parser("serve", help="run every schedule in this process (no work pool needed)")
     _warehouse_arg(srv)
@@ -420,8 +423,12 @@ def cmd_compact(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from infoshos.flows.sources import load_sources
+    from infoshos.flows.sources import load_sources, read_sources_file
 
+    if args.check:
+        checked = read_sources_file(args.check)  # ConfigError: one line, exit 2
+        print(f"{args.check}: {len(checked)} sources ok ({', '.join(checked)})")
+        return 0
     for src in load_sources(args.sources).values():
         where = "bundled sample site" if src.sample else ", ".join(src.start_urls)
         print(f"{src.name:18} {src.spider:9} {where}")

@@ -22,6 +22,7 @@ from prefect.cache_policies import NO_CACHE
 
 from infoshos.flows import progress
 from infoshos.flows.sources import Source
+from infoshos.spiders.crawl import discovery_argv
 from infoshos.warehouse.schema import SPOOL
 from infoshos.warehouse.store import Warehouse
 
@@ -76,9 +77,16 @@ def crawl_argv(plan: CrawlPlan, out: Path) -> list[str]:
         argv.append("--full")
     if plan.options.since is not None:
         argv += ["--since", plan.options.since.isoformat()]
+    argv += discovery_argv(
+        src.article_patterns, src.list_patterns, src.list_css, src.next_css, src.list_depth
+    )
     opts = plan.options
     if src.spider == "infoshos" and opts.idn_from is not None and opts.idn_to is not None:
         argv += ["--idn-from", str(opts.idn_from), "--idn-to", str(opts.idn_to)]
+        if opts.idn_gap is not None:
+            argv += ["--idn-gap", str(opts.idn_gap)]
+    elif src.idn_ahead and plan.known is not None:
+        argv.append("--idn-ahead")  # an incremental run walks up from the highest known idn
         if opts.idn_gap is not None:
             argv += ["--idn-gap", str(opts.idn_gap)]
     return argv
@@ -142,20 +150,27 @@ def latest_article_fetches(wh: Warehouse, columns: list[str]) -> dict[str, dict[
 
 
 def write_known(wh: Warehouse, path: Path) -> int:
-    """What the warehouse already holds, for an incremental crawl: every URL an article came
-    from, with the ETag and Last-Modified of its latest successful fetch."""
-    latest: dict[str, tuple[Any, str | None, str | None]] = {}
+    """What the warehouse already holds, for an incremental crawl: every URL fetched as an
+    article candidate (with the ETag and Last-Modified of its latest successful fetch) and every
+    stored article. ``is_article`` is true only for URLs in the ``articles`` table: a candidate
+    the clean stage rejected (a listing, a menu page) is fetched again when linked, and never
+    stops a list's paging as a known article would."""
+    from infoshos.flows.clean.urls import canonical_url
+
+    articles = {canonical_url(u) for u in wh.read("articles", columns=["url"])["url"].to_pylist()}
+    latest: dict[str, tuple[str | None, str | None]] = {}
     for url, row in latest_article_fetches(wh, ["headers"]).items():
         headers = dict(row["headers"] or [])
-        latest[url] = (row["fetched_at"], headers.get("etag"), headers.get("last-modified"))
-    for url in wh.read("articles", columns=["url"])["url"].to_pylist():
-        latest.setdefault(url, (None, None, None))
+        latest[url] = (headers.get("etag"), headers.get("last-modified"))
+    fetched_keys = {canonical_url(u) for u in latest}
+    for url in sorted(articles - fetched_keys):
+        latest.setdefault(url, (None, None))
     table = pa.table(
         {
             "url": list(latest),
-            "etag": [v[1] for v in latest.values()],
-            "last_modified": [v[2] for v in latest.values()],
-            "is_article": [True] * len(latest),
+            "etag": [v[0] for v in latest.values()],
+            "last_modified": [v[1] for v in latest.values()],
+            "is_article": [canonical_url(u) in articles for u in latest],
         },
         schema=pa.schema(
             [

@@ -10,7 +10,6 @@ whole run and the run is published at once.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import os
@@ -486,11 +485,12 @@ def run_pipeline(
     than in its recent runs."""
     logger = get_run_logger()
     catalog = load_sources(sources_file)
-    selected = [adhoc_source(start_urls)] if start_urls else select_sources(sources, catalog)
     note = None
     if start_urls:
-        selected = [dataclasses.replace(selected[0], timezone=timezone or "UTC")]
+        selected = [adhoc_source(start_urls, timezone)]
         note = timezone or f"UTC (no --timezone given for {selected[0].name})"
+    else:
+        selected = select_sources(sources, catalog)
     wh = Warehouse(warehouse)
     run_id = new_run_id()
     # a run into a warehouse without articles crawls everything: it counts as a full run, so

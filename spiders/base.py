@@ -52,20 +52,30 @@ from scrapy.linkextractors import IGNORED_EXTENSIONS
 from twisted.internet import error as twisted_error
 from twisted.internet.defer import CancelledError
 from twisted.python.failure import Failure
-from w3lib.url import canonicalize_url
 
 from infoshos.spiders.incremental import KnownPage, list_date, load_known, parse_since, url_key
 
 Record = dict[str, Any]
-#: What a subclass hands :meth:`PortalSpider.follow_links`: a raw href and the page type it
-#: would be fetched as, or None for a link that is only checked (offsite / document skips).
-Link = tuple[str, str | None]
+#: What a subclass hands :meth:`PortalSpider.follow_links`: a raw href, the page type it would
+#: be fetched as (None for a link that is only checked: offsite / document skips), and how it
+#: was found (one of :data:`VIA`).
+Link = tuple[str, str | None, str]
+
+#: How a page was reached, recorded in the spool column ``via``: a start URL, an item of a feed,
+#: a ``<loc>`` of a sitemap, a link matching the source's article patterns, a navigation link
+#: (list pattern or list-page CSS hint), the Infoshos idn walk, a full crawl's revisit of a
+#: known article, or any other link (the generic spider's breadth-first crawl).
+VIA = ("start", "feed", "sitemap", "pattern", "list", "idn", "revisit", "link")
 
 #: The page types a record may carry.
 PAGE_TYPES = frozenset({"article", "print", "list", "feed", "other"})
 #: Link types that lead to content (skipped when known, dated by list items); the others
 #: (``list``, ``feed``) are navigation.
 CONTENT_TYPES = frozenset({"article", "print", "feed_item", "sitemap_item", "other"})
+NAVIGATION_TYPES = frozenset({"list", "feed"})
+#: Navigation hops followed from a start URL when the source gives no ``list_depth``.
+DEFAULT_LIST_DEPTH = 20
+_FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/xml", "text/xml")
 
 _DOC_EXTENSIONS = frozenset(
     {*IGNORED_EXTENSIONS, "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "rtf", "odt"}
@@ -109,8 +119,53 @@ def parse_url_map(value: str | Iterable[Any] | None) -> list[tuple[str, str]]:
 
 
 def _host(url: str) -> str:
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    except ValueError:
+        return ""
     return host[4:] if host.startswith("www.") else host
+
+
+def _without_host_dot(url: str) -> str:
+    """``http://eng.sectsco.org./x`` -> ``http://eng.sectsco.org/x`` (a trailing dot on the
+    host names the same host; the link is requested and mapped without it)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    host, sep, port = netloc.rpartition(":") if "]" not in netloc else (netloc, "", "")
+    if not sep or not port.isdigit():
+        host, sep, port = netloc, "", ""
+    if host.endswith(".") and not host.endswith(".."):
+        return parts._replace(netloc=host.rstrip(".") + sep + port).geturl()
+    return url
+
+
+def compile_patterns(patterns: str | Iterable[str] | None) -> list[re.Pattern[str]]:
+    """Regular expressions from a list (or a newline-separated string: ``scrapy -a``)."""
+    if patterns is None:
+        return []
+    items = [p for p in patterns.splitlines() if p] if isinstance(patterns, str) else patterns
+    return [re.compile(p) for p in items]
+
+
+def url_target(canonical: str) -> str:
+    """What source patterns are searched in: the path plus ``?query`` of a URL's canonical
+    form (:func:`infoshos.spiders.incremental.url_key`)."""
+    parts = urlsplit(url_key(canonical))
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def xml_kind(response: Response) -> str | None:
+    """``feed`` (RSS/Atom), ``sitemap`` (``<urlset>``/``<sitemapindex>``) or None (not XML)."""
+    content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+    head = response.body[:2000].lstrip().lower()
+    is_xml = isinstance(response, XmlResponse) or any(t in content_type for t in _FEED_TYPES)
+    if not is_xml and not head.startswith((b"<?xml", b"<rss", b"<feed", b"<urlset")):
+        return None
+    if b"<urlset" in head or b"<sitemapindex" in head:
+        return "sitemap"
+    if b"<html" in head[:200]:
+        return None
+    return "feed"
 
 
 def _domain_matches(host: str, domains: Iterable[str]) -> bool:
@@ -152,11 +207,25 @@ class PortalSpider(scrapy.Spider):
     0 = no limit), ``allowed_domains`` (optional; derived from the start URLs), ``known`` (the
     path of a known file, or a ``{url_key: KnownPage}`` mapping), ``full`` (refetch known
     articles conditionally), ``since`` (``YYYY-MM-DD`` or a date).
+
+    Discovery (see the module doc of each spider): ``article_patterns`` and ``list_patterns``
+    (regular expressions searched in :func:`url_target` of a link; default: the spider's
+    :attr:`ARTICLE_PATTERNS` / :attr:`LIST_PATTERNS`), ``list_css`` / ``next_css`` (optional
+    CSS hints: one item of a list page, its next-page link), ``list_depth`` (navigation hops
+    followed from a start URL). Every link of every fetched page whose canonical URL matches an
+    article pattern is fetched as an article candidate (``via`` ``pattern``); links matching a
+    list pattern are fetched as navigation (``list``) up to ``list_depth`` hops. Feeds and
+    sitemaps are read wherever they are met. Whether a page *is* an article is the clean
+    stage's decision (one rule, from the content); spiders never judge content.
     """
 
     name = "portal"
     #: Page type of start URLs that :meth:`start_page_type` cannot classify.
     default_start_type = "list"
+    #: The portal's article / navigation URL patterns, used when the source gives none.
+    ARTICLE_PATTERNS: tuple[str, ...] = ()
+    LIST_PATTERNS: tuple[str, ...] = ()
+    max_pages: int
 
     def __init__(
         self,
@@ -168,9 +237,21 @@ class PortalSpider(scrapy.Spider):
         known: str | Mapping[str, KnownPage] | None = None,
         full: bool | str = False,
         since: str | date | None = None,
+        article_patterns: str | Iterable[str] | None = None,
+        list_patterns: str | Iterable[str] | None = None,
+        list_css: str | None = None,
+        next_css: str | None = None,
+        list_depth: int | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.article_patterns = compile_patterns(article_patterns) or compile_patterns(
+            self.ARTICLE_PATTERNS
+        )
+        self.list_patterns = compile_patterns(list_patterns) or compile_patterns(self.LIST_PATTERNS)
+        self.list_css = list_css or None
+        self.next_css = next_css or None
+        self.list_depth = DEFAULT_LIST_DEPTH if list_depth in (None, "") else int(list_depth)
         self.source: str = source or self.name
         self.start_urls = _split_arg(start_urls) or list(getattr(type(self), "start_urls", []))
         self.url_map = parse_url_map(url_map)
@@ -217,6 +298,21 @@ class PortalSpider(scrapy.Spider):
     def is_onsite(self, canonical_url: str) -> bool:
         return _domain_matches(_host(canonical_url), self.canonical_domains)
 
+    def seen_key(self, fetch_url: str) -> str:
+        """The key a URL is fetched once under in a crawl: its canonical form, so that every
+        spelling of one article (aliases, print pages, a host with a trailing dot) is one."""
+        return url_key(self.to_canonical(fetch_url))
+
+    def is_article_link(self, canonical_url: str) -> bool:
+        """True when the URL matches one of the source's article patterns."""
+        target = url_target(canonical_url)
+        return any(p.search(target) for p in self.article_patterns)
+
+    def is_list_link(self, canonical_url: str) -> bool:
+        """True when the URL matches one of the source's navigation patterns."""
+        target = url_target(canonical_url)
+        return any(p.search(target) for p in self.list_patterns)
+
     def language_hint(self, canonical_url: str, response: Response | None = None) -> str | None:
         """A language guessed from the URL (edition subdomain, path segment, feed name)."""
         parts = urlsplit(canonical_url)
@@ -254,8 +350,6 @@ class PortalSpider(scrapy.Spider):
             detail = f"binary content: {ctype.split(';')[0].strip() or 'no content type'}"
         elif 300 <= status < 400:
             detail = "redirect not followed"
-        elif page_type == "other" and meta.get("infoshos_verdict"):
-            detail = f"not an article: {meta['infoshos_verdict']}"
         return {
             "url": url,
             "final_url": self.to_canonical(response.url),
@@ -270,6 +364,7 @@ class PortalSpider(scrapy.Spider):
             "referer": meta.get("infoshos_referer"),
             "skip_reason": None,
             "detail": detail,
+            "via": meta.get("infoshos_via"),
         }
 
     def skip_record(
@@ -280,6 +375,7 @@ class PortalSpider(scrapy.Spider):
         referer: str | None = None,
         page_type: str = "other",
         fetch_url: str | None = None,
+        via: str | None = None,
     ) -> Record:
         """The spool record of a link not fetched (``offsite``, ``not_article``, ...)."""
         return {
@@ -296,6 +392,7 @@ class PortalSpider(scrapy.Spider):
             "referer": referer,
             "skip_reason": reason,
             "detail": detail,
+            "via": via,
         }
 
     def errback(self, failure: Failure) -> Iterator[Record]:
@@ -312,7 +409,8 @@ class PortalSpider(scrapy.Spider):
             page_type = "article" if page_type == "feed_item" else "other"
         referer = meta.get("infoshos_referer")
         reason, detail = classify_failure(failure, len(redirects))
-        record = self.skip_record(url, reason or "", detail, referer, page_type, fetch_url)
+        via = meta.get("infoshos_via")
+        record = self.skip_record(url, reason or "", detail, referer, page_type, fetch_url, via)
         record["skip_reason"] = reason
         yield record
 
@@ -325,6 +423,8 @@ class PortalSpider(scrapy.Spider):
         referer: str | None = None,
         depth: int = 0,
         dont_filter: bool = False,
+        via: str = "link",
+        nav_depth: int = 0,
     ) -> scrapy.Request:
         headers: dict[str, str] = {}
         if self.full and page_type in CONTENT_TYPES:
@@ -344,7 +444,13 @@ class PortalSpider(scrapy.Spider):
             dont_filter=True,
             priority=-depth,
             headers=headers or None,
-            meta={"page_type": page_type, "infoshos_referer": referer, "infoshos_depth": depth},
+            meta={
+                "page_type": page_type,
+                "infoshos_referer": referer,
+                "infoshos_depth": depth,
+                "infoshos_via": via,
+                "infoshos_nav": nav_depth,
+            },
         )
 
     def budget_left(self) -> bool:
@@ -361,9 +467,9 @@ class PortalSpider(scrapy.Spider):
         for url in self.start_urls:
             if not self.budget_left():
                 break
-            self._seen.add(canonicalize_url(url))
+            self._seen.add(self.seen_key(url))
             self.requested += 1
-            yield self.request(url, self.start_page_type(url), dont_filter=True)
+            yield self.request(url, self.start_page_type(url), dont_filter=True, via="start")
         for request in self.revisits():
             yield request
 
@@ -377,12 +483,12 @@ class PortalSpider(scrapy.Spider):
             if not entry.is_article or not self.is_onsite(key) or not self.budget_left():
                 continue
             fetch = self.to_fetch(key)
-            seen = canonicalize_url(fetch)
+            seen = self.seen_key(fetch)
             if seen in self._seen:
                 continue
             self._seen.add(seen)
             self.requested += 1
-            yield self.request(fetch, "article", depth=1)
+            yield self.request(fetch, "article", depth=1, via="revisit")
 
     def link_base(self, response: Response) -> str:
         """The URL relative links of a page resolve against (``<base href>`` if any)."""
@@ -400,7 +506,7 @@ class PortalSpider(scrapy.Spider):
         if not href or href.startswith("#"):
             return None
         try:
-            absolute = urldefrag(urljoin(base, href))[0]
+            absolute = _without_host_dot(urldefrag(urljoin(base, href))[0])
             scheme = urlsplit(absolute).scheme
         except ValueError:  # e.g. a malformed IPv6 host
             return None
@@ -422,42 +528,97 @@ class PortalSpider(scrapy.Spider):
         referer = self.to_canonical(response.url)
         if depth is None:
             depth = int(response.meta.get("infoshos_depth", 0)) + 1
+        nav = int(response.meta.get("infoshos_nav", 0))
         base = self.link_base(response)
-        for href, page_type in links:
+        for href, page_type, via in links:
             absolute = self.absolute(base, href)
             if absolute is None:
                 continue
             canonical = self.to_canonical(absolute)
             if not self.is_onsite(canonical):
                 yield from self._skip_once(
-                    canonical, "offsite", f"host {_host(canonical)}", referer
+                    canonical, "offsite", f"host {_host(canonical)}", referer, via
                 )
                 continue
             ext = document_extension(canonical)
             if ext:
-                yield from self._skip_once(canonical, "not_article", f"{ext} document", referer)
+                detail = f"{ext} document"
+                yield from self._skip_once(canonical, "not_article", detail, referer, via)
                 continue
             if page_type is None:
                 continue
+            hops = nav + (page_type in NAVIGATION_TYPES)
+            if hops > self.list_depth and page_type in NAVIGATION_TYPES:
+                continue
             fetch = self.to_fetch(absolute)
-            key = canonicalize_url(fetch)
+            key = self.seen_key(fetch)
             if key in self._seen or not self.budget_left():
                 continue
             self._seen.add(key)
             self.requested += 1
-            yield self.request(fetch, page_type, referer, depth)
+            yield self.request(fetch, page_type, referer, depth, via=via, nav_depth=hops)
 
     # -- incremental ----------------------------------------------------------------------------
 
     def item_dates(self, response: TextResponse, page_type: str) -> dict[str, date | None]:
-        """``{url_key: list date or None}`` of the items of a list or feed page.
+        """``{url_key: list date or None}`` of the items of a list, feed or sitemap page.
 
-        Feeds are handled here (RSS ``pubDate``, Atom ``published``/``updated``); portal
-        spiders add their list pages.
+        Feeds: RSS ``pubDate``, Atom ``published``/``updated``; sitemaps: ``lastmod`` (a page
+        last modified before a date was published before it). List pages: the items of the
+        ``list_css`` hint when given, else each article link's *item*, found without any
+        markup knowledge: the largest element around the link that links no other article;
+        its date is a ``time[datetime]`` in it or the first date written in its text.
         """
-        if page_type != "feed":
+        if page_type == "feed":
+            return self.dated_links(response, feed_items(response))
+        if page_type != "list":
             return {}
-        return self.dated_links(response, feed_items(response))
+        if xml_kind(response) == "sitemap":
+            return self.dated_links(response, feed_items(response))
+        if self.list_css:
+            items = (
+                (
+                    item.xpath("descendant-or-self::a/@href").get(),
+                    item.css("time::attr(datetime)").get() or " ".join(item.css("::text").getall()),
+                )
+                for item in response.css(self.list_css)
+            )
+            return self.dated_links(response, items)
+        return self.dated_links(response, self.link_items(response))
+
+    def link_items(self, response: TextResponse) -> list[tuple[str, str | None]]:
+        """``(href, date text)`` of the article links of a page, each dated by its item."""
+        base = self.link_base(response)
+        anchors: list[tuple[Any, str, str]] = []
+        try:
+            root = response.selector.root
+        except ValueError:
+            return []
+        if not hasattr(root, "iter"):
+            return []
+        for a in root.iter("a"):
+            href = a.get("href")
+            absolute = self.absolute(base, href or "")
+            if not href or absolute is None:
+                continue
+            canonical = self.to_canonical(absolute)
+            if self.is_article_link(canonical):
+                anchors.append((a, href, url_key(canonical)))
+        below: dict[Any, set[str]] = {}
+        for a, _, key in anchors:
+            for ancestor in a.iterancestors():
+                below.setdefault(ancestor, set()).add(key)
+        out: list[tuple[str, str | None]] = []
+        for a, href, _ in anchors:
+            item = a
+            for ancestor in a.iterancestors():
+                if len(below[ancestor]) > 1:
+                    break
+                item = ancestor
+            stamp = item.xpath("string(.//time/@datetime)") if item is not a else ""
+            text = " ".join(t.strip() for t in item.itertext() if t.strip())
+            out.append((href, stamp or text or None))
+        return out
 
     def dated_links(
         self, response: TextResponse, items: Iterable[tuple[str | None, str | None]]
@@ -482,14 +643,15 @@ class PortalSpider(scrapy.Spider):
         kept: list[Link] = []
         navigation: list[Link] = []
         candidates = known = 0
-        for href, link_type in links:
-            if link_type in ("list", "feed"):
-                navigation.append((href, link_type))
+        for link in links:
+            href, link_type, _ = link
+            if link_type in NAVIGATION_TYPES:
+                navigation.append(link)
                 continue
             absolute = self.absolute(base, href) if link_type is not None else None
             key = self.followable(absolute) if absolute else None
             if key is None:
-                kept.append((href, link_type))
+                kept.append(link)
                 continue
             candidates += 1
             entry = self.known.get(key)
@@ -501,7 +663,7 @@ class PortalSpider(scrapy.Spider):
             if entry is not None and entry.is_article and not self.full:
                 self.known_skipped.add(key)
                 continue
-            kept.append((href, link_type))
+            kept.append(link)
         if page_type == "list" and navigation:
             all_known = bool(self.known) and not self.full and 0 < candidates == known
             all_old = (
@@ -522,11 +684,11 @@ class PortalSpider(scrapy.Spider):
             stats.set_value("infoshos/pagination_stopped", self.pagination_stopped)
 
     def _skip_once(
-        self, canonical: str, reason: str, detail: str, referer: str
+        self, canonical: str, reason: str, detail: str, referer: str, via: str | None = None
     ) -> Iterator[Record]:
         if (canonical, reason) not in self._skipped:
             self._skipped.add((canonical, reason))
-            yield self.skip_record(canonical, reason, detail, referer)
+            yield self.skip_record(canonical, reason, detail, referer, via=via)
 
     # -- callbacks ----------------------------------------------------------------------------
 
@@ -536,18 +698,109 @@ class PortalSpider(scrapy.Spider):
         yield self.page_record(response, page_type)
         if response.status >= 300 or not isinstance(response, TextResponse):
             return
+        self._seen.add(self.seen_key(response.url))  # a page never requests itself again
         links = list(self.extract_links(response, page_type))
         yield from self.follow_links(response, self.select_links(response, page_type, links))
 
     def classify(self, response: Response, page_type: str) -> str:
-        """The page type of a fetched page; by default the type it was requested as."""
+        """The page type of a fetched page: a feed or a sitemap (``list``) by its content, an
+        article candidate by its URL (the article patterns), else the type it was requested
+        as. Never by whether the page reads like an article: that is the clean stage's rule."""
+        if response.status < 300:
+            kind = xml_kind(response)
+            if kind is not None:
+                return "feed" if kind == "feed" else "list"
+        canonical = self.to_canonical(response.url)
+        if self.is_article_link(canonical):
+            return self.article_page_type(canonical)
         return page_type
 
+    def article_page_type(self, canonical_url: str) -> str:
+        """The page type of a URL that matches an article pattern (``print`` for print
+        versions in spiders that know them)."""
+        return "article"
+
+    def content_link(self, href: str, response: TextResponse, via: str) -> Link:
+        """How an article candidate is fetched (a hook: print versions, backfills)."""
+        return (href, "article", via)
+
     def extract_links(self, response: TextResponse, page_type: str) -> Iterable[Link]:
-        """The links of a page (subclasses); feeds are handled here."""
-        if page_type == "feed":
-            return [(u, "article") for u in feed_links(response)]
+        """The links of a page: a feed's or sitemap's items, else the CSS hints' links, every
+        link matching the source's patterns, and the :meth:`checked_links`."""
+        kind = xml_kind(response)
+        if kind is not None:
+            return self.xml_links(response, kind)
+        links = self.hint_links(response)
+        links += self.pattern_links(response)
+        links += self.checked_links(response, page_type)
+        return links
+
+    def xml_links(self, response: TextResponse, kind: str) -> list[Link]:
+        """Feed items are article candidates (a feed vouches for its items); a sitemap index
+        leads to sitemaps; a sitemap's pages are followed when they match an article pattern
+        (a sitemap lists every page of a site, menus and contacts included)."""
+        if kind == "feed":
+            return [self.content_link(href, response, "feed") for href, _ in feed_items(response)]
+        if is_sitemap_index(response):
+            return [(href, "list", "sitemap") for href in feed_links(response)]
+        base = self.link_base(response)
+        links: list[Link] = []
+        for href in feed_links(response):
+            absolute = self.absolute(base, href)
+            if absolute is not None and self.is_article_link(self.to_canonical(absolute)):
+                links.append(self.content_link(href, response, "sitemap"))
+        return links
+
+    def hint_links(self, response: TextResponse) -> list[Link]:
+        """Links found through the optional CSS hints (list items, next page)."""
+        links: list[Link] = []
+        try:
+            if self.list_css:
+                for item in response.css(self.list_css):
+                    for href in item.xpath("descendant-or-self::a/@href").getall():
+                        links.append(self.content_link(href, response, "list"))
+            if self.next_css:
+                for item in response.css(self.next_css):
+                    links += [
+                        (h, "list", "list")
+                        for h in item.xpath("descendant-or-self::a/@href").getall()
+                    ]
+        except ValueError:  # not HTML
+            return []
+        return links
+
+    def pattern_links(self, response: TextResponse) -> list[Link]:
+        """Every link of the page whose canonical URL matches an article pattern (as an article
+        candidate) or a list pattern (as navigation), articles first, in page order; on-site
+        documents (PDF...) anywhere are checked (``not_article`` skip records)."""
+        try:
+            hrefs = response.css("a::attr(href), area::attr(href)").getall()
+        except ValueError:  # not HTML
+            return []
+        base = self.link_base(response)
+        articles: list[Link] = []
+        navigation: list[Link] = []
+        for href in hrefs:
+            absolute = self.absolute(base, href)
+            if absolute is None:
+                continue
+            canonical = self.to_canonical(absolute)
+            if self.is_article_link(canonical):
+                articles.append(self.content_link(href, response, "pattern"))
+            elif self.is_list_link(canonical):
+                navigation.append((href, "list", "list"))
+            elif document_extension(canonical) and self.is_onsite(canonical):
+                articles.append((href, None, "link"))
+        return articles + navigation
+
+    def checked_links(self, response: TextResponse, page_type: str) -> list[Link]:
+        """Links that are only checked (documents and other sites become skip records): a
+        hook for the region of an article that holds its own links."""
         return []
+
+
+def is_sitemap_index(response: TextResponse) -> bool:
+    return b"<sitemapindex" in response.body[:2000].lower()
 
 
 def _feed_selector(response: TextResponse) -> Any:
@@ -557,7 +810,8 @@ def _feed_selector(response: TextResponse) -> Any:
 
 
 def feed_items(response: TextResponse) -> list[tuple[str, str | None]]:
-    """``(link, date text)`` of the items of an RSS or Atom feed."""
+    """``(link, date text)`` of the items of an RSS or Atom feed, or of the pages of a
+    sitemap (``<url><loc>`` with its ``<lastmod>``)."""
     out: list[tuple[str, str | None]] = []
     try:
         sel = _feed_selector(response)
@@ -573,6 +827,11 @@ def feed_items(response: TextResponse) -> list[tuple[str, str | None]]:
             when = entry.xpath(
                 "./*[local-name()='published' or local-name()='updated']/text()"
             ).get()
+            if link and link.strip():
+                out.append((link.strip(), when))
+        for url in sel.xpath("//*[local-name()='url']"):
+            link = url.xpath("./*[local-name()='loc']/text()").get()
+            when = url.xpath("./*[local-name()='lastmod']/text()").get()
             if link and link.strip():
                 out.append((link.strip(), when))
     except ValueError:

@@ -16,11 +16,16 @@ warehouse has; known articles are not fetched and lists stop paging at known ite
 no body), ``--since YYYY-MM-DD`` (items listed before that date are not followed). Limits:
 ``--max-bytes`` (download size limit, compressed or not), ``--timeout``, ``--retries``.
 
+Discovery: ``--article-pattern REGEX`` and ``--list-pattern REGEX`` (repeatable; default: the
+spider's own), ``--list-css CSS`` and ``--next-css CSS`` (optional hints), ``--list-depth N``
+(navigation hops from a start URL, default 20); see :class:`infoshos.spiders.base.PortalSpider`.
+
 Backfill (infoshos spider only): ``--idn-from N --idn-to M [--idn-gap K]`` walks the idn range
 instead of the lists (both languages per idn; stops after K consecutive idns without an
 article, default 50; see :mod:`infoshos.spiders.infoshos`). Backfill misses (404/410 at a
 never-used idn) are not spool rows: the JSON line counts them as ``idn_missing`` and gives the
-highest idn walked as ``idn_last`` (null when not backfilling).
+highest idn walked as ``idn_last`` (null when not backfilling). ``--idn-ahead`` (infoshos
+only): with ``--known``, also walk idns upward from the highest known one until the gap.
 
 Progress: ``--progress PATH`` appends a JSON line of counts every ``--progress-interval``
 seconds (default 2) while the crawl runs (see :mod:`infoshos.spiders.progress`).
@@ -30,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,6 +82,12 @@ def crawl_command(
     idn_gap: int | None = None,
     progress: str | Path | None = None,
     progress_interval: float | None = None,
+    article_patterns: Sequence[str] = (),
+    list_patterns: Sequence[str] = (),
+    list_css: str | None = None,
+    next_css: str | None = None,
+    list_depth: int | None = None,
+    idn_ahead: bool = False,
 ) -> list[str]:
     """The argv of a crawl (``python -m infoshos.spiders.crawl ...``) for a subprocess."""
     argv = [python or sys.executable, "-m", "infoshos.spiders.crawl", "--spider", spider]
@@ -117,6 +129,31 @@ def crawl_command(
         argv += ["--progress", str(progress)]
     if progress_interval is not None:
         argv += ["--progress-interval", str(progress_interval)]
+    argv += discovery_argv(article_patterns, list_patterns, list_css, next_css, list_depth)
+    if idn_ahead:
+        argv += ["--idn-ahead"]
+    return argv
+
+
+def discovery_argv(
+    article_patterns: Sequence[str] = (),
+    list_patterns: Sequence[str] = (),
+    list_css: str | None = None,
+    next_css: str | None = None,
+    list_depth: int | None = None,
+) -> list[str]:
+    """The discovery options of a crawl's argv (a source's patterns and hints)."""
+    argv: list[str] = []
+    for pattern in article_patterns:
+        argv.append(f"--article-pattern={pattern}")
+    for pattern in list_patterns:
+        argv.append(f"--list-pattern={pattern}")
+    if list_css:
+        argv.append(f"--list-css={list_css}")
+    if next_css:
+        argv.append(f"--next-css={next_css}")
+    if list_depth is not None:
+        argv += ["--list-depth", str(list_depth)]
     return argv
 
 
@@ -151,6 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--progress-interval", type=float, default=None, help="seconds between progress lines"
     )
+    p.add_argument(
+        "--idn-ahead", action="store_true", help="infoshos: walk idns up from the highest known"
+    )
+    p.add_argument("--article-pattern", action="append", default=[], dest="article_patterns")
+    p.add_argument("--list-pattern", action="append", default=[], dest="list_patterns")
+    p.add_argument("--list-css", default=None, help="CSS of one list item (optional hint)")
+    p.add_argument("--next-css", default=None, help="CSS of the next-page link (optional hint)")
+    p.add_argument("--list-depth", type=int, default=None, help="navigation hops followed")
     return p
 
 
@@ -206,12 +251,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         raise ArgumentError("--idn-from/--idn-to/--idn-gap apply to the infoshos spider only")
     if (args.idn_from is None) != (args.idn_to is None):
         raise ArgumentError("--idn-from and --idn-to go together")
-    if args.idn_gap is not None and args.idn_from is None:
-        raise ArgumentError("--idn-gap needs --idn-from and --idn-to")
+    if args.idn_gap is not None and args.idn_from is None and not args.idn_ahead:
+        raise ArgumentError("--idn-gap needs --idn-from and --idn-to (or --idn-ahead)")
     if args.idn_from is not None and not 0 <= args.idn_from <= args.idn_to:
         raise ArgumentError(f"bad idn range: --idn-from {args.idn_from} --idn-to {args.idn_to}")
     if args.idn_gap is not None and args.idn_gap < 1:
         raise ArgumentError("--idn-gap must be >= 1")
+    if args.idn_ahead and args.spider != "infoshos":
+        raise ArgumentError("--idn-ahead applies to the infoshos spider only")
+    for pattern in [*args.article_patterns, *args.list_patterns]:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ArgumentError(f"bad pattern {pattern!r}: {exc}") from None
+    if args.list_depth is not None and args.list_depth < 0:
+        raise ArgumentError("--list-depth must be >= 0")
     out = Path(args.out)
     if out.exists() and out.is_dir():
         raise ArgumentError(f"--out is a directory: {out}")
@@ -298,6 +352,11 @@ def run(args: argparse.Namespace) -> int:
         kwargs["idn_to"] = args.idn_to
     if args.idn_gap is not None:
         kwargs["idn_gap"] = args.idn_gap
+    if args.idn_ahead:
+        kwargs["idn_ahead"] = True
+    for name in ("article_patterns", "list_patterns", "list_css", "next_css", "list_depth"):
+        if getattr(args, name) not in (None, [], ""):
+            kwargs[name] = getattr(args, name)
 
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider_cls)

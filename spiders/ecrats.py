@@ -18,53 +18,47 @@ the ``ecrats`` source, see ``docs/sources.md``, "Debugging a new source"):
   ``<br><br>`` paragraphs), attachments in ``div.news-detail-files``, share buttons in
   ``div.news-detail-share``; a sidebar of latest news and the menus around it.
 
-The spider starts from the list pages, follows list items and ``a.modern-page-next``, and
-follows links to other articles in an article's text. Other links in an article's text and its
-attachments are only checked: documents (PDF...) become ``not_article`` skips, other sites
-``offsite`` skips. Menus, sidebars, share buttons and page-number links are not followed.
+Discovery does not depend on that markup: the spider starts from the edition home pages and
+the sitemap, and follows every link on any fetched page whose canonical URL matches an article
+pattern (:data:`ARTICLE_PATTERNS`, or the source's ``article_patterns``) as an article candidate,
+and links to the home pages, the news list and its ``?PAGEN_1=N`` pages as navigation (up to
+``list_depth`` hops). The stock template's classes are not used as selectors (give ``list_css``
+/ ``next_css`` to use them as hints). Links in an article's text and attachments that are not
+articles are only checked: documents (PDF...) become ``not_article`` skips, other sites
+``offsite`` skips.
 Extraction rules: the ``ecrats`` entry of ``flows/clean/sites.py``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
 from infoshos.spiders.base import Link, PortalSpider
 
-ARTICLE_PATH_RE = re.compile(r"^/(?:en|ru)/press/news/\d+/?$")
-LIST_ITEMS = ".news-list .news-item a::attr(href)"
-NEXT_PAGE = "a.modern-page-next::attr(href)"
+#: The confirmed article address, ``/{en,ru}/press/news/N/`` (separate id spaces per language).
+ARTICLE_PATTERNS = (r"^/(?:en|ru)/press/news/\d+/?$",)
+#: The edition home pages, the news list and its Bitrix pages (``?PAGEN_1=N``).
+LIST_PATTERNS = (r"^/(?:en|ru)/?$", r"^/(?:en|ru)/press/news/?(?:\?PAGEN_\d+=\d+)?$")
+#: Where an article's own links are (checked only when they are not articles).
 ARTICLE_LINKS = ".news-detail-text a::attr(href), .news-detail-files a::attr(href)"
+_ARTICLE_RES = tuple(re.compile(p) for p in ARTICLE_PATTERNS)
 
 
 def is_article_url(url: str) -> bool:
     """True for an article address, ``/{en,ru}/press/news/N/``."""
-    return bool(ARTICLE_PATH_RE.match(urlsplit(url).path))
+    path = urlsplit(url).path
+    return any(p.search(path) for p in _ARTICLE_RES)
 
 
 class EcratsSpider(PortalSpider):
     name = "ecrats"
+    ARTICLE_PATTERNS = ARTICLE_PATTERNS
+    LIST_PATTERNS = LIST_PATTERNS
 
-    def classify(self, response: Any, page_type: str) -> str:
-        if is_article_url(self.to_canonical(response.url)):
-            return "article"
-        return page_type
-
-    def _link(self, href: str, response: TextResponse) -> Link:
-        """Articles are followed; anything else is only checked (document, other site)."""
-        canonical = self.to_canonical(response.urljoin(href))
-        return (href, "article" if is_article_url(canonical) else None)
-
-    def extract_links(self, response: TextResponse, page_type: str) -> Iterable[Link]:
-        if page_type == "feed":
-            return [self._link(u, response) for u, _ in super().extract_links(response, "feed")]
-        if page_type == "list":
-            links = [self._link(u, response) for u in response.css(LIST_ITEMS).getall()]
-            links += [(u, "list") for u in response.css(NEXT_PAGE).getall()]
-            return links
-        return [self._link(u, response) for u in response.css(ARTICLE_LINKS).getall()]
+    def checked_links(self, response: TextResponse, page_type: str) -> list[Link]:
+        if page_type != "article":
+            return []
+        return [(href, None, "link") for href in response.css(ARTICLE_LINKS).getall()]

@@ -5,17 +5,29 @@ The real site, ``http://www.infoshos.ru`` (the SCO information portal), is an ol
 - articles: ``/en/?idn=N`` and ``/ru/?idn=N``; one ``idn`` sequence for both languages, so the
   English and Russian versions of a story have different ids;
 - print versions: ``/en/print.php?idn=N``, ``/ru/print.php?idn=N`` (same text, less chrome);
-- RSS: ``/rss/rss_ru.xml`` (and ``rss_en.xml``), ``<item><link>`` pointing at ``?idn=`` URLs;
-- news lists: ``<div class="news-item">`` entries (date and a link), ``a.next`` to the next page
-  (the sample site serves them as ``/{en,ru}/news/?page=N``);
-- table layout: the article is in ``.center-column-wrap td.text`` (``h1.title``, ``div.date``
-  in Moscow time, optional ``div.lead``, ``<p>`` paragraphs), surrounded by menus;
+- RSS: ``/rss/rss_ru.xml`` (confirmed), ``<item><link>`` pointing at ``?idn=`` URLs;
+- table layout: the article is in ``.center-column-wrap td.text`` (confirmed by a public
+  scraper), surrounded by menus, clocks, a currency-rate table and a news sidebar;
 - pages are windows-1251, English ones too (raw 0xA0 bytes), with ``&#NNN;`` references for
   characters outside the code page.
 
-The spider starts from list pages and RSS feeds, follows news items, pagination and feed items,
-and emits list / feed / article records. It does not fetch print pages unless ``prefer_print``
-is set (then article links are fetched as ``print.php?idn=N``, page type ``print``).
+Not confirmed anywhere: list pages ``/{en,ru}/news/?page=N``, ``.news-item``, ``a.next``,
+``rss_en.xml``, ``h1.title``, ``div.date``, one idn sequence for both languages.
+
+Discovery therefore does not depend on list markup: the spider starts from the feed and the
+edition home pages (``/en/``, ``/ru/``) and follows every link on any fetched page (home page,
+list, article, sidebar) whose canonical URL matches an article pattern (``?idn=N``; the
+source's ``article_patterns`` or :data:`ARTICLE_PATTERNS`), and links matching a list pattern
+(home pages, ``/news/?page=N`` if it exists) as navigation, up to ``list_depth`` hops. It does
+not fetch print pages unless ``prefer_print`` is set (then article links are fetched as
+``print.php?idn=N``, page type ``print``); a print link and its article are one page per crawl.
+
+Walking ahead (``idn_ahead``; runner ``--idn-ahead``; the live source sets it): in an
+incremental run (a known file), the spider also walks idns upward from the highest known one
+with the backfill rules below (both languages per idn, stop after ``idn_gap`` idns without an
+article). New stories get higher idns, so this finds every new story, in both editions, even
+when the feed (Russian only) and the home pages show only a few: at most ``2 x idn_gap`` misses
+per run.
 
 Backfill by idn range (``idn_from``, ``idn_to``, ``idn_gap``; runner ``--idn-from/--idn-to/
 --idn-gap``): the spider walks the idn range *instead of* the lists and feeds (start URLs only
@@ -29,7 +41,8 @@ in). Links to other articles in a backfilled page are only checked, not followed
 
 - an idn whose article (either language) the known file marks as an article is not requested
   (counted in ``known_skipped``) and counts as found, unless ``full``;
-- a *backfill miss* -- 404 or 410, or a 200 page without an ``h1.title`` (what an old PHP site
+- a *backfill miss* -- 404 or 410, or a 200 page without an article region (neither
+  ``.center-column-wrap td.text`` with text, confirmed, nor ``h1.title``: what an old PHP site
   serves for a missing id, redirects included) -- gives no spool row: a never-used idn is not
   an error. The number of idns where every language missed is the ``idn_missing`` stat. A URL
   the known file has is never a miss: its 404 is a row (the flow marks the article gone);
@@ -42,19 +55,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
-from datetime import date
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import scrapy
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
-from w3lib.url import canonicalize_url
 
 from infoshos.spiders.base import Link, PortalSpider, Record
 from infoshos.spiders.incremental import url_key
 
 _PRINT_RE = re.compile(r"/print\.php$")
+#: Any URL with a numeric ``idn`` (canonical: ``/{en,ru}/?idn=N``; print.php folds into it).
+ARTICLE_PATTERNS = (r"[?&]idn=\d+(?:&|$)",)
+#: Edition home pages and the (unconfirmed) news lists ``/{en,ru}/news/?page=N``.
+LIST_PATTERNS = (r"^/(?:en|ru)$", r"^/(?:en|ru)/news(?:\?page=\d+)?$")
+#: The confirmed article region: its links are checked (documents, other sites).
+TEXT_LINKS = ".center-column-wrap td.text a::attr(href), div.text a::attr(href)"
+#: How far above the highest known idn a walk ahead may go (the gap ends it long before).
+_AHEAD_SPAN = 1_000_000
 
 
 def idn_of(url: str) -> str | None:
@@ -104,8 +123,16 @@ def portal_root(canonical_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{prefix}"
 
 
+def _flag(value: bool | str) -> bool:
+    if isinstance(value, str):
+        return value.lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
 class InfoshosSpider(PortalSpider):
     name = "infoshos"
+    ARTICLE_PATTERNS = ARTICLE_PATTERNS
+    LIST_PATTERNS = LIST_PATTERNS
 
     def __init__(
         self,
@@ -114,12 +141,12 @@ class InfoshosSpider(PortalSpider):
         idn_from: int | str | None = None,
         idn_to: int | str | None = None,
         idn_gap: int | str | None = None,
+        idn_ahead: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        if isinstance(prefer_print, str):
-            prefer_print = prefer_print.lower() in ("1", "true", "yes", "on")
-        self.prefer_print = bool(prefer_print)
+        self.prefer_print = _flag(prefer_print)
+        self.idn_ahead = _flag(idn_ahead)
         self.idn_from = _int_arg(idn_from, "idn_from")
         self.idn_to = _int_arg(idn_to, "idn_to")
         gap = _int_arg(idn_gap, "idn_gap")
@@ -138,11 +165,12 @@ class InfoshosSpider(PortalSpider):
         #: and per walked idn the outcome of each language (``hit``, ``miss``, ``other``).
         self._idn_next = self.idn_from or 0
         self._idn_last_hit = (self.idn_from or 0) - 1
+        self._idn_end = self.idn_to if self.idn_to is not None else -1
         self.idn_outcomes: dict[int, dict[str, str]] = {}
         self.idn_root: str | None = None
-        if self.backfill:
+        if self.backfill or self.idn_ahead:
             if not self.start_urls:
-                raise ValueError("a backfill needs a start URL (it gives the portal root)")
+                raise ValueError("an idn walk needs a start URL (it gives the portal root)")
             self.idn_root = portal_root(self.to_canonical(self.start_urls[0]))
 
     # -- backfill by idn range ------------------------------------------------------------------
@@ -165,11 +193,22 @@ class InfoshosSpider(PortalSpider):
                 return key
         return None
 
+    def top_known_idn(self) -> int | None:
+        """The highest idn of a known article under the portal root, else None."""
+        idns = [
+            int(idn)
+            for key, entry in self.known.items()
+            if entry.is_article
+            and self.idn_root is not None
+            and key.startswith(self.idn_root)
+            and (idn := idn_of(key)) is not None
+        ]
+        return max(idns, default=None)
+
     def walk_idns(self) -> Iterator[scrapy.Request]:
         """Requests for the idns now in reach: up to ``idn_gap`` above the highest found."""
-        assert self.idn_to is not None
         page_type = "print" if self.prefer_print else "article"
-        while self._idn_next <= min(self.idn_to, self._idn_last_hit + self.idn_gap):
+        while self._idn_next <= min(self._idn_end, self._idn_last_hit + self.idn_gap):
             if not self.budget_left():
                 return
             idn = self._idn_next
@@ -182,12 +221,12 @@ class InfoshosSpider(PortalSpider):
                 continue
             for language in IDN_LANGUAGES:
                 fetch = self.to_fetch(self.idn_url(idn, language))
-                seen = canonicalize_url(fetch)
+                seen = self.seen_key(fetch)
                 if seen in self._seen or not self.budget_left():
                     continue
                 self._seen.add(seen)
                 self.requested += 1
-                request = self.request(fetch, page_type, depth=0)
+                request = self.request(fetch, page_type, depth=0, via="idn")
                 request.meta["infoshos_idn"] = (idn, language)
                 # lower idns first (the outcome does not depend on the order, only the speed)
                 yield request.replace(priority=-(idn - (self.idn_from or 0)))
@@ -196,17 +235,23 @@ class InfoshosSpider(PortalSpider):
         if not self.backfill:
             async for request in super().start():
                 yield request
-            return
+            top = self.top_known_idn() if self.idn_ahead else None
+            if top is None:
+                return
+            self._idn_next, self._idn_last_hit = top + 1, top
+            self._idn_end = top + _AHEAD_SPAN
         for request in self.walk_idns():
             yield request
 
     @staticmethod
     def has_article(response: Response) -> bool:
-        """A page with an article title (article or print layout)."""
+        """A page with an article region (the confirmed ``td.text`` or a title): what tells an
+        idn in use from a never-used one in a walk. Not a judgement of the article itself."""
         if not isinstance(response, TextResponse):
             return False
         try:
-            return bool("".join(response.css("h1.title ::text").getall()).strip())
+            region = response.css(".center-column-wrap td.text ::text, h1.title ::text")
+            return bool("".join(region.getall()).strip())
         except ValueError:  # not HTML
             return False
 
@@ -259,50 +304,31 @@ class InfoshosSpider(PortalSpider):
     def closed(self, reason: str) -> None:
         super().closed(reason)
         stats = getattr(getattr(self, "crawler", None), "stats", None)
-        if stats is not None and self.backfill:
+        if stats is not None and (self.backfill or self.idn_outcomes):
             stats.set_value("infoshos/idn_missing", self.idn_missing)
             stats.set_value("infoshos/idn_last", max(self.idn_outcomes, default=None))
 
-    def article_link(self, href: str, response: TextResponse) -> Link:
-        if not self.prefer_print:
-            return (href, "article")
-        return (print_url(response.urljoin(href)), "print")
-
-    def classify(self, response: Any, page_type: str) -> str:
-        url = self.to_canonical(response.url)
-        if is_article_url(url):
-            return "print" if _PRINT_RE.search(urlsplit(url).path) else "article"
-        return page_type
-
-    def _content_link(self, href: str, response: TextResponse) -> Link:
-        """Articles are followed (only checked in a backfill: the walk reaches those in its
-        range); anything else is only checked (document, other site)."""
-        if is_article_url(self.to_canonical(response.urljoin(href))):
-            return (href, None) if self.backfill else self.article_link(href, response)
-        return (href, None)
+    def content_link(self, href: str, response: TextResponse, via: str) -> Link:
+        """Articles are followed (as print pages with ``prefer_print``); in a backfill they are
+        only checked: the walk reaches those in its range."""
+        if self.backfill:
+            return (href, None, via)
+        if self.prefer_print:
+            return (print_url(response.urljoin(href)), "print", via)
+        return (href, "article", via)
 
     def extract_links(self, response: TextResponse, page_type: str) -> Iterable[Link]:
-        if page_type == "feed":
-            return [
-                self._content_link(u, response) for u, _ in super().extract_links(response, "feed")
-            ]
-        if page_type == "list":
-            links = [
-                self.article_link(u, response)
-                for u in response.css(".news-item a::attr(href)").getall()
-            ]
-            links += [(u, "list") for u in response.css("a.next::attr(href)").getall()]
-            return links
-        # Article / print: check the links in the text, follow links to other articles.
-        hrefs = response.css(".center-column-wrap td.text a::attr(href), div.text a::attr(href)")
-        return [self._content_link(u, response) for u in hrefs.getall()]
+        """In a backfill every link is only checked: the walk replaces the lists and feeds."""
+        links = super().extract_links(response, page_type)
+        if self.backfill:
+            return [(href, None, via) for href, _, via in links]
+        return links
 
-    def item_dates(self, response: TextResponse, page_type: str) -> dict[str, date | None]:
-        """List items: ``<span class="date">DD.MM.YYYY HH:MM</span>`` next to the link."""
-        if page_type != "list":
-            return super().item_dates(response, page_type)
-        items = (
-            (item.css("a::attr(href)").get(), " ".join(item.css(".date ::text").getall()))
-            for item in response.css(".news-item")
-        )
-        return self.dated_links(response, items)
+    def article_page_type(self, canonical_url: str) -> str:
+        return "print" if _PRINT_RE.search(urlsplit(canonical_url).path) else "article"
+
+    def checked_links(self, response: TextResponse, page_type: str) -> list[Link]:
+        """Links in the article text: documents and other sites become skip records."""
+        if page_type not in ("article", "print"):
+            return []
+        return [(href, None, "link") for href in response.css(TEXT_LINKS).getall()]

@@ -1,78 +1,58 @@
 """Spider for the SCO Secretariat portal style.
 
 The real site has one edition per language: ``https://eng.sectsco.org``,
-``https://rus.sectsco.org``, ``https://chn.sectsco.org`` (UTF-8):
+``https://rus.sectsco.org``, ``https://chn.sectsco.org`` (UTF-8). Confirmed (see
+``../shared/research/real-portals.md`` and docs/sources.md): the editions on those subdomains;
+article addresses ``/YYYYMMDD/ID.html`` (2015-2024), ``/news/YYYYMMDD/ID.html`` (2019-2020),
+the slug form ``/YYYYMMDD/Words-Of-Title-ID.html`` and the section form
+``/political/YYYYMMDD/ID/slug.html`` (``cultural``, ``media_SCO``...) from 2023, sometimes with
+a trailing dot on the host. All of them are one article (one canonical URL, keyed by the ID);
+each is fetched once per crawl. Menu and About pages share the ``/YYYYMMDD/ID.html`` shape: they
+are fetched as candidates and the clean stage rejects them by content.
 
-- articles: ``/YYYYMMDD/ID.html``; older links use ``/news/YYYYMMDD/ID.html`` for the same page.
-  Both forms are fetched when linked (deduplication happens in the dedup stage); a URL is never
-  fetched twice in one crawl;
-- news lists: ``/news/?offset=N`` (N = 0, 10, 20...), ``<div class="news-item">`` entries with a
-  link and a ``<time datetime>``, ``a.next`` to the next page;
-- the article is ``<article class="news-detail">`` (``h1.news-title``, ``time[datetime]``,
-  ``div.news-body``); documents are linked as ``a.doc-link`` to PDFs. PDFs are never downloaded:
-  they become ``not_article`` skip records.
+No list or article markup is confirmed. Discovery therefore uses the edition home pages, the
+sitemaps, feeds if any, and every link on any fetched page that matches an article pattern
+(:data:`ARTICLE_PATTERNS`, or the source's ``article_patterns``); navigation links (home page,
+``/news/?offset=N``, section fronts) are followed up to ``list_depth`` hops. The bundled sample
+site's ``.news-item`` / ``a.next`` list markup is invented: it is not used (give ``list_css`` /
+``next_css`` to use such hints). PDFs are never downloaded: they become ``not_article`` skips.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from datetime import date
-from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
 from infoshos.spiders.base import Link, PortalSpider
 
-ARTICLE_PATH_RE = re.compile(r"^/(?:news/)?\d{8}/\d+\.html$")
+#: Every confirmed article address form (searched in the canonical path, which folds them all
+#: into ``/YYYYMMDD/ID.html``; the raw forms are listed for URLs of hosts not folded).
+ARTICLE_PATTERNS = (
+    r"^/(?:[A-Za-z_]+/)?\d{8}/(?:[^/?]*-)?\d+\.html$",
+    r"^/[A-Za-z_]+/\d{8}/\d+/[^/?]+\.html$",
+)
+#: Home pages, the news list and section fronts with their ``?offset=N`` pages.
+LIST_PATTERNS = (r"^/$", r"^/(?:news|political|cultural|media_SCO)(?:\?offset=\d+)?$")
+_ARTICLE_RES = tuple(re.compile(p) for p in ARTICLE_PATTERNS)
 
 
 def is_article_url(url: str) -> bool:
-    return bool(ARTICLE_PATH_RE.match(urlsplit(url).path))
+    """True for any confirmed article address form (raw or canonical)."""
+    path = urlsplit(url).path
+    return any(p.search(path) for p in _ARTICLE_RES)
 
 
 class SectscoSpider(PortalSpider):
     name = "sectsco"
+    ARTICLE_PATTERNS = ARTICLE_PATTERNS
+    LIST_PATTERNS = LIST_PATTERNS
 
-    def classify(self, response: Any, page_type: str) -> str:
-        if is_article_url(self.to_canonical(response.url)):
-            return "article"
-        return page_type
-
-    def extract_links(self, response: TextResponse, page_type: str) -> Iterable[Link]:
-        links: list[Link] = []
-        if page_type == "feed":
-            return [
-                (
-                    href,
-                    "article"
-                    if is_article_url(self.to_canonical(response.urljoin(href)))
-                    else None,
-                )
-                for href, _ in super().extract_links(response, page_type)
-            ]
-        if page_type == "list":
-            for href in response.css(".news-item a::attr(href)").getall():
-                links.append((href, "article"))
-            for href in response.css("a.next::attr(href)").getall():
-                links.append((href, "list"))
-            return links
-        # Article: documents (a.doc-link PDFs), other sites and other articles in the text.
-        for href in response.css("article a::attr(href)").getall():
-            canonical = self.to_canonical(response.urljoin(href))
-            links.append((href, "article" if is_article_url(canonical) else None))
-        return links
-
-    def item_dates(self, response: TextResponse, page_type: str) -> dict[str, date | None]:
-        """List items: ``<time datetime="YYYY-MM-DDTHH:MM:SS+03:00">`` next to the link."""
-        if page_type != "list":
-            return super().item_dates(response, page_type)
-        items = (
-            (
-                item.css("a::attr(href)").get(),
-                item.css("time::attr(datetime)").get() or item.css("time::text").get(),
-            )
-            for item in response.css(".news-item")
-        )
-        return self.dated_links(response, items)
+    def checked_links(self, response: TextResponse, page_type: str) -> list[Link]:
+        """An article's own links (documents, other sites) are checked: those in the page's
+        ``<article>`` or ``<main>`` (standard HTML5 elements, not site markup)."""
+        if page_type != "article":
+            return []
+        hrefs = response.css("article a::attr(href), main a::attr(href)").getall()
+        return [(href, None, "link") for href in hrefs]

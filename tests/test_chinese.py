@@ -126,7 +126,11 @@ def test_spider_records_of_a_chinese_list_and_article() -> None:
         ("not_article", f"{CHN}files/astana_declaration_2024.pdf"),
         ("offsite", "https://www.mfa.gov.cn/"),
     }
-    assert [r.url for r in out if isinstance(r, scrapy.Request)] == [f"{CHN}20240701/1200.html"]
+    # the other story (text and sidebar: one request) and the news list of the menu
+    assert [r.url for r in out if isinstance(r, scrapy.Request)] == [
+        f"{CHN}20240701/1200.html",
+        f"{CHN}news/",
+    ]
 
 
 # -- cleaning ---------------------------------------------------------------------------------

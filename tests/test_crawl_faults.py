@@ -56,6 +56,7 @@ def crawl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawl]:
             max_bytes=MAX_BYTES,
             timeout=TIMEOUT,
             retries=1,
+            list_css=".news-item",  # the fault routes are the list's items, not idn URLs
         )
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)

@@ -2,8 +2,9 @@
 entry of ``sources.yaml``, and a crawl of the local copy of the site (``tests/sites/ecrats/``)
 through the runner, with the live start URLs rewritten to 127.0.0.1 by a ``url_map``.
 
-The local pages follow the structure assumed in ``spiders/ecrats.py``; ``truth.json`` holds what
-must come out of them."""
+The local pages follow the structure assumed in ``spiders/ecrats.py`` (home pages, a sitemap, the
+news list); ``truth.json`` holds what must come out of them. Discovery uses none of that markup:
+only the source's URL patterns, the home pages and the sitemap."""
 
 from __future__ import annotations
 
@@ -98,32 +99,39 @@ def test_article_url_forms() -> None:
     assert not is_article_url(f"{CANON}/en/press/news/4516/photo.jpg")
 
 
-def test_list_page_follows_items_once_and_the_next_page() -> None:
+def test_list_page_follows_pattern_links_once_articles_first() -> None:
     out = parse("/en/press/news/", "list")
     (record,) = records_of(out)
     assert record["url"] == f"{CANON}/en/press/news/"
     assert record["page_type"] == "list"
     assert record["language_hint"] == "en"
-    # each item links its article twice (picture and title): one request; menus not followed
+    # each item links its article twice (picture and title): one request; then navigation
+    # (home pages, list pages) by the list patterns; about/contacts/documents are not followed
     assert requests_of(out) == [
         (f"{LOCAL}/en/press/news/4516/", "article"),
         (f"{LOCAL}/en/press/news/4515/", "article"),
         (f"{LOCAL}/en/press/news/4514/", "article"),
+        (f"{LOCAL}/en/", "list"),
+        (f"{LOCAL}/ru/", "list"),
         (f"{LOCAL}/en/press/news/?PAGEN_1=2", "list"),
+        (f"{LOCAL}/en/press/news/?PAGEN_1=3", "list"),
     ]
 
 
-def test_last_list_page_has_no_next_and_ru_pages_are_ru() -> None:
+def test_last_list_page_and_ru_pages_are_ru() -> None:
     out = parse("/ru/press/news/?PAGEN_1=2", "list")
     assert requests_of(out) == [
         (f"{LOCAL}/ru/press/news/8822/", "article"),
         (f"{LOCAL}/ru/press/news/8821/", "article"),
+        (f"{LOCAL}/ru/", "list"),
+        (f"{LOCAL}/en/", "list"),
+        (f"{LOCAL}/ru/press/news/", "list"),
     ]
     assert records_of(out)[0]["language_hint"] == "ru"
     assert records_of(out)[0]["url"] == f"{CANON}/ru/press/news/?PAGEN_1=2"
 
 
-def test_article_checks_attachments_and_other_sites_only() -> None:
+def test_article_follows_other_articles_and_checks_attachments_and_other_sites() -> None:
     out = parse("/en/press/news/4513/", "article")
     record, *skips = records_of(out)
     assert (record["page_type"], record["url"]) == ("article", f"{CANON}/en/press/news/4513/")
@@ -131,7 +139,15 @@ def test_article_checks_attachments_and_other_sites_only() -> None:
     assert [(s["skip_reason"], s["url"]) for s in skips] == [
         ("not_article", f"{CANON}/upload/iblock/3f2/memorandum-cis-atc.pdf")
     ]
-    assert requests_of(out) == []  # sidebar, share buttons and "back to the list" not followed
+    # the sidebar's articles and the navigation are followed (share buttons are not)
+    assert requests_of(out) == [
+        (f"{LOCAL}/en/press/news/4516/", "article"),
+        (f"{LOCAL}/en/press/news/4515/", "article"),
+        (f"{LOCAL}/en/press/news/4514/", "article"),
+        (f"{LOCAL}/en/", "list"),
+        (f"{LOCAL}/ru/", "list"),
+        (f"{LOCAL}/en/press/news/", "list"),
+    ]
     out = parse("/en/press/news/4512/", "article")
     assert [(s["skip_reason"], s["url"]) for s in records_of(out)[1:]] == [
         ("offsite", "https://eng.sectsco.org/")
@@ -233,7 +249,10 @@ def test_existing_rules_are_untouched() -> None:
 def test_live_source_is_configured(with_ecrats: None) -> None:
     src = sources_module.load_sources()["ecrats"]
     assert src.spider == "ecrats" and src.style == "ecrats"
-    assert src.start_urls == (f"{CANON}/en/press/news/", f"{CANON}/ru/press/news/")
+    # only confirmed or standard entry points: the edition home pages and the sitemap
+    assert src.start_urls == (f"{CANON}/en/", f"{CANON}/ru/", f"{CANON}/sitemap.xml")
+    assert src.timezone == "Asia/Tashkent"
+    assert src.article_patterns and src.list_patterns
     assert set(src.allowed_domains) == {"ecrats.org", "www.ecrats.org"}
     assert src.language == ("en", "ru")
     assert src.delay == 2.0 and src.concurrency == 1
@@ -265,6 +284,8 @@ def mirror_sources(base: str, tmp_path: Path) -> Path:
         "language": list(live.language),
         "encoding": live.encoding,
         "url_map": [f"{base}/={CANON}/"],
+        "article_patterns": list(live.article_patterns),
+        "list_patterns": list(live.list_patterns),
         "delay": 0,
         "concurrency": 4,
     }
@@ -281,8 +302,9 @@ def test_crawl_of_the_local_copy(with_ecrats: None, tmp_path: Path) -> None:
         src = sources_module.load_sources(mirror_sources(site.base_url, tmp_path))["ecrats-mirror"]
         (plan,) = plan_crawls([src], None, CrawlOptions(), None)
         assert plan.start_urls == [
-            f"{site.base_url}/en/press/news/",
-            f"{site.base_url}/ru/press/news/",
+            f"{site.base_url}/en/",
+            f"{site.base_url}/ru/",
+            f"{site.base_url}/sitemap.xml",
         ]
         out = tmp_path / "spool.parquet"
         argv = crawl_argv(plan, out)
@@ -302,7 +324,8 @@ def test_crawl_of_the_local_copy(with_ecrats: None, tmp_path: Path) -> None:
     for url, row in fetched.items():
         want = "list" if url in TRUTH["lists"] else "article"
         assert row["page_type"] == want, url
-        assert row["language_hint"] == url.split("/")[3], url
+        if not url.endswith(".xml"):
+            assert row["language_hint"] == url.split("/")[3], url
         assert row["status"] == (404 if broken.get(url) == "http_error" else 200), url
     skips = sorted((r["skip_reason"], r["url"]) for r in rows if r["skip_reason"])
     assert skips == sorted((s["reason"], s["url"]) for s in TRUTH["skips"])

@@ -23,7 +23,7 @@ from twisted.python.failure import Failure
 
 from infoshos.spiders.base import PortalSpider, document_extension, parse_url_map
 from infoshos.spiders.crawl import crawl_command, spool_counts
-from infoshos.spiders.generic import GenericSpider, looks_like_article
+from infoshos.spiders.generic import GenericSpider
 from infoshos.spiders.infoshos import InfoshosSpider, print_url
 from infoshos.spiders.sectsco import SectscoSpider, is_article_url
 from infoshos.spiders.settings import as_dict
@@ -243,7 +243,11 @@ def test_infoshos_article_links_pdf_offsite_and_other_article() -> None:
     assert pdf["detail"] == "pdf document"
     assert pdf["referer"] == "http://infoshos.sample.test/en/?idn=12"
     assert skips["offsite"]["url"] == "https://www.other.example.org/news"
-    assert [r.url for r in requests_of(out)] == [f"{LOCAL}/infoshos/en/?idn=13"]
+    # the other article (a pattern link) and the menu's news list (a list pattern)
+    assert [(r.url, r.meta["infoshos_via"]) for r in requests_of(out)] == [
+        (f"{LOCAL}/infoshos/en/?idn=13", "pattern"),
+        (f"{LOCAL}/infoshos/en/news/?page=1", "list"),
+    ]
 
 
 def test_infoshos_404_is_a_record_with_its_status_and_no_links() -> None:
@@ -321,12 +325,12 @@ SECTSCO_LIST = """<html><body><div class="news-list">
 </div><a class="next" href="?offset=10">Next</a></body></html>"""
 
 
-def test_sectsco_list_follows_both_url_forms_and_next() -> None:
+def test_sectsco_list_fetches_each_story_once_whatever_its_url_form_and_next() -> None:
     spider = sectsco_spider()
     out = run(spider, response(f"{LOCAL}/sectsco/eng/news/?offset=0", SECTSCO_LIST, "list"))
+    # /news/YYYYMMDD/ID.html is the same story as /YYYYMMDD/ID.html: fetched once
     assert [(r.url, r.meta["page_type"]) for r in requests_of(out)] == [
         (f"{LOCAL}/sectsco/eng/20200115/612345.html", "article"),
-        (f"{LOCAL}/sectsco/eng/news/20200115/612345.html", "article"),
         (f"{LOCAL}/sectsco/eng/20200116/612346.html", "article"),
         (f"{LOCAL}/sectsco/eng/news/?offset=10", "list"),
     ]
@@ -356,7 +360,12 @@ def test_sectsco_article_pdf_is_not_article_skip() -> None:
 def test_sectsco_article_url_forms() -> None:
     assert is_article_url("https://eng.sectsco.org/20190614/555186.html")
     assert is_article_url("https://rus.sectsco.org/news/20151221/26645.html")
+    assert is_article_url("https://eng.sectsco.org/20230505/SCO-Secretary-General-941940.html")
+    assert is_article_url("https://eng.sectsco.org/political/20230710/950979/some-slug.html")
+    assert is_article_url("https://eng.sectsco.org/media_SCO/20230710/950979/x.html")
+    assert is_article_url("https://eng.sectsco.org./20240704/1460010.html")
     assert not is_article_url("https://eng.sectsco.org/news/?offset=10")
+    assert not is_article_url("https://eng.sectsco.org/documents/")
     assert document_extension("https://eng.sectsco.org/files/a.pdf") == "pdf"
     assert document_extension("https://eng.sectsco.org/20190614/555186.html") is None
 
@@ -364,33 +373,51 @@ def test_sectsco_article_url_forms() -> None:
 # -- generic ----------------------------------------------------------------------------------
 
 
-def test_generic_classifies_articles_and_follows_same_site_links() -> None:
+def test_generic_marks_every_html_page_a_candidate_and_follows_same_site_links() -> None:
     spider = GenericSpider(source="g", start_urls=["https://news.example.com/"], max_depth=1)
-    long_text = "word " * 100
-    article = f"<html><body><time>2020-01-01</time><p>{long_text}</p></body></html>"
-    resp = response("https://news.example.com/2020/01/01/a.html", article, "other")
-    assert looks_like_article(resp)  # type: ignore[arg-type]
     home = (
         '<html><body><a href="/a.html">a</a><a href="/b.html">b</a><a href="/a.html">again</a>'
         '<a href="https://elsewhere.example.net/">x</a><a href="/doc.pdf">pdf</a></body></html>'
     )
     out = run(spider, response("https://news.example.com/", home, "other"))
     records = records_of(out)
-    assert records[0]["page_type"] == "other"
+    # No judgement by content: the home page is a candidate too (the clean stage decides).
+    assert records[0]["page_type"] == "article"
     assert {r["skip_reason"] for r in records[1:]} == {"offsite", "not_article"}
     reqs = requests_of(out)
     assert [r.url for r in reqs] == [
         "https://news.example.com/a.html",
         "https://news.example.com/b.html",
     ]
-    # Depth 1 reached: the article is emitted, its links are not followed.
-    page = response(
-        "https://news.example.com/a.html", article.replace("<p>", '<a href="/c">c</a><p>'), "other"
-    )
+    assert {r.meta["infoshos_via"] for r in reqs} == {"link"}
+    # Depth 1 reached: the page is emitted, its links are not followed; a page without any
+    # date or paragraph is still a candidate.
+    page = response("https://news.example.com/a.html", '<html><a href="/c">c</a></html>', "other")
     page.meta["infoshos_depth"] = 1
     out = run(spider, page)
     assert records_of(out)[0]["page_type"] == "article"
     assert requests_of(out) == []
+    # A binary answer is never a candidate.
+    pdf = Response("https://news.example.com/x", body=b"%PDF-1.4", request=page.request)
+    assert records_of(run(spider, pdf))[0]["page_type"] == "other"
+
+
+def test_generic_with_patterns_types_lists_and_follows_articles_beyond_depth() -> None:
+    spider = GenericSpider(
+        source="g", start_urls=["https://news.example.com/"], max_depth=0,
+        article_patterns=[r"^/story/\d+$"], list_patterns=[r"^/archive(\?p=\d+)?$"],
+    )  # fmt: skip
+    html = (
+        '<html><body><a href="/about">about</a><a href="/story/7">s</a>'
+        '<a href="/archive?p=2">older</a></body></html>'
+    )
+    page = response("https://news.example.com/archive", html, "other")
+    out = run(spider, page)
+    assert records_of(out)[0]["page_type"] == "list"
+    assert [(r.url, r.meta["page_type"], r.meta["infoshos_via"]) for r in requests_of(out)] == [
+        ("https://news.example.com/story/7", "article", "pattern"),
+        ("https://news.example.com/archive?p=2", "list", "list"),
+    ]
 
 
 def test_generic_reads_linked_feed_instead_of_crawling() -> None:

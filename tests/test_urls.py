@@ -146,3 +146,65 @@ def test_sample_site_canonical_urls_are_fixed_points() -> None:
     assert urls
     assert [canonical_url(u) for u in urls] == urls
     assert len({article_id(u) for u in urls}) == len(urls)
+
+
+# -- every real URL form of the live portals (../shared/research/real-portals.md) -------------
+
+REAL_FORMS = {
+    "https://eng.sectsco.org/20230505/941940.html": [
+        "https://eng.sectsco.org/20230505/941940.html",
+        "http://eng.sectsco.org/news/20230505/941940.html",
+        "https://eng.sectsco.org/20230505/SCO-Secretary-General-Zhang-Mings-remarks-941940.html",
+        "https://eng.sectsco.org/political/20230505/941940/SCO-Secretary-General-remarks.html",
+        "https://eng.sectsco.org./20230505/941940.html",
+        "http://ENG.sectsco.org.:80/news/20230505/941940.html/?utm_source=x",
+    ],
+    "https://rus.sectsco.org/20230831/953905.html": [
+        "https://rus.sectsco.org/20230831/Vstrecha-General-nogo-sekretarya-Kazakhstan--953905.html",
+        "https://rus.sectsco.org/cultural/20230831/953905/Vstrecha.html",
+        "https://rus.sectsco.org/media_SCO/20230831/953905/vstrecha.html",
+        "https://rus.sectsco.org/news/20230831/953905.html",
+    ],
+    "https://eng.sectsco.org/20240704/1460010.html": [
+        "https://eng.sectsco.org./20240704/1460010.html",
+        "http://eng.sectsco.org./20240704/1460010.html",
+    ],
+    "http://www.infoshos.ru/en/?idn=15702": [
+        "http://infoshos.ru/en/?idn=15702",
+        "https://www.infoshos.ru/en/?idn=15702",
+        "http://infoshos.ru/en/index.php?idn=15702",
+        "http://www.infoshos.ru/en/index.php?idn=15702",
+        "http://infoshos.ru/en/print.php?idn=15702",
+        "http://www.infoshos.ru./en/print.php?idn=015702",
+    ],
+    "https://ecrats.org/en/press/news/2545": [
+        "https://ecrats.org/en/press/news/2545/",
+        "https://ecrats.org/en/press/news/2545",
+        "https://www.ecrats.org/en/press/news/2545/",
+        "http://www.ecrats.org/en/press/news/2545",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"), [(u, want) for want, forms in REAL_FORMS.items() for u in forms]
+)
+def test_real_url_forms_are_one_canonical_url_and_one_id(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+    assert article_id(canonical_url(url)) == article_id(expected)
+    assert canonical_url(expected) == expected
+
+
+def test_real_forms_of_distinct_stories_stay_distinct() -> None:
+    urls = [
+        "https://eng.sectsco.org/20230505/941940.html",
+        "https://rus.sectsco.org/20230505/941940.html",  # another edition
+        "https://chn.sectsco.org/20230505/941940.html",
+        "https://eng.sectsco.org/20230505/Remarks-941941.html",  # another ID
+        "https://eng.sectsco.org/20230505/Remarks-and-more.html",  # no ID: left as it is
+        "https://ecrats.org/en/press/news/2545",
+        "https://ecrats.org/ru/press/news/2545",  # separate id spaces per language
+        "http://www.infoshos.ru/ru/?idn=15702",
+    ]
+    assert len({canonical_url(u) for u in urls}) == len(urls)
+    assert canonical_url(urls[4]) == urls[4]

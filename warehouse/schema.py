@@ -68,6 +68,7 @@ SPOOL = pa.schema(
         pa.field("referer", pa.string()),
         pa.field("skip_reason", pa.string()),
         pa.field("detail", pa.string()),
+        pa.field("via", pa.string()),
     ]
 )
 
@@ -87,6 +88,11 @@ PAGES = Table(
         _c("encoding", pa.string(), "the encoding used to decode the body"),
         _c("fetched_at", TS, "when the response arrived (UTC)", nullable=False),
         _c("error", pa.string(), "network error when no response arrived"),
+        _c(
+            "via",
+            pa.string(),
+            "how the page was reached: start, feed, sitemap, pattern, list, idn, revisit or link",
+        ),
         RUN_ID,
     ),
     key=("page_id",),

@@ -13,7 +13,8 @@ Rules, in order (pure string work, no network):
 3. Scheme: ``http`` and ``https`` are *not* merged in general (a host may serve different
    things on each). For the portal hosts we know, the scheme is fixed per host, whatever the
    link said: Infoshos-style hosts use ``http`` (as in ``http://infoshos.sample.test/``),
-   Secretariat-style hosts use ``https``. ``infoshos.ru`` is folded into ``www.infoshos.ru``.
+   Secretariat-style hosts use ``https``, SCO RATS hosts ``https``. ``infoshos.ru`` is folded
+   into ``www.infoshos.ru``, ``www.ecrats.org`` into ``ecrats.org``.
 4. Tracking parameters are dropped: ``utm_*``, ``fbclid``, ``gclid``, ``yclid``,
    ``_openstat``, ``from``, ``ref`` (names compared case-insensitively).
 5. Trailing slashes are removed from paths other than ``/``.
@@ -23,7 +24,12 @@ Rules, in order (pure string work, no network):
      ``/{en,ru}?idn=N`` become ``/{en,ru}/?idn=N``; only ``idn`` is kept on these article
      URLs and leading zeros are dropped from it. (This form keeps its slash: it is the
      address the portal links to.)
-   * SCO Secretariat: ``/news/YYYYMMDD/ID.html`` becomes ``/YYYYMMDD/ID.html``.
+   * SCO Secretariat: every form of a story's address becomes ``/YYYYMMDD/ID.html``, keyed
+     by the story's ID (the trailing number): ``/news/YYYYMMDD/ID.html``, the slug form
+     ``/YYYYMMDD/Words-Of-Title-ID.html`` and the section form
+     ``/SECTION/YYYYMMDD/ID/slug.html`` (``political``, ``cultural``, ``media_SCO``...). The
+     edition hosts (``eng.``, ``rus.``, ``chn.``) stay distinct.
+   * SCO RATS: ``/{en,ru}/press/news/N/`` loses its trailing slash like any other path.
 
 The result is idempotent: ``canonical_url(canonical_url(u)) == canonical_url(u)``.
 A canonical URL is an identifier; the URL actually fetched is kept elsewhere (``fetch_url``).
@@ -40,6 +46,7 @@ from w3lib.url import canonicalize_url
 __all__ = [
     "INFOSHOS_HOSTS",
     "SECRETARIAT_HOSTS",
+    "RATS_HOSTS",
     "portal_style",
     "TRACKING_PARAMS",
     "article_id",
@@ -64,6 +71,9 @@ SECRETARIAT_HOSTS: frozenset[str] = frozenset(
     }
 )
 
+#: SCO RATS hosts, mapped to the host name used in canonical URLs.
+RATS_HOSTS: dict[str, str] = {"ecrats.org": "ecrats.org", "www.ecrats.org": "ecrats.org"}
+
 #: Query parameters that never change the page (exact names; ``utm_*`` is matched by prefix).
 TRACKING_PARAMS: frozenset[str] = frozenset(
     {"fbclid", "gclid", "yclid", "_openstat", "from", "ref"}
@@ -71,7 +81,10 @@ TRACKING_PARAMS: frozenset[str] = frozenset(
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _INFOSHOS_ARTICLE_PATH = re.compile(r"^/(en|ru)(?:/|/index\.php|/print\.php)?$", re.IGNORECASE)
-_SECRETARIAT_OLD_PATH = re.compile(r"^/news/(\d{8}/[^/]+\.html)$")
+#: ``/[SECTION/]YYYYMMDD/[Words-Of-Title-]ID.html`` and ``/SECTION/YYYYMMDD/ID/slug.html``.
+_SECRETARIAT_STORY = re.compile(
+    r"^/(?:[A-Za-z_]+/)?(\d{8})/(?:(?:[^/]*-)?(\d+)\.html|(\d+)/[^/]+\.html)$"
+)
 
 
 def _param_name(pair: str) -> str:
@@ -124,7 +137,7 @@ def canonical_url(url: str) -> str:
     path = parts.path or "/"
     pairs = [p for p in parts.query.split("&") if p and not _is_tracking(p)]
 
-    portal = host in INFOSHOS_HOSTS or host in SECRETARIAT_HOSTS
+    portal = host in INFOSHOS_HOSTS or host in SECRETARIAT_HOSTS or host in RATS_HOSTS
     if host in INFOSHOS_HOSTS:
         host = INFOSHOS_HOSTS[host]
         scheme = "http"
@@ -136,9 +149,12 @@ def canonical_url(url: str) -> str:
             )
     elif host in SECRETARIAT_HOSTS:
         scheme = "https"
-        old = _SECRETARIAT_OLD_PATH.match(path.rstrip("/"))
-        if old is not None:
-            path = "/" + old.group(1)
+        story = _SECRETARIAT_STORY.match(path.rstrip("/"))
+        if story is not None:
+            path = f"/{story.group(1)}/{int(story.group(2) or story.group(3))}.html"
+    elif host in RATS_HOSTS:
+        host = RATS_HOSTS[host]
+        scheme = "https"
 
     if path != "/":
         path = path.rstrip("/") or "/"
