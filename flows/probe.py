@@ -78,9 +78,13 @@ def via_of(row: Mapping[str, Any], page_types: Mapping[str, str]) -> str:
     return VIA_BY_REFERER_TYPE.get(page_types.get(referer, ""), "link")
 
 
-def discovery_paths(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
-    """Per discovery path: the links (spool rows) it found and the article pages among them that
-    answered (status below 400)."""
+def discovery_paths(
+    rows: Iterable[Mapping[str, Any]], links_by_via: Mapping[str, int] | None = None
+) -> dict[str, dict[str, int]]:
+    """Per discovery path: the links it found and the article pages fetched through it that
+    answered (status below 400). ``links_by_via`` (the crawl's count of distinct links each
+    path found, also those another path had found first) gives the links; without it, the
+    spool rows reached through each path."""
     rows = list(rows)
     page_types = {r["url"]: r.get("page_type") or "" for r in rows if r.get("status") is not None}
     out: dict[str, dict[str, int]] = {}
@@ -90,6 +94,8 @@ def discovery_paths(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, in
         answered = row.get("status") is not None and int(row["status"]) < 400
         ok = answered and not row.get("skip_reason")
         counts["articles"] += ok and row.get("page_type") in ARTICLE_PAGE_TYPES
+    for via, found in (links_by_via or {}).items():
+        out.setdefault(via, {"links": 0, "articles": 0})["links"] = int(found)
     return dict(sorted(out.items(), key=lambda kv: (-kv[1]["links"], kv[0])))
 
 
@@ -112,6 +118,7 @@ def analyse(
     timezone: str | None,
     timezone_label: str,
     now: datetime | None = None,
+    links_by_via: Mapping[str, int] | None = None,
 ) -> ProbeReport:
     """Clean every spool row as the clean stage would and aggregate what a run would do.
 
@@ -123,7 +130,7 @@ def analyse(
         style=source.style,
         timezone=timezone_label,
         start_urls=list(source.start_urls),
-        discovery=discovery_paths(rows),
+        discovery=discovery_paths(rows, links_by_via),
         has_rules=source.style in sites.RULES,
     )
     seen: set[str] = set()
@@ -257,6 +264,6 @@ def run_probe(source: Source, pages: int, timezone: str | None, timezone_label: 
             stats = run_crawl(plan, out)
         rows = pq.read_table(out).to_pylist()
     shown = replace(source, start_urls=tuple(plan.start_urls))
-    report = analyse(rows, shown, timezone, timezone_label)
+    report = analyse(rows, shown, timezone, timezone_label, links_by_via=stats.get("links_by_via"))
     report.crawl = stats
     return report

@@ -99,7 +99,9 @@ class Source:
     schedule: str | None = None
     sample: bool = False
     url_map: tuple[tuple[str, str], ...] = ()
-    timezone: str = "UTC"
+    #: IANA zone of datelines written without an offset; None: the site rules' own zone (the
+    #: portals), else UTC.
+    timezone: str | None = None
     article_patterns: tuple[str, ...] = ()
     list_patterns: tuple[str, ...] = ()
     list_css: str | None = None
@@ -130,8 +132,8 @@ class Source:
 
     @field_validator("timezone")
     @classmethod
-    def _timezone(cls, value: str) -> str:
-        return check_timezone(value)
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
 
     @field_validator("schedule")
     @classmethod

@@ -278,6 +278,9 @@ class PortalSpider(scrapy.Spider):
         self.known_skipped: set[str] = set()
         self.since_skipped: set[str] = set()
         self.pagination_stopped = 0
+        #: Distinct followable links each discovery path found (also those another path had
+        #: found first): what ``infoshos probe`` reports per path.
+        self.links_by_via: dict[str, set[str]] = {}
 
     # -- URLs ---------------------------------------------------------------------------------
 
@@ -547,6 +550,7 @@ class PortalSpider(scrapy.Spider):
                 continue
             if page_type is None:
                 continue
+            self.links_by_via.setdefault(via, set()).add(canonical)
             hops = nav + (page_type in NAVIGATION_TYPES)
             if hops > self.list_depth and page_type in NAVIGATION_TYPES:
                 continue
@@ -682,6 +686,8 @@ class PortalSpider(scrapy.Spider):
             stats.set_value("infoshos/known_skipped", len(self.known_skipped))
             stats.set_value("infoshos/since_skipped", len(self.since_skipped))
             stats.set_value("infoshos/pagination_stopped", self.pagination_stopped)
+            found = {via: len(links) for via, links in sorted(self.links_by_via.items())}
+            stats.set_value("infoshos/links_by_via", found)
 
     def _skip_once(
         self, canonical: str, reason: str, detail: str, referer: str, via: str | None = None

@@ -373,6 +373,7 @@ def run(args: argparse.Namespace) -> int:
     for name in ("known_skipped", "since_skipped", "pagination_stopped", "idn_missing"):
         counts[name] = int((stats.get_value(f"infoshos/{name}") if stats else None) or 0)
     counts["idn_last"] = stats.get_value("infoshos/idn_last") if stats else None
+    counts["links_by_via"] = (stats.get_value("infoshos/links_by_via") if stats else None) or {}
     print(json.dumps(counts, sort_keys=True))
     return 0 if reason == "finished" else 1
 

@@ -60,7 +60,7 @@ def test_a_page_without_article_fails_with_a_reason(
     good.write_bytes(render.infoshos_article(render.SiteData(), _glued_article()))
     code, rows = _run(capsys, str(tmp_path / "chrome.html"), str(good), str(tmp_path / "nope"))
     assert code == 1
-    assert rows[0]["error"] and str(rows[0]["error"]).startswith(("no_body", "no_title"))
+    assert rows[0]["error"] and str(rows[0]["error"]).startswith("not_article: not an article")
     assert rows[1]["error"] is None
     assert rows[2]["error"] == f"no such file: {tmp_path / 'nope'}"
 

@@ -135,8 +135,12 @@ def clean_page(
     miss: str | None = None
     try:
         found, miss = extract(html, page.get("final_url") or page["url"], style, tz)
-        verdict = detect.check(found.title, found.published_at is not None, found.paragraphs)
+        verdict = detect.check(
+            found.title, found.published_at is not None, found.paragraphs, found.teasers
+        )
         if not verdict.is_article:
+            if style not in sites.RULES:  # a generic crawl's candidate: not an article, and why
+                raise sites.NotArticle("not_article", f"not an article: {verdict.detail}")
             raise sites.NotArticle(verdict.reason or "not_article", verdict.detail)
         # a portal's edition declares its language; a generic page's is detected
         hint = page.get("language_hint") if style in sites.RULES else None

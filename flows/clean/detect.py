@@ -8,8 +8,10 @@ counted so that every script is treated alike: alphabetic words and numbers for 
 and other alphabets, and one word per two characters for Chinese, Japanese and Korean, which are
 written without spaces.
 
-Listings, tag pages, contact pages and stubs fail the rule: their link lists are not body text,
-so what is left is short, or they carry no dateline. The clean stage applies this rule to every
+Listings, tag pages, contact pages and stubs fail the rule: a listing's main block is a run of
+headlines each with a date of its own (:data:`MAX_TEASERS` or more: ``not_article``), its link
+lists are not body text, so what is left is short, or they carry no dateline. The clean stage
+applies this rule to every
 candidate page (:func:`check`); the spiders do not judge content (a candidate is any page a
 source's article patterns match, or any HTML page of a generic crawl), so there is one rule, in
 one place. Pure functions.
@@ -97,9 +99,15 @@ class Verdict:
         return self.reason is None
 
 
-def check(title: str | None, has_date: bool, paragraphs: list[str]) -> Verdict:
+#: Dated headlines in a page's main block that make it a listing, not an article.
+MAX_TEASERS = 3
+
+
+def check(title: str | None, has_date: bool, paragraphs: list[str], teasers: int = 0) -> Verdict:
     """The article rule: some text, a date, a body of about :data:`MIN_WORDS` words, a title
     (checked in that order: the first one missing is the reason)."""
+    if teasers >= MAX_TEASERS:
+        return Verdict("not_article", f"a listing: {teasers} headlines with dates of their own")
     words = body_words(paragraphs)
     if not words:
         return Verdict("no_body", "no article text on the page")

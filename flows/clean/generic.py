@@ -690,6 +690,38 @@ def _is_part(text: str, title: str) -> bool:
     return len(nt) >= 12 and nt in _norm(title) and len(nt) >= 0.5 * len(_norm(title))
 
 
+def _around(blocks: list[blk.Block], title: blk.Block) -> list[blk.Block]:
+    """The blocks a dateline of the title may be: up to 6 after it and 3 before it (nearest
+    first, after before before), never past another heading: a date beyond one belongs to it
+    (a teaser's date in a list)."""
+    after: list[blk.Block] = []
+    for block in blocks[title.index + 1 : title.index + 7]:
+        if block.heading:
+            break
+        after.append(block)
+    before: list[blk.Block] = []
+    for block in reversed(blocks[max(0, title.index - 3) : title.index]):
+        if block.heading:
+            break
+        before.append(block)
+    return after + before
+
+
+def _teasers(blocks: list[blk.Block], tz: tzinfo) -> int:
+    """Headlines each followed by a dateline of their own: the dated teasers of a listing."""
+    count = 0
+    for i, block in enumerate(blocks):
+        if block.chrome or not (block.heading or (block.link_density > 0.5 and block.words <= 25)):
+            continue  # (a sidebar of other news inside the article block is not a listing)
+        for other in blocks[i + 1 : i + 3]:
+            if other.heading or other.chrome:
+                break
+            if other.words <= _DATELINE_WORDS and find_datetime(other.text, tz) is not None:
+                count += 1
+                break
+    return count
+
+
 def _time_attribute(element: HtmlElement, tz: tzinfo) -> datetime | None:
     """The machine-readable time of a ``<time datetime>`` in a dateline, when it carries an
     explicit offset (which wins over the source's zone)."""
@@ -717,10 +749,7 @@ def _dateline(
     ``<time datetime>`` beside the title. Dates in sidebars and lists do not count."""
     now = datetime.now(UTC)
     if title is not None:
-        lo, hi = max(0, title.index - 3), title.index + 6
-        near = [b for b in blocks[lo:hi] if b is not title]
-        near.sort(key=lambda b: (b.index < title.index, abs(b.index - title.index)))
-        for block in near:
+        for block in _around(blocks, title):
             if block.chrome or block.words > _DATELINE_WORDS or block.link_density > 0.5:
                 continue
             found_at = find_datetime_span(block.text, tz)
@@ -934,6 +963,7 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         # the headline and dateline are there but no running text follows them: an empty
         # article (what else the page holds is its furniture)
         found = blk.Found(title_block.element, title_block, [], 0, 0.0)  # type: ignore[union-attr]
+    teasers = _teasers(found.blocks, zone) if found is not None else 0
     if line_at is None and found is not None:  # a <time> in the article block
         line_block, line_text, line_at = _dateline([], None, zone, found.container)
         date_text, published_at = _choose_date(meta, (line_text, line_at), url, zone)
@@ -1008,6 +1038,7 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         paragraphs=paragraphs,
         canonical_url=meta.canonical_url,
         links=links,
+        teasers=teasers,
     )
 
 

@@ -57,6 +57,8 @@ class Extracted:
     canonical_url: str | None
     links: list[str]
     attachments: list[str] = field(default_factory=list)  # e.g. the Secretariat's PDF doc-link
+    #: Headlines in the article block each with a dateline of its own (a listing's teasers).
+    teasers: int = 0
 
 
 @dataclass(frozen=True)
