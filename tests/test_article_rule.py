@@ -159,7 +159,8 @@ def test_short_russian_release_in_undeclared_cp1251_is_stored_without_the_sideba
 def test_a_dateline_with_no_story_after_it_is_not_an_article() -> None:
     page = release_page(paragraphs=[]).encode("cp1251")
     result = clean_page(record(page), "generic", None, NOW, timezone="Europe/Moscow")
-    assert result.reject is not None and result.reject["reason"] == "no_body"
+    assert result.reject is not None and result.reject["reason"] == "not_article"
+    assert result.reject["detail"] == "not an article: no article text on the page"
 
 
 # -- site rules are hints --------------------------------------------------------------------
