@@ -803,23 +803,27 @@ def _choose_date(
     return None, None
 
 
-def _index(block: blk.Block) -> int:
-    return block.index
+def _as_para(block: blk.Block) -> _Para:
+    kind = "head" if block.heading else "item" if block.item else "row" if block.row else "p"
+    return _Para(block.text, kind, block.link_chars, list(block.links))
 
 
 def _as_paras(found: blk.Found, skip: set[int]) -> list[_Para]:
-    out = []
-    for block in found.blocks:
-        if block.index in skip or block.chrome:
-            continue
-        kind = "head" if block.heading else "item" if block.item else "row" if block.row else "p"
-        out.append(_Para(block.text, kind, block.link_chars, list(block.links)))
-    return out
+    return [_as_para(b) for b in found.blocks if b.index not in skip and not b.chrome]
+
+
+@dataclass
+class _Line:
+    """A line of the page for matching trafilatura's text back to the page's blocks."""
+
+    norm: str
+    para: _Para
+    inside: bool  # in the article block (or its headline and dateline)
 
 
 def _combine(
     anchored: list[_Para],
-    boundaries: list[_Para],
+    lines: list[_Line],
     container_text: str,
     anchor: bool,
     confident: bool,
@@ -835,25 +839,77 @@ def _combine(
     trafilatura judges well what inside a page is running text (it drops captions, widgets and
     teasers) but keeps the sidebars of table layouts and glues their paragraphs; the anchored
     pass finds the article block and its paragraph boundaries. So trafilatura's paragraphs are
-    kept where they lie inside the article block, cut again at the block's paragraph
-    boundaries. The block is trusted when trafilatura's text lies mostly inside it, or when
-    what it kept outside is page furniture, or when the block is firmly anchored (it holds the
-    headline and the dateline). Otherwise trafilatura's text is used as it is; the anchored
-    block alone only when trafilatura found next to nothing (or, firmly anchored, far less)."""
+    cut again at the page's own line boundaries, and the lines that lie inside the article
+    block are kept. The block is trusted when what trafilatura kept outside it is page
+    furniture, or when the block is firmly anchored (it holds the headline and the dateline).
+    Otherwise trafilatura's text is used as it is; the anchored block alone only when
+    trafilatura found next to nothing (or, firmly anchored, far less)."""
     found = _clean(_trafilatura_paras(html, tree, url), meta)
     if anchored and found and container_text:
-        lines = {_norm(p.text) for p in boundaries}
-        inside = [p for p in found if _within(_norm(p.text), container_text, lines, elsewhere)]
+        block_lines = {line.norm for line in lines if line.inside}
+        inside: list[_Para] = []
+        for para, flag in _cut(found, lines):
+            if (
+                flag
+                if flag is not None
+                else _within(_norm(para.text), container_text, block_lines, elsewhere)
+            ):
+                inside.append(para)
         size = _size(inside)
         text = _norm(" ".join(p.text for p in found))
         lost = sum(b.words for b in outside if _norm(b.text) in text)
         if anchor and size < 0.5 * _size(anchored):
             return anchored  # trafilatura read something else than the anchored article
         if size and (anchor or lost <= 0.1 * size):
-            return _resplit(inside, boundaries)
+            return inside
     if confident and _size(found) < MIN_WORDS <= _size(anchored):
         return anchored
     return found or (anchored if confident else [])
+
+
+def _cut(paras: list[_Para], lines: list[_Line]) -> list[tuple[_Para, bool | None]]:
+    """trafilatura's paragraphs, each one that glues several of the page's lines together cut
+    back into those lines (a table cell's ``<br><br>`` paragraphs, a headline run into the
+    first paragraph), with whether each piece lies in the article block; None where a
+    paragraph is not made of whole lines (trafilatura left out words inside it)."""
+    starts: dict[str, list[int]] = {}
+    for i, line in enumerate(lines):
+        if line.norm:
+            starts.setdefault(line.norm[:8], []).append(i)
+    out: list[tuple[_Para, bool | None]] = []
+    for para in paras:
+        target = _norm(para.text)
+        picked = None
+        for i in starts.get(target[:8], []):
+            picked = _pick(target, lines, i)
+            if picked is not None:
+                break
+        if picked is None:
+            out.append((para, None))
+        elif len(picked) == 1:
+            out.append((para, lines[picked[0]].inside))
+        else:
+            out.extend((lines[k].para, lines[k].inside) for k in picked)
+    return out
+
+
+def _pick(target: str, lines: list[_Line], start: int, max_skip: int = 12) -> list[int] | None:
+    """The lines from ``start`` on whose texts, in order, make ``target`` (lines trafilatura
+    dropped in between are skipped)."""
+    if not target.startswith(lines[start].norm):
+        return None
+    rest = target[len(lines[start].norm) :]
+    picked, skipped, j = [start], 0, start + 1
+    while rest and j < len(lines) and skipped <= max_skip:
+        norm = lines[j].norm
+        if norm and rest.startswith(norm):
+            picked.append(j)
+            rest = rest[len(norm) :]
+            skipped = 0
+        else:
+            skipped += 1
+        j += 1
+    return picked if not rest else None
 
 
 def _within(text: str, container: str, lines: set[str], elsewhere: set[str]) -> bool:
@@ -866,34 +922,16 @@ def _within(text: str, container: str, lines: set[str], elsewhere: set[str]) -> 
     if len(text) < 60:
         return False
     head = container.find(text[:24])
-    tail = container.find(text[-24:], head + 24) if head >= 0 else -1
-    return tail >= 0 and tail + 24 - head <= 1.2 * len(text)
-
-
-def _resplit(paras: list[_Para], blocks: list[_Para]) -> list[_Para]:
-    """``paras`` with every paragraph that glues several of ``blocks`` together cut back into
-    them (a table cell's ``<br><br>`` paragraphs read as one)."""
-    norms = [_norm(b.text) for b in blocks]
-    starts: dict[str, list[int]] = {}
-    for i, n in enumerate(norms):
-        if n:
-            starts.setdefault(n[:8], []).append(i)
-    out: list[_Para] = []
-    for para in paras:
-        target = _norm(para.text)
-        split: list[_Para] | None = None
-        for i in starts.get(target[:8], []) if len(norms) > 1 else []:
-            if not target.startswith(norms[i]):
-                continue
-            joined, j = "", i
-            while j < len(norms) and len(joined) < len(target):
-                joined += norms[j]
-                j += 1
-            if joined == target and j - i > 1:
-                split = blocks[i:j]
-                break
-        out.extend(split if split is not None else [para])
-    return out
+    for _ in range(8):  # each place the paragraph's first words occur
+        if head < 0:
+            return False
+        tail = container.find(text[-24:], head + 24)
+        if tail < 0:
+            return False
+        if tail + 24 - head <= 1.2 * len(text):
+            return True
+        head = container.find(text[:24], head + 1)
+    return False
 
 
 def _anchored(
@@ -987,20 +1025,22 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
     for element in page.chrome_roots:  # trafilatura need not read menus and sidebars again
         if element.getparent() is not None:
             element.drop_tree()
-    # the block's lines, the headline and dateline before them included: trafilatura often
-    # glues those onto the first paragraph
-    boundaries = _as_paras(found, set()) if found is not None else []
-    if anchor and found is not None and found.blocks:
-        start = found.blocks[0].index
-        heads = sorted((b for b in (title_block, line_block) if b is not None), key=_index)
-        boundaries = [_Para(b.text, "head") for b in heads if b.index < start] + boundaries
-    container_text = _norm(" ".join(p.text for p in boundaries))
+    # every line of the page, and whether it belongs to the article block (its headline and
+    # dateline included: trafilatura often glues those onto the first paragraph)
+    members = {b.index for b in found.blocks} if found is not None else set()
+    heads = {b.index for b in (title_block, line_block) if b is not None}
+    lines = [
+        _Line(_norm(b.text), _as_para(b), b.index in members or b.index in heads)
+        for b in page_blocks
+        if not b.chrome
+    ]
+    container_text = "".join(line.norm for line in lines if line.inside)
     if header_end is not None and found is not None and not found.blocks:
         paras: list[_Para] = []  # a headline and a dateline with no story after them
     else:
         paras = _combine(
             anchored,
-            boundaries,
+            lines,
             container_text,
             anchor,
             confident,
