@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
@@ -236,6 +236,13 @@ _DATELINE_RES = (
 _ISO_IN_TEXT = re.compile(
     r"(?<!\d)\d{4}-\d{2}-\d{2}"
     r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?!\d)"
+    r"(?P<utc>\s*(?:GMT|UTC)\b(?![+-]\d))?"
+)
+# JavaScript's Date.toString(): "Wed Nov 20 2019 09:28:00 GMT+0000 (UTC)"
+_JS_DATE = re.compile(
+    rf"\b(?P<mon>{_EN_MONTH})\s+(?P<d>\d{{1,2}})\s+(?P<y>\d{{4}})\s+"
+    r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*GMT(?P<off>[+-]\d{4})",
+    re.IGNORECASE,
 )
 _ZH_DATETIME = re.compile(
     r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"
@@ -266,8 +273,17 @@ def find_datetime_span(text: str, tz: tzinfo = MOSCOW) -> tuple[datetime, str] |
 
     match = _ISO_IN_TEXT.search(s)
     if match is not None:
+        iso = match.group(0)[: match.start("utc") - match.start()] if match["utc"] else None
         with contextlib.suppress(ValueError):
-            add(match, _aware(datetime.fromisoformat(match.group(0)), tz))
+            if iso is not None:  # "2019-11-18 17:19:53 GMT"
+                add(match, _aware(datetime.fromisoformat(iso.strip()), UTC))
+            else:
+                add(match, _aware(datetime.fromisoformat(match.group(0)), tz))
+    match = _JS_DATE.search(s)
+    if match is not None:
+        off = int(match["off"][1:3]) * 60 + int(match["off"][3:])
+        zone = timezone(timedelta(minutes=off if match["off"][0] == "+" else -off))
+        add(match, _from_match(match, zone))
     match = _PORTAL_RE.search(s)
     add(match, _from_portal_match(match, tz) if match is not None else None)
     for regex in _DATELINE_RES:

@@ -1,23 +1,34 @@
 """Generic article extraction for news pages we have no site rules for.
 
-``extract_generic(html, url)`` returns the same :class:`~infoshos.flows.clean.sites.Extracted`
-as the per-portal rules, or raises :class:`~infoshos.flows.clean.sites.NotArticle`.
+``extract_generic(html, url, tz)`` returns the same :class:`~infoshos.flows.clean.sites.Extracted`
+as the per-portal rules: what it found, whether or not that makes an article (the one rule that
+decides is :mod:`infoshos.flows.clean.detect`).
 
-How the body is found (``bench/extraction.py`` measures each step against trafilatura):
+How a page is read (``bench/extraction.py`` and ``bench/corpus.py`` measure it):
 
 1. Metadata first, on the untouched tree: JSON-LD ``NewsArticle``, OpenGraph / ``article:*``
-   meta tags, ``<h1>``, ``<title>``, ``<time datetime>``; htmldate (offline) as the last resort
-   for the date.
-2. Inline pop-ups that sit inside paragraphs (person hover cards, tooltips) are removed.
-3. trafilatura without its fallback extractors (``fast=True``), ``favor_precision=True`` and no
-   comments. Only when that finds less than :data:`SHORT_BODY` words does the slower full run
-   (readability + jusText comparison) get a chance, and its text is used only when clearly
-   longer: the fallbacks often pick a listing or a sidebar over a short article.
-4. The result is rendered paragraph by paragraph (list items and table rows apart) and page
-   chrome trafilatura keeps is dropped: a repeated headline or standfirst at the top, dateline
-   and "updated" stamps, "Related:"/"Read more" teasers and link lists, newsletter and follow
-   prompts, reporter credits, captions and photo credits, press-release "About <company>"
-   boilerplate at the end.
+   meta tags, ``<h1>``, ``<title>``. A PHP warning printed before ``<html>`` is dropped.
+2. The page is cut into text blocks (:mod:`infoshos.flows.clean.blocks`): layout tables are read
+   as boxes, ``<br><br>`` and block elements end a paragraph, a date in its own element is a
+   line of its own, menus and sidebars are marked as chrome.
+3. The headline is the block matching the page's declared title (a one-word section heading
+   such as "Новости" beside it is skipped); the dateline is a short line beside the headline that
+   is a date, with its time of day (an explicit offset, in the text or a ``<time datetime>``,
+   wins over the source's zone ``tz``); a date beyond another heading belongs to that heading.
+   A headline with a dateline is a *news header*: the story is what follows it.
+4. The article block is the element whose running text, weighted by its share of all the text
+   in it, is highest (text density), preferring the one holding the headline; a header with no
+   running text after it is an empty article. Headlines in the block each with a dateline of
+   their own are counted: a listing.
+5. trafilatura (``fast=True``, precision-favoured; its full pass only when that finds little)
+   judges which text in the page is running text; its paragraphs are cut back into the page's
+   own lines and kept where they lie in the article block. So sidebars (clocks, rate tables,
+   member-state lists, headline lists, funding notices) fall outside, and glued paragraphs
+   come apart. When the article block is not trusted (text trafilatura kept outside it is
+   running text, and no news header anchors it), trafilatura's text is used as it is.
+6. Page chrome trafilatura keeps is dropped paragraph by paragraph: a repeated headline or
+   standfirst, dateline and "updated" stamps, "Related:"/"Read more" teasers and link lists,
+   newsletter prompts, credits and captions, reprint notices, "About <company>" boilerplate.
 
 Pure: HTML string in, values out; no network or file access.
 """
@@ -264,26 +275,6 @@ def _metadata(tree: HtmlElement, url: str | None, tz: tzinfo = UTC) -> _Meta:
     elif url:
         meta.canonical_url = url
     return meta
-
-
-def _htmldate(html: str, url: str | None, tz: tzinfo = UTC) -> tuple[str | None, datetime | None]:
-    try:
-        from htmldate import find_date
-    except ImportError:  # pragma: no cover - htmldate comes with trafilatura
-        return None, None
-    tree = load_html(html)  # a tree, never a string: htmldate would fetch a string that is a URL
-    if tree is None:
-        return None, None
-    try:
-        found = find_date(tree, extensive_search=False, original_date=True, url=url)
-    except Exception:
-        return None, None
-    if not found:
-        return None, None
-    when = parse_datetime(found, tz)
-    if when is None or not is_plausible(when, datetime.now(UTC)):
-        return None, None
-    return found, when
 
 
 # ----------------------------------------------------------------------------- body
@@ -728,7 +719,7 @@ def _time_attribute(element: HtmlElement, tz: tzinfo) -> datetime | None:
     for node in element.iter("time"):
         raw = (node.get("datetime") or "").strip()
         if raw and _OFFSET_RE.search(raw):
-            when = parse_datetime(raw, tz)
+            when = find_datetime(raw, tz) or parse_datetime(raw, tz)
             if when is not None:
                 return when
     return None
@@ -771,7 +762,7 @@ def _dateline(
             if any(blk.is_chrome_element(a) for a in node.iterancestors()):
                 continue
             raw = node.get("datetime") or node.text_content() or ""
-            when = parse_datetime(collapse(raw), tz) or find_datetime(raw, tz)
+            when = find_datetime(raw, tz) or parse_datetime(collapse(raw), tz)
             if when is not None and is_plausible(when, now):
                 return None, collapse(node.text_content() or raw), when
     return None, None, None
@@ -844,7 +835,7 @@ def _combine(
     furniture, or when the block is firmly anchored (it holds the headline and the dateline).
     Otherwise trafilatura's text is used as it is; the anchored block alone only when
     trafilatura found next to nothing (or, firmly anchored, far less)."""
-    found = _clean(_trafilatura_paras(html, tree, url), meta)
+    found = _clean(_trafilatura_paras(html, tree, url, anchor), meta)
     if anchored and found and container_text:
         block_lines = {line.norm for line in lines if line.inside}
         inside: list[_Para] = []
@@ -1110,11 +1101,14 @@ def _remove_popups(tree: HtmlElement, html: str) -> None:
                     parent.text = (parent.text or "") + tail
 
 
-def _trafilatura_paras(html: str, tree: HtmlElement, url: str | None) -> list[_Para]:
-    """trafilatura's fast pass; its full pass when that finds little (see the module doc)."""
+def _trafilatura_paras(
+    html: str, tree: HtmlElement, url: str | None, anchored: bool = False
+) -> list[_Para]:
+    """trafilatura's fast pass; its full pass when that finds little, unless a news header
+    already anchors the article block (see the module doc)."""
     pieces = _split_bodies(tree)
     paras = _trafilatura(tree, url, fast=True)
-    if _size(paras) < SHORT_BODY:
+    if _size(paras) < SHORT_BODY and not anchored:
         retry = load_html(html)
         if retry is not None:
             _remove_popups(retry, html)
