@@ -4,51 +4,35 @@ command in a subprocess with a fresh PREFECT_HOME, which Prefect would create on
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-BAD_YAML = "sources:\n  x: [unclosed\n"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _bench() -> ModuleType:
+    """bench/cli_errors.py: the cases (and the timing of them, which is measured there)."""
+    spec = importlib.util.spec_from_file_location("bench_cli_errors", REPO / "bench/cli_errors.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_cli_errors"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+BENCH = _bench()
+BAD_YAML = BENCH.BAD_YAML
 
 
 def _cases(tmp: Path) -> list[tuple[list[str], str]]:
-    wh = str(tmp / "wh")
-    return [
-        (["run", "--start-url", "notaurl", "--warehouse", wh], "'notaurl' is not an http(s) URL"),
-        (["run", "--start-url", "http:///path", "--warehouse", wh], "with a host"),
-        (["run", "--start-url", "ftp://example.org/", "--warehouse", wh], "not an http(s) URL"),
-        (["run", "--start-url", "http://example.org:port/", "--warehouse", wh], "is not a URL"),
-        (["run", "--source", "nope", "--warehouse", wh], "unknown source 'nope'"),
-        (["run", "--sources", str(tmp / "missing.yaml"), "--warehouse", wh], "cannot read"),
-        (["run", "--sources", str(tmp / "bad.yaml"), "--warehouse", wh], "not valid YAML"),
-        (["run", "--warehouse", "/proc/infoshos"], "is not writable"),
-        (["run", "--since", "2020-13-01", "--warehouse", wh], "is not a date"),
-        (["run", "--since", "yesterday", "--warehouse", wh], "is not a date"),
-        (["run", "--idn-from", "5", "--warehouse", wh], "go together"),
-        (["run", "--idn-from", "9", "--idn-to", "2", "--warehouse", wh], "is above --idn-to"),
-        (["run", "--idn-gap", "3", "--warehouse", wh], "--idn-gap needs"),
-        (["run", "--idn-from", "x", "--idn-to", "2", "--warehouse", wh], "is not an integer"),
-        (
-            ["run", "--source", "sectsco-sample", "--idn-from", "1", "--idn-to", "2"],
-            "infoshos-style sources",
-        ),
-        (
-            ["run", "--start-url", "http://example.org/", "--timezone", "Mars/Olympus"],
-            "'Mars/Olympus' is not an IANA time zone",
-        ),
-        (["run", "--timezone", "Asia/Almaty", "--warehouse", wh], "--timezone goes with"),
-        (
-            ["run", "--start-url", "http://example.org/", "--source", "infoshos-sample"],
-            "--start-url and --source",
-        ),
-        (["reprocess", "--warehouse", str(tmp / "none")], "no warehouse at"),
-        (["serve", "--sources", str(tmp / "bad.yaml"), "--warehouse", wh], "not valid YAML"),
-        (["serve", "--warehouse", "/proc/infoshos"], "is not writable"),
-        (["run", "--no-such-option"], "unrecognized arguments"),
-    ]
+    cases: list[tuple[list[str], str]] = BENCH.cases(tmp)
+    return cases
 
 
 @pytest.mark.slow
@@ -56,15 +40,7 @@ def test_operator_errors_print_one_line_and_never_start_prefect(tmp_path: Path) 
     (tmp_path / "bad.yaml").write_text(BAD_YAML)
     for argv, message in _cases(tmp_path):
         home = tmp_path / "prefect-home"
-        proc = subprocess.run(
-            [sys.executable, "-m", "infoshos.flows.cli", *argv],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env={**os.environ, "PREFECT_HOME": str(home), "INFOSHOS_WAREHOUSE": str(tmp_path)},
-            timeout=120,
-            check=False,
-        )
+        proc = BENCH.run_case(argv, tmp_path)  # PREFECT_HOME is ``home``
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 2, (argv, proc.stderr)
         assert len(lines) == 1 and lines[0].startswith("infoshos: error: "), (argv, proc.stderr)
