@@ -133,8 +133,9 @@ def extract_one(page: PageInput, source: Source | None = None) -> dict[str, Any]
     result = clean_page(record, style, source.encoding if source else None, datetime.now(UTC))
     if result.reject is not None:
         out["error"] = f"{result.reject['reason']}: {result.reject['detail']}"
-        return out
-    art = result.article or {}
+        if result.draft is None:
+            return out
+    art = result.article or result.draft or {}  # a refused page still shows what it holds
     for key in ("title", "subtitle", "published_at", "event_date", "language", "text"):
         out[key] = _jsonable(art.get(key))
     out["repairs"] = art.get("repairs") or {}
@@ -142,9 +143,11 @@ def extract_one(page: PageInput, source: Source | None = None) -> dict[str, Any]
 
 
 def format_text(row: dict[str, Any]) -> str:
-    if row["error"]:
-        return f"== {row['input']}\nerror: {row['error']}\n"
     lines = [f"== {row['input']}"]
+    if row["error"]:
+        lines.append(f"error: {row['error']}")
+        if not (row["text"] or row["title"]):
+            return "\n".join(lines) + "\n"
     for key in ("url", "title", "subtitle", "published_at", "event_date", "language"):
         if row[key]:
             lines.append(f"{key}: {row[key]}")

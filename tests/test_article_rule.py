@@ -234,3 +234,12 @@ def test_koi8_and_cp1251_are_told_apart_and_a_stray_byte_is_not_cyrillic() -> No
         assert (decoded, used) == (text, codepage)
     ascii_page = b"<html><body><p>An English page with one stray byte \xff here.</p></body></html>"
     assert decode.decode_body(ascii_page, {})[1] == "windows-1252"
+
+
+def test_a_refused_page_still_shows_what_it_holds() -> None:
+    page = release_page(dateline="").encode("cp1251")  # no date anywhere
+    result = clean_page(record(page), "generic", None, NOW)
+    assert result.reject is not None and result.reject["reason"] == "not_article"
+    assert result.reject["detail"] == "not an article: no publication date or dateline found"
+    assert result.article is None
+    assert result.draft is not None and result.draft["text"] == "\n\n".join(RELEASE_RU)

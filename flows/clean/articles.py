@@ -7,6 +7,7 @@ with a fixed reason code (see ``warehouse.schema.REJECT_REASONS``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -42,6 +43,9 @@ class PageResult:
     #: The site rules found no title, date or body on this page, so the generic extractor was
     #: used instead ("no_title: ..."): a sign of a redesign, counted per source.
     rule_miss: str | None = None
+    #: For a page rejected by the article rule: what its text would have been stored as (for
+    #: ``infoshos extract`` and ``probe``, which show what a page holds and why it was refused).
+    draft: dict[str, Any] | None = None
 
 
 @dataclass
@@ -133,21 +137,24 @@ def clean_page(
     except decode.DecodeError as exc:
         return PageResult(page_id, reject=_reject(page, "clean", "decode_error", str(exc)))
     miss: str | None = None
+    draft: dict[str, Any] | None = None
     try:
         found, miss = extract(html, page.get("final_url") or page["url"], style, tz)
+        # a portal's edition declares its language; a generic page's is detected
+        hint = page.get("language_hint") if style in sites.RULES else None
         verdict = detect.check(
             found.title, found.published_at is not None, found.paragraphs, found.teasers
         )
         if not verdict.is_article:
+            with contextlib.suppress(sites.NotArticle):
+                draft = build_article(page, found, now, language_hint=hint)
             if style not in sites.RULES:  # a generic crawl's candidate: not an article, and why
                 raise sites.NotArticle("not_article", f"not an article: {verdict.detail}")
             raise sites.NotArticle(verdict.reason or "not_article", verdict.detail)
-        # a portal's edition declares its language; a generic page's is detected
-        hint = page.get("language_hint") if style in sites.RULES else None
         article = build_article(page, found, now, language_hint=hint)
     except sites.NotArticle as exc:
         reject = _reject(page, "clean", exc.reason, exc.detail)
-        return PageResult(page_id, encoding, reject=reject, rule_miss=miss)
+        return PageResult(page_id, encoding, reject=reject, rule_miss=miss, draft=draft)
     return PageResult(page_id, encoding, article=article, rule_miss=miss)
 
 
