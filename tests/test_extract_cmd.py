@@ -92,3 +92,15 @@ def test_text_format_and_non_http_schemes(
     out = capsys.readouterr().out
     assert f"title: {art.title}" in out
     assert "repairs: " in out and "glued" in out
+
+
+def test_a_refused_page_shows_its_text_beside_the_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = " ".join(f"Sentence {i} of a page that carries no date at all." for i in range(9))
+    page = f"<html><head><title>About us</title></head><body><h1>About us</h1><p>{body}</p></body></html>"
+    (tmp_path / "about.html").write_text(page)
+    code, rows = _run(capsys, str(tmp_path / "about.html"))
+    assert code == 1
+    assert rows[0]["error"] == "not_article: not an article: no publication date or dateline found"
+    assert rows[0]["title"] == "About us" and rows[0]["text"] == body
