@@ -98,7 +98,10 @@ def test_a_refused_page_shows_its_text_beside_the_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     body = " ".join(f"Sentence {i} of a page that carries no date at all." for i in range(9))
-    page = f"<html><head><title>About us</title></head><body><h1>About us</h1><p>{body}</p></body></html>"
+    page = (
+        "<html><head><title>About us</title></head>"
+        f"<body><h1>About us</h1><p>{body}</p></body></html>"
+    )
     (tmp_path / "about.html").write_text(page)
     code, rows = _run(capsys, str(tmp_path / "about.html"))
     assert code == 1
