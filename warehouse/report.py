@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 
 from infoshos.warehouse.catalog import connect, view_sql
+from infoshos.warehouse.guard import refuse_inside_warehouse
 from infoshos.warehouse.schema import REJECT_REASONS, TABLES
 from infoshos.warehouse.store import Warehouse, write_atomic
 
@@ -830,6 +831,7 @@ def write_report(wh: Warehouse, out: Path) -> Path:
     out = Path(out).expanduser()
     if out.is_dir():
         out = out / "report.html"
+    refuse_inside_warehouse(out, "report --out")
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(out, render_html(collect(wh)).encode("utf-8"))
     return out
