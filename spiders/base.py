@@ -172,6 +172,53 @@ def _domain_matches(host: str, domains: Iterable[str]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
+#: A site is an origin: a host (``www.`` ignored, subdomains included) on one port. The
+#: default ports of http and https are one site (a site moving to https stays itself).
+Origin = tuple[str, int | None]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def url_origin(url: str) -> Origin | None:
+    """``(host, port)`` of a URL, the port None for the scheme's default; None when the URL
+    has no host or a bad port."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = _host(url)
+    if not host:
+        return None
+    if port is not None and _DEFAULT_PORTS.get(parts.scheme.lower()) == port:
+        port = None
+    return host, port
+
+
+def _domain_origin(domain: str) -> Origin | None:
+    """An ``allowed_domains`` entry as an origin: ``example.org`` or ``example.org:8080``."""
+    domain = domain.strip().lower()
+    if not domain:
+        return None
+    return url_origin(domain if "://" in domain else f"http://{domain}")
+
+
+def origin_matches(url: str, origins: Iterable[Origin]) -> bool:
+    """True when ``url`` is on one of ``origins``: the same port, the host or a subdomain."""
+    found = url_origin(url)
+    if found is None:
+        return False
+    host, port = found
+    return any(port == p and _domain_matches(host, (d,)) for d, p in origins)
+
+
+def origin_text(url: str) -> str:
+    """An origin for messages: ``127.0.0.1:8081``, ``example.org``."""
+    found = url_origin(url)
+    if found is None:
+        return _host(url)
+    return found[0] if found[1] is None else f"{found[0]}:{found[1]}"
+
+
 def decode_headers(response: Response) -> dict[str, str]:
     """Lower-case header names mapped to their first value, decoded."""
     out: dict[str, str] = {}
@@ -256,13 +303,16 @@ class PortalSpider(scrapy.Spider):
         self.start_urls = _split_arg(start_urls) or list(getattr(type(self), "start_urls", []))
         self.url_map = parse_url_map(url_map)
         self.max_pages = int(max_pages or 0)
-        canonical_hosts = {_host(self.to_canonical(u)) for u in self.start_urls}
-        extra = {d.lower() for d in _split_arg(allowed_domains)}
-        #: Domains of canonical URLs that count as on-site.
-        self.canonical_domains: set[str] = {h for h in canonical_hosts | extra if h}
-        fetch_hosts = {_host(u) for u in self.start_urls}
-        fetch_hosts |= {_host(local) for local, _ in self.url_map}
-        self.allowed_domains = sorted(h for h in fetch_hosts | self.canonical_domains if h)
+        canonical = {url_origin(self.to_canonical(u)) for u in self.start_urls}
+        extra = {_domain_origin(d) for d in _split_arg(allowed_domains)}
+        #: Origins (host and port) of canonical URLs that count as on-site.
+        self.canonical_origins: set[Origin] = {o for o in canonical | extra if o}
+        self.canonical_domains: set[str] = {host for host, _ in self.canonical_origins}
+        fetch = {url_origin(u) for u in self.start_urls}
+        fetch |= {url_origin(local) for local, _ in self.url_map}
+        #: Origins a request may go to (the mirror's, the site's): see :meth:`may_fetch`.
+        self.fetch_origins: set[Origin] = {o for o in fetch if o} | self.canonical_origins
+        self.allowed_domains = sorted({host for host, _ in self.fetch_origins})
         self._seen: set[str] = set()
         self._skipped: set[tuple[str, str]] = set()
         self.requested = 0
@@ -299,7 +349,13 @@ class PortalSpider(scrapy.Spider):
         return url
 
     def is_onsite(self, canonical_url: str) -> bool:
-        return _domain_matches(_host(canonical_url), self.canonical_domains)
+        """On the site: the origin (host and port) of a start URL, or an allowed domain."""
+        return origin_matches(canonical_url, self.canonical_origins)
+
+    def may_fetch(self, fetch_url: str) -> bool:
+        """May a request (a redirect included) go to this URL? Only to the site's origins and
+        its mirror's (:class:`infoshos.spiders.middlewares.OffsiteMiddleware` asks)."""
+        return origin_matches(fetch_url, self.fetch_origins)
 
     def seen_key(self, fetch_url: str) -> str:
         """The key a URL is fetched once under in a crawl: its canonical form, so that every
@@ -540,7 +596,7 @@ class PortalSpider(scrapy.Spider):
             canonical = self.to_canonical(absolute)
             if not self.is_onsite(canonical):
                 yield from self._skip_once(
-                    canonical, "offsite", f"host {_host(canonical)}", referer, via
+                    canonical, "offsite", f"origin {origin_text(canonical)}", referer, via
                 )
                 continue
             ext = document_extension(canonical)

@@ -139,6 +139,9 @@ def clean_page(
             found.title, found.published_at is not None, found.paragraphs, found.teasers
         )
         if not verdict.is_article:
+            if verdict.reason == "no_date" and found.implausible_date:
+                detail = f"implausible publication date {found.implausible_date[:80]!r}"
+                raise sites.NotArticle("bad_date", detail)
             if style not in sites.RULES:  # a generic crawl's candidate: not an article, and why
                 raise sites.NotArticle("not_article", f"not an article: {verdict.detail}")
             raise sites.NotArticle(verdict.reason or "not_article", verdict.detail)
