@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import scrapy
@@ -54,6 +54,7 @@ from twisted.internet.defer import CancelledError
 from twisted.python.failure import Failure
 
 from infoshos.spiders.incremental import KnownPage, list_date, load_known, parse_since, url_key
+from infoshos.warehouse.schema import UNREADABLE_FEED
 
 Record = dict[str, Any]
 #: What a subclass hands :meth:`PortalSpider.follow_links`: a raw href, the page type it would
@@ -757,7 +758,11 @@ class PortalSpider(scrapy.Spider):
     def parse(self, response: Response, **kwargs: Any) -> Iterator[scrapy.Request | Record]:
         page_type = str(response.meta.get("page_type") or self.default_start_type)
         page_type = self.classify(response, page_type)
-        yield self.page_record(response, page_type)
+        record = self.page_record(response, page_type)
+        xml = isinstance(response, TextResponse) and response.status < 300
+        if xml and page_type in ("feed", "list") and xml_kind(response) is not None:
+            record["detail"] = feed_problem(cast(TextResponse, response)) or record["detail"]
+        yield record
         if response.status >= 300 or not isinstance(response, TextResponse):
             return
         self._seen.add(self.seen_key(response.url))  # a page never requests itself again
@@ -865,10 +870,71 @@ def is_sitemap_index(response: TextResponse) -> bool:
     return b"<sitemapindex" in response.body[:2000].lower()
 
 
+_DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+
+
+def strip_doctype(body: bytes) -> bytes:
+    """``body`` without its ``<!DOCTYPE ...>`` (the internal subset ``[...]`` included): a feed
+    declares no entities of its own, so none is ever defined, let alone expanded (an entity
+    bomb becomes a few undefined references the tolerant parser drops)."""
+    match = _DOCTYPE_RE.search(body, 0, 4096)
+    if match is None:
+        return body
+    quote, brackets, i = 0, 0, match.end()
+    while i < len(body):
+        ch = body[i]
+        if quote:
+            quote = 0 if ch == quote else quote
+        elif ch in b"\"'":
+            quote = ch
+        elif ch == ord("["):
+            brackets += 1
+        elif ch == ord("]"):
+            brackets = max(0, brackets - 1)
+        elif ch == ord(">") and not brackets:
+            return body[: match.start()] + body[i + 1 :]
+        i += 1
+    return body[: match.start()]  # never closed: nothing after it is a feed
+
+
+def read_feed(body: bytes) -> tuple[Any, str | None]:
+    """A selector over a feed or sitemap read by a tolerant parser that never expands entities
+    nor loads anything (``(None, reason)`` when nothing could be read), and the first parser
+    error, if any (the items read before and after it are kept)."""
+    from lxml import etree
+    from parsel import Selector
+
+    parser = etree.XMLParser(
+        recover=True, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(strip_doctype(body), parser)
+    except etree.XMLSyntaxError as exc:
+        return None, str(exc)[:200]
+    errors = [e for e in parser.error_log if e.level >= etree.ErrorLevels.ERROR]
+    first = f"line {errors[0].line}: {errors[0].message}"[:200] if errors else None
+    if root is None:
+        return None, first or "no XML element"
+    return Selector(root=root, type="xml"), first
+
+
+def feed_problem(response: TextResponse) -> str | None:
+    """The page record's ``detail`` for a feed or sitemap the parser found faults in: its
+    items were partly read (``feed partly read: ...``), or none could be (``unreadable
+    feed: ...``, which the clean stage makes a ``bad_feed`` reject). None when it read well."""
+    sel, error = read_feed(response.body)
+    if error is None:
+        return None
+    if sel is not None and feed_links(response):
+        return f"feed partly read: {error}"
+    return f"{UNREADABLE_FEED}: {error}"
+
+
 def _feed_selector(response: TextResponse) -> Any:
-    if not isinstance(response, XmlResponse):
-        response = XmlResponse(response.url, body=response.body, request=response.request)
-    return response.selector
+    sel, error = read_feed(response.body)
+    if sel is None:
+        raise ValueError(error)
+    return sel
 
 
 def feed_items(response: TextResponse) -> list[tuple[str, str | None]]:
@@ -940,10 +1006,8 @@ def classify_failure(failure: Failure, redirects: int = 0) -> tuple[str | None, 
 
 def feed_links(response: TextResponse) -> list[str]:
     """Item links of an RSS or Atom feed (and ``<loc>`` of a sitemap)."""
-    if not isinstance(response, XmlResponse):
-        response = XmlResponse(response.url, body=response.body, request=response.request)
     try:
-        sel = response.selector
+        sel = _feed_selector(response)
         links = sel.xpath("//*[local-name()='item']/*[local-name()='link']/text()").getall()
         links += sel.xpath(
             "//*[local-name()='entry']/*[local-name()='link'][not(@rel) or @rel='alternate']/@href"

@@ -156,3 +156,50 @@ def test_an_implausible_date_of_the_site_rules_is_a_bad_date(when: str) -> None:
     result = clean_page(page, "infoshos", None, NOW)
     assert result.article is None
     assert result.reject is not None and result.reject["reason"] == "bad_date", result.reject
+
+
+# -- issue 13, finding 7: deep pages and huge titles ----------------------------------------
+@pytest.mark.parametrize("levels", [254, 300, 5000])
+def test_a_page_nested_past_the_parsers_limit_keeps_its_title_and_text(levels: int) -> None:
+    page = _generic_page('<p class="date">2 March 2024</p>')
+    html = page["body"].decode()
+    start, end = html.index("<article>"), html.index("</article>") + len("</article>")
+    deep = html[:start] + "<div>" * levels + html[start:end] + "</div>" * levels + html[end:]
+    result = clean_page({**page, "body": deep.encode()}, "generic", None, NOW)
+    assert result.reject is None, result.reject
+    flat = clean_page(page, "generic", None, NOW).article
+    assert result.article is not None and flat is not None
+    assert result.article["title"] == flat["title"] == "Ministers meet in Astana"
+    assert result.article["text"] == flat["text"]
+
+
+def test_flatten_keeps_shallow_pages_as_they_are_and_the_text_of_deep_ones() -> None:
+    from infoshos.flows.clean.depth import MAX_DEPTH, flatten, max_depth
+
+    shallow = (
+        "<html><body>" + "<div>" * 50 + "<p>a<p>b<li>c<li>d" + "</div>" * 50 + "</body></html>"
+    )
+    assert flatten(shallow) == (shallow, 54)  # <p> and <li> close their siblings
+    deep = "<div><span>" * 400 + "<p>words <b>here</b></p>" + "</span></div>" * 400
+    out, depth = flatten(deep)
+    assert depth == 802 and max_depth(out) == MAX_DEPTH + 2  # the wrappers, then <p><b>
+    assert "<p>words <b>here</b></p>" in out
+    script = "<script>" + "<div>" * 300 + "</script><p>x</p>"  # not markup: not counted
+    assert max_depth(script) == 1
+
+
+def test_a_huge_title_is_capped() -> None:
+    from infoshos.flows.clean.articles import MAX_TITLE_CHARS
+
+    words = " ".join(f"word{i}" for i in range(20000))  # about 150 KB
+    art = _article()
+    page = _page(
+        art, body=render.infoshos_article(render.SiteData(), dataclasses.replace(art, title=words))
+    )
+    body = page["body"]
+    result = clean_page(page, "infoshos", None, NOW)
+    assert result.article is not None, result.reject
+    title = result.article["title"]
+    assert len(title) <= MAX_TITLE_CHARS == 1000
+    assert title.endswith("\u2026") and words.startswith(title[:-1])
+    assert page["body"] == body and words.encode() in body  # the page itself is kept whole

@@ -796,7 +796,7 @@ class _PortHandler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        port = self.server.server_address[1]
+        port = int(self.server.server_address[1])  # type: ignore[index]
         type(self).hits.setdefault(port, []).append(self.path)
         other = f"http://127.0.0.1:{type(self).other}"
         article = infoshos_article("Page on " + str(port), ["Text of the page."])
@@ -847,3 +847,55 @@ def test_a_crawl_never_fetches_another_port_of_its_host(tmp_path: Path) -> None:
     assert go["skip_reason"] == "offsite", go
     assert f"127.0.0.1:{port_b}" in go["detail"]
     assert not any(str(port_b) in (r["final_url"] or "") for r in rows.values())
+
+
+# -- issue 13, finding 7: hostile feeds -------------------------------------------------------
+_BOMB = "<!DOCTYPE rss [<!ENTITY a0 'lollollollollollollollollollol'>" + "".join(
+    f"<!ENTITY a{i} '{f'&a{i - 1};' * 10}'>" for i in range(1, 10)
+) + "]>"  # fmt: skip
+_ITEMS = "".join(
+    f"<item><title>Item {i}</title><link>https://news.example.com/a/{i}.html</link>"
+    "<pubDate>Mon, 02 Mar 2020 10:00:00 +0000</pubDate></item>"
+    for i in range(3)
+)
+
+
+@pytest.mark.parametrize(
+    "feed",
+    [
+        f'<?xml version="1.0"?>{_BOMB}<rss><channel><title>&a9;</title>{_ITEMS}</channel></rss>',
+        f'<?xml version="1.0"?>{_BOMB}<rss><channel>{_ITEMS}<item><title>&a9;</title>'
+        "<link>https://news.example.com/a/9.html</link></item></channel></rss>",
+        "<?xml version='1.0'?>"
+        + _BOMB.replace("rss [", "x SYSTEM 'file:///etc/passwd' [")
+        + f"<rss><channel>{_ITEMS}</channel></rss>",
+    ],
+)
+def test_an_entity_bomb_feed_keeps_its_valid_items(feed: str) -> None:
+    spider = GenericSpider(source="g", start_urls=["https://news.example.com/rss.xml"])
+    resp = response("https://news.example.com/rss.xml", feed, "feed", cls=XmlResponse)
+    out = run(spider, resp)
+    urls = [r.url for r in requests_of(out)]
+    assert urls[:3] == [f"https://news.example.com/a/{i}.html" for i in range(3)]
+    assert "lol" * 40 not in json.dumps(records_of(out), default=str)  # never expanded
+
+
+def test_a_feed_that_cannot_be_read_is_a_bad_feed_reject() -> None:
+    from infoshos.flows.clean.articles import clean_page
+
+    spider = GenericSpider(source="g", start_urls=["https://news.example.com/rss.xml"])
+    garbage = '<?xml version="1.0"?>\n\x01\x02 not a feed <<<< &&&'
+    resp = response("https://news.example.com/rss.xml", garbage, "feed", cls=XmlResponse)
+    out = run(spider, resp)
+    record = records_of(out)[0]
+    assert requests_of(out) == []
+    assert record["page_type"] == "feed" and record["body"]  # the page is kept as fetched
+    assert str(record["detail"]).startswith("unreadable feed: ")
+    result = clean_page(record, "generic")
+    assert result.reject is not None and result.reject["reason"] == "bad_feed"
+    assert result.reject["detail"] == record["detail"]
+    # a feed that reads well is navigation: no reject, no article
+    good = f'<?xml version="1.0"?><rss><channel>{_ITEMS}</channel></rss>'
+    ok = records_of(run(spider, response(resp.url, good, "feed", cls=XmlResponse)))[0]
+    assert ok["detail"] is None
+    assert clean_page(ok, "generic").reject is None

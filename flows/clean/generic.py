@@ -880,6 +880,10 @@ def _within(text: str, container: str, lines: set[str], elsewhere: set[str]) -> 
     return tail >= 0 and tail + 24 - head <= 1.2 * len(text)
 
 
+#: Blocks beginning like a paragraph that are tried as the start of its pieces.
+_RESPLIT_CANDIDATES = 64
+
+
 def _resplit(paras: list[_Para], blocks: list[_Para]) -> list[_Para]:
     """``paras`` with every paragraph that glues several of ``blocks`` together cut back into
     them (a table cell's ``<br><br>`` paragraphs read as one)."""
@@ -889,10 +893,16 @@ def _resplit(paras: list[_Para], blocks: list[_Para]) -> list[_Para]:
         if n:
             starts.setdefault(n[:8], []).append(i)
     out: list[_Para] = []
+    done: dict[str, list[_Para] | None] = {}  # a repeated paragraph is looked at once
     for para in paras:
         target = _norm(para.text)
-        split: list[_Para] | None = None
-        for i in starts.get(target[:8], []) if len(norms) > 1 else []:
+        if target in done:
+            split = done[target]
+            out.extend(split if split is not None else [para])
+            continue
+        split = None
+        # bounded: a page of thousands of paragraphs alike is not cut in quadratic time
+        for i in starts.get(target[:8], [])[:_RESPLIT_CANDIDATES] if len(norms) > 1 else []:
             if not target.startswith(norms[i]):
                 continue
             joined, j = "", i
@@ -902,6 +912,7 @@ def _resplit(paras: list[_Para], blocks: list[_Para]) -> list[_Para]:
             if joined == target and j - i > 1:
                 split = blocks[i:j]
                 break
+        done[target] = split
         out.extend(split if split is not None else [para])
     return out
 
