@@ -200,6 +200,8 @@ def _domain_origin(domain: str) -> Origin | None:
     domain = domain.strip().lower()
     if not domain:
         return None
+    if domain.count(":") > 1 and not domain.startswith("["):  # a bare IPv6 address
+        domain = f"[{domain}]"
     return url_origin(domain if "://" in domain else f"http://{domain}")
 
 
