@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     ext.add_argument("--source", metavar="NAME", help="use this source's site rules")
     ext.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
     ext.add_argument("--format", choices=("text", "json"), default="text")
+    ext.add_argument(
+        "--page-timeout",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="seconds the cleaning of one page may take (default 60)",
+    )
 
     exp = sub.add_parser("export", help="write a self-contained Parquet snapshot for hand-off")
     _warehouse_arg(exp)
@@ -189,6 +196,16 @@ def _positive(text: str) -> int:
     value = _nonnegative(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
     return value
 
 
@@ -360,16 +377,18 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from infoshos.flows.extract import extract_one, format_json, format_text, read_inputs
+    """Exit 0 when every input gave an article, 1 when one did not (each has its row)."""
+    from infoshos.flows.extract import Cleaner, format_json, format_text, read_inputs
     from infoshos.flows.sources import load_sources, select_sources
 
     source = select_sources([args.source], load_sources(args.sources))[0] if args.source else None
     failed = 0
-    for page in read_inputs(args.inputs):
-        row = extract_one(page, source)
-        failed += row["error"] is not None
-        sys.stdout.write(format_json(row) if args.format == "json" else format_text(row))
-        sys.stdout.flush()
+    with Cleaner(args.page_timeout) as cleaner:
+        for page in read_inputs(args.inputs):
+            row = cleaner.clean(page, source)
+            failed += row["error"] is not None
+            sys.stdout.write(format_json(row) if args.format == "json" else format_text(row))
+            sys.stdout.flush()
     return 1 if failed else 0
 
 

@@ -3,27 +3,40 @@
 This is how a user debugs a new source: it shows what the pipeline would store for a page, or
 why it would reject it. The reading of inputs (files, ``.html.gz``, folders, http(s) URLs) is
 here; the cleaning is exactly ``flows.clean.articles.clean_page``.
+
+Local input gets the crawler's limits: at most ``DOWNLOAD_MAXSIZE`` (10 MB) per page, a
+gzipped file decompressed only up to that size; only regular files are opened (a FIFO or a
+device is refused from its ``stat``, never opened); each page is cleaned in a worker process
+that is killed after ``PAGE_TIMEOUT`` seconds. Every failure is a row with its error, and the
+inputs after it are still read (``infoshos extract`` exits 1 at the end).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
+import os
 import re
+import stat
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from infoshos.flows.clean.articles import clean_page
 from infoshos.flows.clean.urls import canonical_url, portal_style
 from infoshos.flows.sources import Source
+from infoshos.spiders.settings import DOWNLOAD_MAXSIZE, DOWNLOAD_TIMEOUT
 
-MAX_BYTES = 10 * 1024 * 1024
-TIMEOUT = 30
+#: The crawler's limits, for local input too.
+MAX_BYTES = DOWNLOAD_MAXSIZE
+TIMEOUT = DOWNLOAD_TIMEOUT
+#: Seconds the cleaning of one page may take before its worker is killed.
+PAGE_TIMEOUT = 60.0
 USER_AGENT = "infoshos/0.1 (+https://github.com/infoshos/infoshos)"
 PAGE_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
 _CANONICAL = re.compile(
@@ -43,14 +56,60 @@ class PageInput:
     error: str | None = None
 
 
-def _read_file(path: Path, given: str) -> PageInput:
+class _TooLarge(Exception):
+    pass
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a file that is not a regular file is ("a FIFO"), None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def _bounded(fh: BinaryIO, gzipped: bool, limit: int) -> bytes:
+    """At most ``limit`` bytes of a file, decompressed when ``gzipped``: the decompression
+    stops at the limit (a small bomb never inflates in memory)."""
+    stream: BinaryIO = gzip.GzipFile(fileobj=fh, mode="rb") if gzipped else fh  # type: ignore[assignment]
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise _TooLarge
+    return data
+
+
+def _read_file(path: Path, given: str, limit: int = MAX_BYTES) -> PageInput:
+    def failed(error: str) -> PageInput:
+        return PageInput(given, None, None, {}, None, error)
+
+    gzipped = path.name.lower().endswith(".gz")
     try:
-        data = path.read_bytes()
-        if path.name.endswith(".gz"):
-            data = gzip.decompress(data)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        kind = _not_regular(os.stat(path).st_mode)  # never opened when it is not a file
+        if kind is not None:
+            return failed(f"not a regular file: {given} is {kind}")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            kind = _not_regular(info.st_mode)  # replaced since the stat above
+            if kind is not None:
+                return failed(f"not a regular file: {given} is {kind}")
+            if info.st_size > limit:
+                raise _TooLarge
+            data = _bounded(fh, gzipped, limit)
+    except _TooLarge:
+        what = "decompresses to more than" if gzipped else "is larger than"
+        return failed(f"too_large: {given} {what} {limit // (1024 * 1024)} MB (the crawl's limit)")
+    except (OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        return PageInput(given, None, None, {}, None, f"cannot read {given}: {reason}")
+        return failed(f"cannot read {given}: {reason}")
     match = _CANONICAL.search(data[:65536])
     url = None
     if match:
@@ -92,7 +151,7 @@ def read_inputs(items: list[str]) -> Iterator[PageInput]:
                 yield PageInput(item, None, None, {}, None, f"no .html/.html.gz files in {item}")
             for sub in found:
                 yield _read_file(sub, str(sub))
-        elif path.exists():
+        elif path.exists() or path.is_symlink():
             yield _read_file(path, item)
         else:
             yield PageInput(item, None, None, {}, None, f"no such file: {item}")
@@ -140,6 +199,50 @@ def extract_one(page: PageInput, source: Source | None = None) -> dict[str, Any]
         out[key] = _jsonable(art.get(key))
     out["repairs"] = art.get("repairs") or {}
     return out
+
+
+def _error_row(page: PageInput, error: str) -> dict[str, Any]:
+    return extract_one(PageInput(page.given, page.url, None, {}, None, error))
+
+
+class Cleaner:
+    """Runs :func:`extract_one` in a worker process, killed (and replaced) when one page takes
+    longer than ``timeout`` seconds or the worker dies; the page then gets an error row."""
+
+    def __init__(self, timeout: float = PAGE_TIMEOUT) -> None:
+        self.timeout = timeout
+        methods = multiprocessing.get_all_start_methods()
+        # fork: the worker starts with the modules already imported (no second import cost)
+        self._context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        self._pool: Any = None
+
+    def __enter__(self) -> Cleaner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def clean(self, page: PageInput, source: Source | None = None) -> dict[str, Any]:
+        if page.error is not None:
+            return extract_one(page, source)
+        if self._pool is None:
+            self._pool = self._context.Pool(1)
+        pending = self._pool.apply_async(extract_one, (page, source))
+        try:
+            row: dict[str, Any] = pending.get(self.timeout)
+            return row
+        except multiprocessing.TimeoutError:
+            self.close()  # the worker is killed; the next page gets a new one
+            return _error_row(page, f"time_limit: cleaning took longer than {self.timeout:g} s")
+        except Exception as exc:  # the cleaning failed on this page: a row, and go on
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            return _error_row(page, f"cleaning failed: {type(exc).__name__}: {first}")
 
 
 def format_text(row: dict[str, Any]) -> str:

@@ -245,12 +245,16 @@ def parse_source(name: str, data: Any, origin: str = "sources file") -> Source:
     if not values.get("start_urls") and not values.get("sample"):
         raise ConfigError(f"{where}: no start_urls")
     if not values.get("allowed_domains"):
-        hosts = set()
+        hosts = set()  # a site is an origin: a port other than the default is part of it
         for url in values.get("start_urls", ()):
             try:
-                hosts.add((urlsplit(str(url)).hostname or "").rstrip("."))
+                parts = urlsplit(str(url))
+                host, port = (parts.hostname or "").rstrip("."), parts.port
             except ValueError:
                 continue  # reported by the URL check below
+            if host and port is not None:  # written in the URL
+                host = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            hosts.add(host)
         values["allowed_domains"] = tuple(sorted(hosts - {""}))
     try:
         return Source(name=name, **values)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import scrapy
@@ -54,6 +54,7 @@ from twisted.internet.defer import CancelledError
 from twisted.python.failure import Failure
 
 from infoshos.spiders.incremental import KnownPage, list_date, load_known, parse_since, url_key
+from infoshos.warehouse.schema import UNREADABLE_FEED
 
 Record = dict[str, Any]
 #: What a subclass hands :meth:`PortalSpider.follow_links`: a raw href, the page type it would
@@ -172,6 +173,55 @@ def _domain_matches(host: str, domains: Iterable[str]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 
 
+#: A site is an origin: a host (``www.`` ignored, subdomains included) on one port. The
+#: default ports of http and https are one site (a site moving to https stays itself).
+Origin = tuple[str, int | None]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def url_origin(url: str) -> Origin | None:
+    """``(host, port)`` of a URL, the port None for the scheme's default; None when the URL
+    has no host or a bad port."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = _host(url)
+    if not host:
+        return None
+    if port is not None and _DEFAULT_PORTS.get(parts.scheme.lower()) == port:
+        port = None
+    return host, port
+
+
+def _domain_origin(domain: str) -> Origin | None:
+    """An ``allowed_domains`` entry as an origin: ``example.org`` or ``example.org:8080``."""
+    domain = domain.strip().lower()
+    if not domain:
+        return None
+    if domain.count(":") > 1 and not domain.startswith("["):  # a bare IPv6 address
+        domain = f"[{domain}]"
+    return url_origin(domain if "://" in domain else f"http://{domain}")
+
+
+def origin_matches(url: str, origins: Iterable[Origin]) -> bool:
+    """True when ``url`` is on one of ``origins``: the same port, the host or a subdomain."""
+    found = url_origin(url)
+    if found is None:
+        return False
+    host, port = found
+    return any(port == p and _domain_matches(host, (d,)) for d, p in origins)
+
+
+def origin_text(url: str) -> str:
+    """An origin for messages: ``127.0.0.1:8081``, ``example.org``."""
+    found = url_origin(url)
+    if found is None:
+        return _host(url)
+    return found[0] if found[1] is None else f"{found[0]}:{found[1]}"
+
+
 def decode_headers(response: Response) -> dict[str, str]:
     """Lower-case header names mapped to their first value, decoded."""
     out: dict[str, str] = {}
@@ -256,13 +306,16 @@ class PortalSpider(scrapy.Spider):
         self.start_urls = _split_arg(start_urls) or list(getattr(type(self), "start_urls", []))
         self.url_map = parse_url_map(url_map)
         self.max_pages = int(max_pages or 0)
-        canonical_hosts = {_host(self.to_canonical(u)) for u in self.start_urls}
-        extra = {d.lower() for d in _split_arg(allowed_domains)}
-        #: Domains of canonical URLs that count as on-site.
-        self.canonical_domains: set[str] = {h for h in canonical_hosts | extra if h}
-        fetch_hosts = {_host(u) for u in self.start_urls}
-        fetch_hosts |= {_host(local) for local, _ in self.url_map}
-        self.allowed_domains = sorted(h for h in fetch_hosts | self.canonical_domains if h)
+        canonical = {url_origin(self.to_canonical(u)) for u in self.start_urls}
+        extra = {_domain_origin(d) for d in _split_arg(allowed_domains)}
+        #: Origins (host and port) of canonical URLs that count as on-site.
+        self.canonical_origins: set[Origin] = {o for o in canonical | extra if o}
+        self.canonical_domains: set[str] = {host for host, _ in self.canonical_origins}
+        fetch = {url_origin(u) for u in self.start_urls}
+        fetch |= {url_origin(local) for local, _ in self.url_map}
+        #: Origins a request may go to (the mirror's, the site's): see :meth:`may_fetch`.
+        self.fetch_origins: set[Origin] = {o for o in fetch if o} | self.canonical_origins
+        self.allowed_domains = sorted({host for host, _ in self.fetch_origins})
         self._seen: set[str] = set()
         self._skipped: set[tuple[str, str]] = set()
         self.requested = 0
@@ -299,7 +352,13 @@ class PortalSpider(scrapy.Spider):
         return url
 
     def is_onsite(self, canonical_url: str) -> bool:
-        return _domain_matches(_host(canonical_url), self.canonical_domains)
+        """On the site: the origin (host and port) of a start URL, or an allowed domain."""
+        return origin_matches(canonical_url, self.canonical_origins)
+
+    def may_fetch(self, fetch_url: str) -> bool:
+        """May a request (a redirect included) go to this URL? Only to the site's origins and
+        its mirror's (:class:`infoshos.spiders.middlewares.OffsiteMiddleware` asks)."""
+        return origin_matches(fetch_url, self.fetch_origins)
 
     def seen_key(self, fetch_url: str) -> str:
         """The key a URL is fetched once under in a crawl: its canonical form, so that every
@@ -540,7 +599,7 @@ class PortalSpider(scrapy.Spider):
             canonical = self.to_canonical(absolute)
             if not self.is_onsite(canonical):
                 yield from self._skip_once(
-                    canonical, "offsite", f"host {_host(canonical)}", referer, via
+                    canonical, "offsite", f"origin {origin_text(canonical)}", referer, via
                 )
                 continue
             ext = document_extension(canonical)
@@ -701,7 +760,11 @@ class PortalSpider(scrapy.Spider):
     def parse(self, response: Response, **kwargs: Any) -> Iterator[scrapy.Request | Record]:
         page_type = str(response.meta.get("page_type") or self.default_start_type)
         page_type = self.classify(response, page_type)
-        yield self.page_record(response, page_type)
+        record = self.page_record(response, page_type)
+        xml = isinstance(response, TextResponse) and response.status < 300
+        if xml and page_type in ("feed", "list") and xml_kind(response) is not None:
+            record["detail"] = feed_problem(cast(TextResponse, response)) or record["detail"]
+        yield record
         if response.status >= 300 or not isinstance(response, TextResponse):
             return
         self._seen.add(self.seen_key(response.url))  # a page never requests itself again
@@ -809,10 +872,71 @@ def is_sitemap_index(response: TextResponse) -> bool:
     return b"<sitemapindex" in response.body[:2000].lower()
 
 
+_DOCTYPE_RE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+
+
+def strip_doctype(body: bytes) -> bytes:
+    """``body`` without its ``<!DOCTYPE ...>`` (the internal subset ``[...]`` included): a feed
+    declares no entities of its own, so none is ever defined, let alone expanded (an entity
+    bomb becomes a few undefined references the tolerant parser drops)."""
+    match = _DOCTYPE_RE.search(body, 0, 4096)
+    if match is None:
+        return body
+    quote, brackets, i = 0, 0, match.end()
+    while i < len(body):
+        ch = body[i]
+        if quote:
+            quote = 0 if ch == quote else quote
+        elif ch in b"\"'":
+            quote = ch
+        elif ch == ord("["):
+            brackets += 1
+        elif ch == ord("]"):
+            brackets = max(0, brackets - 1)
+        elif ch == ord(">") and not brackets:
+            return body[: match.start()] + body[i + 1 :]
+        i += 1
+    return body[: match.start()]  # never closed: nothing after it is a feed
+
+
+def read_feed(body: bytes) -> tuple[Any, str | None]:
+    """A selector over a feed or sitemap read by a tolerant parser that never expands entities
+    nor loads anything (``(None, reason)`` when nothing could be read), and the first parser
+    error, if any (the items read before and after it are kept)."""
+    from lxml import etree
+    from parsel import Selector
+
+    parser = etree.XMLParser(
+        recover=True, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(strip_doctype(body), parser)
+    except etree.XMLSyntaxError as exc:
+        return None, str(exc)[:200]
+    errors = [e for e in parser.error_log if e.level >= etree.ErrorLevels.ERROR]
+    first = f"line {errors[0].line}: {errors[0].message}"[:200] if errors else None
+    if root is None:
+        return None, first or "no XML element"
+    return Selector(root=root, type="xml"), first
+
+
+def feed_problem(response: TextResponse) -> str | None:
+    """The page record's ``detail`` for a feed or sitemap the parser found faults in: its
+    items were partly read (``feed partly read: ...``), or none could be (``unreadable
+    feed: ...``, which the clean stage makes a ``bad_feed`` reject). None when it read well."""
+    sel, error = read_feed(response.body)
+    if error is None:
+        return None
+    if sel is not None and feed_links(response):
+        return f"feed partly read: {error}"
+    return f"{UNREADABLE_FEED}: {error}"
+
+
 def _feed_selector(response: TextResponse) -> Any:
-    if not isinstance(response, XmlResponse):
-        response = XmlResponse(response.url, body=response.body, request=response.request)
-    return response.selector
+    sel, error = read_feed(response.body)
+    if sel is None:
+        raise ValueError(error)
+    return sel
 
 
 def feed_items(response: TextResponse) -> list[tuple[str, str | None]]:
@@ -884,10 +1008,8 @@ def classify_failure(failure: Failure, redirects: int = 0) -> tuple[str | None, 
 
 def feed_links(response: TextResponse) -> list[str]:
     """Item links of an RSS or Atom feed (and ``<loc>`` of a sitemap)."""
-    if not isinstance(response, XmlResponse):
-        response = XmlResponse(response.url, body=response.body, request=response.request)
     try:
-        sel = response.selector
+        sel = _feed_selector(response)
         links = sel.xpath("//*[local-name()='item']/*[local-name()='link']/text()").getall()
         links += sel.xpath(
             "//*[local-name()='entry']/*[local-name()='link'][not(@rel) or @rel='alternate']/@href"

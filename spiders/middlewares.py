@@ -1,9 +1,10 @@
 """Downloader middlewares of the infoshos crawls.
 
 :class:`OffsiteMiddleware` replaces Scrapy's: it refuses every request outside the spider's
-``allowed_domains`` or with a scheme other than http(s), also requests with ``dont_filter``
-(the spiders set it on every request, since they deduplicate themselves), so a redirect to
-another site is refused before any DNS lookup.
+site -- an origin, host and port (``PortalSpider.may_fetch``; ``allowed_domains`` for other
+spiders) -- or with a scheme other than http(s), also requests with ``dont_filter`` (the
+spiders set it on every request, since they deduplicate themselves), so a redirect to another
+site, another port of the same host included, is refused before any DNS lookup or robots.txt.
 
 :class:`RetryAfterMiddleware` honours ``Retry-After`` on 429 and 503 answers: before Scrapy's
 retry middleware schedules the retry, it waits the number of seconds the server asked for
@@ -93,8 +94,10 @@ class OffsiteMiddleware(ScrapyOffsiteMiddleware):
             return
         request_spider = self.crawler.spider
         assert request_spider is not None
-        if self.should_follow(request, request_spider):
+        may_fetch = getattr(request_spider, "may_fetch", None)
+        if may_fetch(request.url) if may_fetch else self.should_follow(request, request_spider):
             return
-        domain = urlparse_cached(request).hostname
+        parts = urlparse_cached(request)
+        where = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
         self.stats.inc_value("offsite/filtered")
-        raise IgnoreRequest(f"Filtered offsite request to {domain!r}")
+        raise IgnoreRequest(f"Filtered offsite request to {where!r}")

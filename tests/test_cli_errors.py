@@ -69,3 +69,54 @@ def test_reprocess_checks_its_sources_file_before_prefect(tmp_path: Path) -> Non
     )  # fmt: skip
     assert proc.returncode == 2 and "not valid YAML" in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not home.exists()
+
+
+# -- issue 13, finding 9: every case of the adversarial pass ends in one line -----------------
+def _main(argv: list[str]) -> int:
+    from infoshos.flows.cli import main
+
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's usage errors
+        return int(exc.code or 0)
+
+
+def test_each_hostile_case_ends_in_one_line_and_a_defined_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gzip
+
+    from helpers_warehouse import build_empty_warehouse
+
+    from infoshos.warehouse.store import WarehouseError
+
+    wh = build_empty_warehouse(tmp_path / "wh").root
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("mine")
+    bomb = tmp_path / "bomb.html.gz"
+    with gzip.open(bomb, "wb") as fh:
+        for _ in range(12):
+            fh.write(b" " * 1024 * 1024)
+    fifo = tmp_path / "fifo.html"
+    os.mkfifo(fifo)
+    w = ["--warehouse", str(wh)]
+    refused = [  # argv, exit code, what the one line says
+        (["report", *w, "--out", str(wh / "CURRENT")], 2, "is inside the warehouse"),
+        (["report", *w, "--out", "/proc/infoshos/report.html"], 2, "cannot write the report"),
+        (["export", *w, "--to", str(wh / "handoff")], 2, "is inside the warehouse"),
+        (["export", *w, "--to", str(mine), "--overwrite"], 2, "not an earlier export"),
+        (["extract", "--page-timeout", "0", str(bomb)], 2, "must be > 0"),
+    ]
+    for argv, code, message in refused:
+        assert _main(argv) == code, argv
+        out, err = capsys.readouterr()
+        assert err.count("\n") == 1 and err.startswith("infoshos: error: "), (argv, err)
+        assert message in err and "Traceback" not in err, (argv, err)
+    # the bad inputs of extract are rows on stdout (exit 1), never an error on stderr
+    assert _main(["extract", "--format", "json", str(bomb), str(fifo), "/dev/null"]) == 1
+    out, err = capsys.readouterr()
+    assert err == "" and len(out.splitlines()) == 3
+    # --debug shows the traceback (the exception is raised, not printed as one line)
+    with pytest.raises(WarehouseError, match="inside the warehouse"):
+        _main(["--debug", "report", *w, "--out", str(wh / "CURRENT")])

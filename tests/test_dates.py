@@ -179,3 +179,15 @@ def test_chinese_event_dates() -> None:
     # only the first sentence counts; a year alone is not a day
     assert find_event_date("秘书长发表讲话。2024年7月3日举行会议。", "zh", pub) is None
     assert find_event_date("2024年是合作之年。", "zh", pub) is None
+
+
+def test_year_1_and_year_9999_are_not_plausible_and_the_range_is_configurable() -> None:
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    assert not is_plausible(datetime(1, 1, 1, tzinfo=UTC), now)
+    assert not is_plausible(datetime(9999, 12, 31, 23, 59, tzinfo=UTC), now)
+    assert not is_plausible(datetime(1, 1, 1), now)  # naive
+    old = datetime(1985, 6, 1, tzinfo=UTC)
+    assert not is_plausible(old, now)
+    assert is_plausible(old, now, earliest=datetime(1980, 1, 1, tzinfo=UTC))
+    soon = now + timedelta(days=3)
+    assert not is_plausible(soon, now) and is_plausible(soon, now, grace=timedelta(days=7))

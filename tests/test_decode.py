@@ -177,3 +177,33 @@ def test_sample_site_pages_decode() -> None:
         assert article.title in html.unescape(text), article.key
         seen += 1
     assert seen > 0
+
+
+# -- issue 13, finding 8: a guess needs evidence ---------------------------------------------
+ASCII_PAGE = (
+    "<!DOCTYPE html><html><head><title>Summit news</title></head><body>"
+    "<p>The ministers met in Beijing on Tuesday to discuss regional security.</p>{}"
+    "<p>They agreed to meet again next year.</p></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    "stray",
+    [
+        b"\xff\xfe\xc3(",  # what the issue saw decoded as "\u044f\u044e\u0413("
+        b"\xe4\xe0",  # one short "word" in windows-1251
+        b"\xc0\xc1\xc2 \xe0\xe1",  # a few letters, no well-formed words
+        b"\xd0\xd2\xc9\xd7\xc5\xd4",  # one word in KOI8-R
+    ],
+)
+def test_stray_bytes_in_an_ascii_page_are_not_read_as_cyrillic(stray: bytes) -> None:
+    body = ASCII_PAGE.encode().replace(b"{}", b"<p>x " + stray + b" y</p>")
+    text, encoding = decode_body(body, {"content-type": "text/html"})
+    assert encoding not in ("windows-1251", "koi8-r"), (encoding, text)
+    assert not any("\u0400" <= ch <= "\u04ff" for ch in text), text
+    assert "The ministers met in Beijing" in text
+
+
+def test_a_page_with_several_russian_words_is_still_detected() -> None:
+    page = ASCII_PAGE.replace("{}", RU_TEXT)
+    assert decode_body(page.encode("cp1251"), {}) == (page, "windows-1251")

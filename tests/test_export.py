@@ -362,11 +362,99 @@ def test_refuses_a_non_empty_target_unless_overwrite(wh: Warehouse, tmp_path: Pa
         export_snapshot(wh, out, tables=["entities"])
     assert (out / "mine.txt").read_text() == "keep me"
     m = export_snapshot(wh, out, tables=["entities"], overwrite=True)
-    assert not (out / "mine.txt").exists() and not (out / "runs").exists()
+    assert (out / "mine.txt").read_text() == "keep me"  # not the export's: kept
+    assert not (out / "runs").exists()  # the earlier export's table: replaced
     assert m["tables"]["entities"]["rows"] == _count(out, "entities") == 15
     assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temp folders left
     with pytest.raises(ValueError, match="would contain the warehouse"):
         export_snapshot(wh, wh.root.parent, overwrite=True)
+
+
+# -- issue 13, finding 10: --overwrite replaces only what an earlier export wrote -------------
+def test_overwrite_replaces_only_the_files_the_earlier_manifest_lists(
+    wh: Warehouse, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    first = export_snapshot(wh, out, tables=["articles", "runs"])
+    mine = {
+        "notes.txt": "my notes",
+        "articles/my-analysis.parquet": "not an export file",
+        "runs/extra/keep.csv": "a,b",
+    }
+    for rel, text in mine.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text(text)
+    old_files = [f["path"] for t in first["tables"].values() for f in t["files"]]
+    export_snapshot(wh, out, tables=["entities"], overwrite=True)
+    assert {rel: (out / rel).read_text() for rel in mine} == mine
+    assert not any((out / rel).exists() for rel in old_files)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert list(manifest["tables"]) == ["entities"]
+    assert _count(out, "entities") == 15
+
+
+@pytest.mark.parametrize(
+    "content", [None, "{not json", '{"format": "something-else", "tables": {}}']
+)
+def test_overwrite_of_a_folder_no_export_wrote_is_refused(
+    wh: Warehouse, tmp_path: Path, content: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infoshos.flows.cli import main
+
+    out = tmp_path / "documents"
+    out.mkdir()
+    (out / "thesis.docx").write_text("years of work")
+    if content is not None:
+        (out / "manifest.json").write_text(content)
+    before = sorted(p.name for p in out.iterdir())
+    argv = ["export", "--warehouse", str(wh.root), "--to", str(out), "--overwrite"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not an earlier export" in err
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert (out / "thesis.docx").read_text() == "years of work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["documents"]  # no temp folders
+
+
+def test_a_new_file_over_a_file_of_the_user_is_refused(wh: Warehouse, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    export_snapshot(wh, out, tables=["runs"])
+    (out / "schema.json").unlink()  # gone from the folder, still in the manifest
+    (out / "README.md").rename(out / "README.old")
+    (out / "README.md").write_text("mine now")  # the manifest's sha256 does not matter
+    (out / "SHA256SUMS").unlink()
+    # the manifest lists README.md: it is the export's, replaced; nothing else is touched
+    export_snapshot(wh, out, tables=["runs"], overwrite=True)
+    assert (out / "README.old").exists() and (out / "schema.json").exists()
+    # a file the earlier export did not list, at a path the new export writes: refused
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["documents"] = [d for d in manifest["documents"] if d["path"] != "schema.json"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ExportError, match="holds schema.json, which no earlier export wrote"):
+        export_snapshot(wh, out, tables=["runs"], overwrite=True)
+    assert (out / "schema.json").exists()
+
+
+def test_a_manifest_cannot_name_files_outside_the_export(wh: Warehouse, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    export_snapshot(wh, out, tables=["runs"])
+    victim = tmp_path / "victim.txt"
+    victim.write_text("outside")
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["documents"].append({"path": "../victim.txt"})
+    manifest["documents"].append({"path": str(victim)})
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    export_snapshot(wh, out, tables=["runs"], overwrite=True)
+    assert victim.read_text() == "outside"
+
+
+def test_export_into_any_warehouse_is_refused(wh: Warehouse, tmp_path: Path) -> None:
+    other = build_sample_warehouse(tmp_path / "other")
+    before = sorted(str(p) for p in other.root.rglob("*"))
+    for target in (other.root / "handoff", other.root / "tables" / "x"):
+        with pytest.raises(ExportError, match=f"inside the warehouse {other.root}"):
+            export_snapshot(wh, target, overwrite=True)
+    assert sorted(str(p) for p in other.root.rglob("*")) == before
 
 
 def test_a_failed_export_leaves_nothing_behind(

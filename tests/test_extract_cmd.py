@@ -107,3 +107,92 @@ def test_a_refused_page_shows_its_text_beside_the_reason(
     assert code == 1
     assert rows[0]["error"] == "not_article: not an article: no publication date or dateline found"
     assert rows[0]["title"] == "About us" and rows[0]["text"] == body
+
+
+# -- issue 13, finding 4: the crawler's limits on local input -------------------------------
+def _bomb(path: Path, megabytes: int) -> None:
+    """A small .gz that inflates to ``megabytes`` MB, written in chunks."""
+    chunk = b" " * (1024 * 1024)
+    with gzip.open(path, "wb", compresslevel=9) as fh:
+        for _ in range(megabytes):
+            fh.write(chunk)
+
+
+def test_a_gzip_bomb_and_a_huge_file_are_too_large_and_the_next_input_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import tracemalloc
+
+    from infoshos.flows.extract import MAX_BYTES
+
+    bomb = tmp_path / "bomb.html.gz"
+    _bomb(bomb, 64)
+    assert bomb.stat().st_size < 1024 * 1024
+    huge = tmp_path / "huge.html"
+    huge.write_bytes(b"<p>" + b"a paragraph of text " * (MAX_BYTES // 20) + b"</p>")
+    good = tmp_path / "good.html"
+    good.write_bytes(render.infoshos_article(render.SiteData(), _glued_article()))
+    tracemalloc.start()
+    try:
+        code, rows = _run(capsys, str(bomb), str(huge), str(good))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 1
+    assert [r["input"] for r in rows] == [str(bomb), str(huge), str(good)]
+    assert str(rows[0]["error"]).startswith("too_large:") and "decompresses" in str(
+        rows[0]["error"]
+    )
+    assert str(rows[1]["error"]).startswith("too_large:")
+    assert rows[2]["error"] is None and rows[2]["title"] == _glued_article().title
+    assert peak < 4 * MAX_BYTES  # the bomb never inflated past the limit (64 MB)
+
+
+def test_fifos_and_devices_are_refused_without_opening_them(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "pipe.html"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    os.mkfifo(folder / "inside.html")
+    good = folder / "good.html"
+    good.write_bytes(render.infoshos_article(render.SiteData(), _glued_article()))
+    argv = [sys.executable, "-m", "infoshos.flows.cli", "extract", "--format", "json"]
+    argv += [str(fifo), str(folder), "/dev/null"]
+    # a FIFO opened for reading would wait for a writer forever: the timeout fails the test
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    rows = {r["input"]: r for r in map(json.loads, proc.stdout.splitlines())}
+    assert rows[str(fifo)]["error"] == f"not a regular file: {fifo} is a FIFO"
+    assert rows[str(folder / "inside.html")]["error"].endswith("is a FIFO")
+    assert rows["/dev/null"]["error"] == "not a regular file: /dev/null is a character device"
+    assert rows[str(good)]["error"] is None
+    assert proc.stderr == ""
+
+
+def test_a_page_whose_cleaning_takes_too_long_is_stopped_and_the_rest_go_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+    from typing import Any
+
+    from infoshos.flows import extract
+
+    real = extract.clean_page
+
+    def slow_on_marked_pages(record: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if b"<!-- endless -->" in record["body"]:
+            time.sleep(3600)  # a page the cleaning never finishes
+        return real(record, *args, **kwargs)
+
+    monkeypatch.setattr(extract, "clean_page", slow_on_marked_pages)
+    page = render.infoshos_article(render.SiteData(), _glued_article())
+    (tmp_path / "a-slow.html").write_bytes(page + b"<!-- endless -->")
+    (tmp_path / "b-good.html").write_bytes(page)
+    code, rows = _run(capsys, "--page-timeout", "1", str(tmp_path))
+    assert code == 1
+    assert rows[0]["error"] == "time_limit: cleaning took longer than 1 s"
+    assert rows[1]["error"] is None and rows[1]["title"] == _glued_article().title

@@ -457,3 +457,43 @@ def test_markdown_summary(wh: Warehouse) -> None:
         assert f"| {reason} | {n} |" in text
     assert "`r4` started 2020-01-16 03:00 UTC, failed." in text
     assert "| crawl | 3.50 |" in text
+
+
+# -- issue 13, finding 3: no report written into a warehouse ---------------------------------
+@pytest.mark.parametrize("where", ["CURRENT", ".", "tables/x.html", "snapshots/new/r.html"])
+def test_report_out_inside_a_warehouse_is_refused_in_one_line(
+    wh: Warehouse, tmp_path: Path, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infoshos.flows.cli import main
+
+    before = {p: p.read_bytes() for p in wh.root.rglob("*") if p.is_file()}
+    for warehouse in (wh.root, tmp_path / "other"):  # its own warehouse, or any other one
+        argv = ["report", "--warehouse", str(warehouse), "--out", str(wh.root / where)]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert f"inside the warehouse {wh.root}" in err
+    after = {p: p.read_bytes() for p in wh.root.rglob("*") if p.is_file()}
+    assert after == before
+    assert not (wh.root / "snapshots" / "new").exists()
+    # beside the warehouse is fine
+    assert main(["report", "--warehouse", str(wh.root), "--out", str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").stat().st_size > 0
+
+
+def test_a_warehouse_is_recognised_by_its_files(wh: Warehouse, tmp_path: Path) -> None:
+    from infoshos.warehouse.guard import enclosing_warehouse, is_warehouse
+
+    assert is_warehouse(wh.root)
+    assert enclosing_warehouse(wh.root / "tables" / "articles" / "x.parquet") == wh.root
+    assert not is_warehouse(tmp_path)
+    (tmp_path / "tables").mkdir()  # one folder of that name is not a warehouse
+    assert not is_warehouse(tmp_path) and enclosing_warehouse(tmp_path / "tables") is None
+    (tmp_path / "snapshots").mkdir()
+    assert is_warehouse(tmp_path)
+    link = tmp_path.parent / f"{tmp_path.name}-link"
+    link.symlink_to(wh.root)  # a link into a warehouse is resolved
+    try:
+        assert enclosing_warehouse(link / "report.html") == wh.root
+    finally:
+        link.unlink()

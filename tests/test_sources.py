@@ -181,3 +181,17 @@ def test_sources_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[
     built_in = Path(__file__).resolve().parents[1] / "flows" / "sources.yaml"
     assert main(["sources", "--check", str(built_in)]) == 0
     assert read_sources_file(built_in).keys() == load_sources().keys()
+
+
+def test_the_derived_allowed_domains_keep_the_port(tmp_path: Path) -> None:
+    from infoshos.spiders.generic import GenericSpider
+
+    entry = {"start_urls": ["http://127.0.0.1:18081/news/"], "spider": "generic"}
+    src = load_sources(write(tmp_path, entry))["mine"]
+    assert src.allowed_domains == ("127.0.0.1:18081",)
+    spider = GenericSpider(
+        source="mine", start_urls=list(src.start_urls), allowed_domains=src.allowed_domains
+    )
+    assert spider.is_onsite("http://127.0.0.1:18081/news/1")
+    assert not spider.is_onsite("http://127.0.0.1/news/1")  # port 80 is another site
+    assert not spider.is_onsite("http://127.0.0.1:18082/news/1")

@@ -754,3 +754,148 @@ def test_crawl_of_the_sample_site_finds_every_expected_article(tmp_path: Path) -
                     fetched[row["url"]] = row["status"]
     missing = [a.canonical_url for a in expected_articles() if fetched.get(a.canonical_url) != 200]
     assert missing == []
+
+
+# -- issue 13, finding 5: a site is an origin (scheme, host and port) -------------------------
+def test_another_port_of_the_start_host_is_another_site() -> None:
+    spider = GenericSpider(source="g", start_urls=["http://127.0.0.1:18081/"], max_depth=2)
+    assert spider.is_onsite("http://127.0.0.1:18081/a.html")
+    assert not spider.is_onsite("http://127.0.0.1:18082/a.html")
+    assert not spider.is_onsite("http://127.0.0.1/a.html")
+    assert not spider.may_fetch("http://127.0.0.1:18082/robots.txt")
+    home = (
+        '<html><body><a href="/a.html">a</a><a href="http://127.0.0.1:18082/b.html">b</a>'
+        '<a href="//127.0.0.1:18083/c.html">c</a></body></html>'
+    )
+    out = run(spider, response("http://127.0.0.1:18081/", home, "other"))
+    assert [r.url for r in requests_of(out)] == ["http://127.0.0.1:18081/a.html"]
+    skips = {r["url"]: (r["skip_reason"], r["detail"]) for r in records_of(out)[1:]}
+    assert skips == {
+        "http://127.0.0.1:18082/b.html": ("offsite", "origin 127.0.0.1:18082"),
+        "http://127.0.0.1:18083/c.html": ("offsite", "origin 127.0.0.1:18083"),
+    }
+    # the default ports of http and https are one site; subdomains stay on it
+    site = GenericSpider(source="g", start_urls=["http://example.org/"])
+    assert site.is_onsite("https://www.example.org/x") and site.is_onsite("http://en.example.org/")
+    assert not site.is_onsite("https://example.org:8443/x")
+    # a mirror: the local origin is fetched, links to the canonical site are mapped to it
+    mirror = infoshos_spider()
+    assert mirror.may_fetch(f"{LOCAL}/infoshos/en/?idn=5")
+    assert mirror.is_onsite("http://infoshos.sample.test/en/?idn=5")
+    port = int(LOCAL.rsplit(":", 1)[1])
+    assert not mirror.may_fetch(f"http://127.0.0.1:{port + 1}/infoshos/en/?idn=5")
+
+
+class _PortHandler(BaseHTTPRequestHandler):
+    """Two servers on two ports of 127.0.0.1: A links and redirects to B."""
+
+    hits: dict[int, list[str]] = {}
+    other = 0
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        port = int(self.server.server_address[1])  # type: ignore[index]
+        type(self).hits.setdefault(port, []).append(self.path)
+        other = f"http://127.0.0.1:{type(self).other}"
+        article = infoshos_article("Page on " + str(port), ["Text of the page."])
+        pages = {
+            "/": f'<html><body><a href="/a.html">a</a><a href="{other}/b.html">b</a>'
+            '<a href="/go">go</a></body></html>',
+            "/a.html": article,
+            "/b.html": article,
+        }
+        if self.path == "/go":
+            self.send_response(302)
+            self.send_header("Location", f"{other}/b.html")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = pages.get(self.path, "<h1>404</h1>").encode()
+        self.send_response(200 if self.path in pages else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.slow
+def test_a_crawl_never_fetches_another_port_of_its_host(tmp_path: Path) -> None:
+    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _PortHandler) for _ in range(2)]
+    port_a, port_b = (s.server_address[1] for s in servers)
+    _PortHandler.hits, _PortHandler.other = {}, port_b
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for t in threads:
+        t.start()
+    try:
+        out = tmp_path / "spool.parquet"
+        argv = crawl_command(
+            "generic", "ports", [f"http://127.0.0.1:{port_a}/"], out, delay=0, concurrency=2
+        )
+        _crawl(argv)
+    finally:
+        for s in servers:
+            s.shutdown()
+            s.server_close()
+    assert port_b not in _PortHandler.hits, _PortHandler.hits  # not even robots.txt
+    assert "/a.html" in _PortHandler.hits[port_a]
+    rows = {r["url"]: r for r in pq.read_table(out).to_pylist()}
+    b = f"http://127.0.0.1:{port_b}/b.html"
+    assert rows[b]["skip_reason"] == "offsite" and rows[b]["body"] is None
+    go = rows[f"http://127.0.0.1:{port_a}/go"]  # the redirect to port B: refused, with a row
+    assert go["skip_reason"] == "offsite", go
+    assert f"127.0.0.1:{port_b}" in go["detail"]
+    assert not any(str(port_b) in (r["final_url"] or "") for r in rows.values())
+
+
+# -- issue 13, finding 7: hostile feeds -------------------------------------------------------
+_BOMB = "<!DOCTYPE rss [<!ENTITY a0 'lollollollollollollollollollol'>" + "".join(
+    f"<!ENTITY a{i} '{f'&a{i - 1};' * 10}'>" for i in range(1, 10)
+) + "]>"  # fmt: skip
+_ITEMS = "".join(
+    f"<item><title>Item {i}</title><link>https://news.example.com/a/{i}.html</link>"
+    "<pubDate>Mon, 02 Mar 2020 10:00:00 +0000</pubDate></item>"
+    for i in range(3)
+)
+
+
+@pytest.mark.parametrize(
+    "feed",
+    [
+        f'<?xml version="1.0"?>{_BOMB}<rss><channel><title>&a9;</title>{_ITEMS}</channel></rss>',
+        f'<?xml version="1.0"?>{_BOMB}<rss><channel>{_ITEMS}<item><title>&a9;</title>'
+        "<link>https://news.example.com/a/9.html</link></item></channel></rss>",
+        "<?xml version='1.0'?>"
+        + _BOMB.replace("rss [", "x SYSTEM 'file:///etc/passwd' [")
+        + f"<rss><channel>{_ITEMS}</channel></rss>",
+    ],
+)
+def test_an_entity_bomb_feed_keeps_its_valid_items(feed: str) -> None:
+    spider = GenericSpider(source="g", start_urls=["https://news.example.com/rss.xml"])
+    resp = response("https://news.example.com/rss.xml", feed, "feed", cls=XmlResponse)
+    out = run(spider, resp)
+    urls = [r.url for r in requests_of(out)]
+    assert urls[:3] == [f"https://news.example.com/a/{i}.html" for i in range(3)]
+    assert "lol" * 40 not in json.dumps(records_of(out), default=str)  # never expanded
+
+
+def test_a_feed_that_cannot_be_read_is_a_bad_feed_reject() -> None:
+    from infoshos.flows.clean.articles import clean_page
+
+    spider = GenericSpider(source="g", start_urls=["https://news.example.com/rss.xml"])
+    garbage = '<?xml version="1.0"?>\n\x01\x02 not a feed <<<< &&&'
+    resp = response("https://news.example.com/rss.xml", garbage, "feed", cls=XmlResponse)
+    out = run(spider, resp)
+    record = records_of(out)[0]
+    assert requests_of(out) == []
+    assert record["page_type"] == "feed" and record["body"]  # the page is kept as fetched
+    assert str(record["detail"]).startswith("unreadable feed: ")
+    result = clean_page(record, "generic")
+    assert result.reject is not None and result.reject["reason"] == "bad_feed"
+    assert result.reject["detail"] == record["detail"]
+    # a feed that reads well is navigation: no reject, no article
+    good = f'<?xml version="1.0"?><rss><channel>{_ITEMS}</channel></rss>'
+    ok = records_of(run(spider, response(resp.url, good, "feed", cls=XmlResponse)))[0]
+    assert ok["detail"] is None
+    assert clean_page(ok, "generic").reject is None

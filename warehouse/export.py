@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 
 from infoshos.warehouse.catalog import duckdb_type
 from infoshos.warehouse.docs import arrow_type, schema_markdown
+from infoshos.warehouse.guard import enclosing_warehouse
 from infoshos.warehouse.schema import PUBLIC_TABLES, SCHEMA_VERSION, TABLES, TS, Table
 from infoshos.warehouse.store import COMPRESSION, Snapshot, Warehouse, WarehouseError
 
@@ -469,7 +470,9 @@ def _check_tables(tables: Sequence[str] | None) -> list[str]:
     return [t for t in PUBLIC_TABLES if t in set(tables)]
 
 
-def _check_target(wh: Warehouse, to: Path, overwrite: bool) -> None:
+def _check_target(wh: Warehouse, to: Path, overwrite: bool) -> list[str]:
+    """Refuse a target that is not a folder, is in a warehouse, or holds files that no
+    earlier export wrote; returns the files an earlier export wrote there (to replace)."""
     if to.exists() and not to.is_dir():
         raise ExportError(f"export target {to} exists and is not a folder")
     real_to, real_root = to.resolve(), wh.root.resolve()
@@ -477,11 +480,49 @@ def _check_target(wh: Warehouse, to: Path, overwrite: bool) -> None:
         raise ExportError(f"export target {to} would contain the warehouse {wh.root}")
     if real_to.is_relative_to(real_root):
         raise ExportError(f"export target {to} is inside the warehouse {wh.root}")
-    if to.is_dir() and any(to.iterdir()) and not overwrite:
+    inside = enclosing_warehouse(to)
+    if inside is not None:  # another warehouse than the one exported
+        raise ExportError(f"export target {to} is inside the warehouse {inside}")
+    if not to.is_dir() or not any(to.iterdir()):
+        return []
+    if not overwrite:
         raise ExportError(f"export target {to} is not empty; use overwrite=True (--overwrite)")
+    return earlier_export_files(to)
 
 
-def _move_into_place(tmp: Path, to: Path) -> None:
+def earlier_export_files(folder: Path) -> list[str]:
+    """The files (relative paths) an earlier export wrote into ``folder``, as its
+    ``manifest.json`` lists them (the manifest itself and ``SHA256SUMS`` included). Raises
+    :class:`ExportError` when there is no readable export manifest: then nothing in the folder
+    is known to be ours, and nothing is replaced."""
+    manifest_path = folder / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("format") != EXPORT_FORMAT:
+            raise ValueError(f"format {manifest.get('format')!r}")
+        listed = [f["path"] for t in manifest["tables"].values() for f in t["files"]]
+        listed += [d["path"] for d in manifest.get("documents", [])]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        why = (
+            "no manifest.json" if not manifest_path.exists() else f"manifest.json unreadable: {exc}"
+        )
+        raise ExportError(
+            f"export target {folder} is not empty and is not an earlier export ({why}); "
+            "nothing replaced: choose an empty or new folder"
+        ) from None
+    real = folder.resolve()
+    files: list[str] = []
+    for rel in [*listed, "SHA256SUMS", "manifest.json"]:
+        path = folder / str(rel)
+        # only regular files inside the folder: a crafted manifest names nothing else
+        if path.is_file() and not path.is_symlink() and path.resolve().is_relative_to(real):
+            files.append(str(path.relative_to(folder)))
+    return sorted(set(files))
+
+
+def _move_into_place(tmp: Path, to: Path, replaced: Sequence[str]) -> None:
+    """Move the new export from ``tmp`` into ``to``: the files of the earlier export
+    (``replaced``) are removed, every other file in ``to`` stays as it is."""
     if not to.exists():
         os.replace(tmp, to)
         return
@@ -489,14 +530,30 @@ def _move_into_place(tmp: Path, to: Path) -> None:
         to.rmdir()
         os.replace(tmp, to)
         return
-    old = to.with_name(f".{to.name}.old-{uuid.uuid4().hex}")
-    os.replace(to, old)
-    try:
-        os.replace(tmp, to)
-    except OSError:
-        os.replace(old, to)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    new = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
+    clash = [rel for rel in new if rel not in replaced and (to / rel).exists()]
+    if clash:
+        raise ExportError(
+            f"export target {to} holds {clash[0]}, which no earlier export wrote; "
+            "nothing replaced: move it or choose another folder"
+        )
+    for rel in replaced:
+        (to / rel).unlink(missing_ok=True)
+        _remove_empty_parents(to / rel, to)
+    for rel in sorted(new, key=lambda r: r == "manifest.json"):  # the manifest last
+        (to / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp / rel, to / rel)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_empty_parents(path: Path, top: Path) -> None:
+    for parent in path.parents:
+        if parent == top or not parent.is_relative_to(top):
+            return
+        try:
+            parent.rmdir()  # only when empty
+        except OSError:
+            return
 
 
 def export_snapshot(
@@ -523,7 +580,7 @@ def export_snapshot(
     if not wh.exists():
         raise ExportError(f"no warehouse at {wh.root} (run `infoshos run` first)")
     to = Path(to).expanduser().absolute()
-    _check_target(wh, to, overwrite)
+    replaced = _check_target(wh, to, overwrite)
 
     snap = wh.current()
     selection = _select(wh, snap, since, sources)
@@ -532,7 +589,7 @@ def export_snapshot(
     tmp.mkdir()
     try:
         manifest = _write(wh, snap, tmp, names, selection, since, sources)
-        _move_into_place(tmp, to)
+        _move_into_place(tmp, to, replaced)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

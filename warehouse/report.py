@@ -29,8 +29,9 @@ from typing import Any
 import duckdb
 
 from infoshos.warehouse.catalog import connect, view_sql
+from infoshos.warehouse.guard import refuse_inside_warehouse
 from infoshos.warehouse.schema import REJECT_REASONS, TABLES
-from infoshos.warehouse.store import Warehouse, write_atomic
+from infoshos.warehouse.store import Warehouse, WarehouseError, write_atomic
 
 CHARTS = (
     "articles_per_month",
@@ -830,8 +831,13 @@ def write_report(wh: Warehouse, out: Path) -> Path:
     out = Path(out).expanduser()
     if out.is_dir():
         out = out / "report.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(out, render_html(collect(wh)).encode("utf-8"))
+    refuse_inside_warehouse(out, "report --out")
+    page = render_html(collect(wh)).encode("utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, page)
+    except OSError as exc:
+        raise WarehouseError(f"cannot write the report to {out}: {exc.strerror or exc}") from exc
     return out
 
 

@@ -347,6 +347,10 @@ TABLES: dict[str, Table] = {
 PUBLIC_TABLES: dict[str, Table] = {n: t for n, t in TABLES.items() if not t.internal}
 
 #: The reason codes a ``rejects`` row may carry.
+#: How a crawled feed or sitemap that could not be read starts its ``detail`` in the spool (the
+#: clean stage rejects it as ``bad_feed``).
+UNREADABLE_FEED = "unreadable feed"
+
 REJECT_REASONS: dict[str, str] = {
     "http_error": "the server answered with an error status, or did not answer",
     "decode_error": "the body could not be decoded as text",
@@ -360,6 +364,7 @@ REJECT_REASONS: dict[str, str] = {
     "too_large": "the response was larger than the download limit",
     "disallowed": "robots.txt forbids the URL",
     "invalid": "the record failed a check before loading",
+    "bad_feed": "a feed or sitemap whose XML could not be read (its items are unknown)",
 }
 
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from infoshos.flows.clean import (
     dates,
     decode,
+    depth,
     detect,
     generic,
     language,
@@ -27,6 +28,7 @@ from infoshos.flows.clean import (
     urls,
     words,
 )
+from infoshos.warehouse.schema import UNREADABLE_FEED
 
 ARTICLE_PAGE_TYPES = ("article", "print")
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
@@ -121,6 +123,9 @@ def clean_page(
     if page_type == "other":  # a generic crawl's page judged not to be an article
         detail = page.get("detail") or "not classified as an article"
         return PageResult(page_id, reject=_reject(page, "crawl", "not_article", detail))
+    detail = str(page.get("detail") or "")
+    if page_type in ("feed", "list") and detail.startswith(UNREADABLE_FEED):
+        return PageResult(page_id, reject=_reject(page, "crawl", "bad_feed", detail))
     if page_type not in ARTICLE_PAGE_TYPES:
         return PageResult(page_id)  # lists, feeds: navigation, kept in `pages` only
     headers = page.get("headers") or {}
@@ -136,6 +141,7 @@ def clean_page(
         html, encoding = decode.decode_body(body, headers, fallback_encoding)
     except decode.DecodeError as exc:
         return PageResult(page_id, reject=_reject(page, "clean", "decode_error", str(exc)))
+    html, _ = depth.flatten(html)  # a page nested past the parser's limit keeps its text
     miss: str | None = None
     draft: dict[str, Any] | None = None
     try:
@@ -148,6 +154,9 @@ def clean_page(
         if not verdict.is_article:
             with contextlib.suppress(sites.NotArticle):
                 draft = build_article(page, found, now, language_hint=hint)
+            if verdict.reason == "no_date" and found.implausible_date:
+                detail = f"implausible publication date {found.implausible_date[:80]!r}"
+                raise sites.NotArticle("bad_date", detail)
             if style not in sites.RULES:  # a generic crawl's candidate: not an article, and why
                 raise sites.NotArticle("not_article", f"not an article: {verdict.detail}")
             raise sites.NotArticle(verdict.reason or "not_article", verdict.detail)
@@ -182,6 +191,20 @@ def extract(
     return generic.extract_generic(html, url, tz), miss
 
 
+#: Characters of a title kept in ``articles`` (the page, whole, stays in ``pages``).
+MAX_TITLE_CHARS = 1000
+
+
+def cap_title(title: str) -> str:
+    """``title`` cut to :data:`MAX_TITLE_CHARS` (at a space when there is one near), with an
+    ellipsis: a 100 KB ``<title>`` is not a headline."""
+    if len(title) <= MAX_TITLE_CHARS:
+        return title
+    cut = title[: MAX_TITLE_CHARS - 1]
+    space = cut.rfind(" ", MAX_TITLE_CHARS - 100)
+    return (cut[:space] if space > 0 else cut).rstrip() + "\u2026"
+
+
 def build_article(
     page: Mapping[str, Any],
     found: sites.Extracted,
@@ -198,7 +221,7 @@ def build_article(
     body = "\n\n".join(paragraphs)
     lang_guess = language.detect_language(body, hint=language_hint)
     text, counts = repair.repair_text(body, lang_guess)
-    title, title_counts = repair.repair_text(found.title, lang_guess)
+    title, title_counts = repair.repair_text(cap_title(found.title), lang_guess)
     counts = Counter(counts)
     counts.update(title_counts)
     subtitle = None

@@ -333,11 +333,15 @@ def _dateparser_fallback(s: str, tz: tzinfo) -> datetime | None:
     return _aware(parsed, tz)
 
 
-def is_plausible(dt: datetime, now: datetime) -> bool:
-    """True unless ``dt`` is more than a day after ``now`` or before 1990 (naive = Moscow)."""
+def is_plausible(
+    dt: datetime, now: datetime, earliest: datetime | None = None, grace: timedelta | None = None
+) -> bool:
+    """True unless ``dt`` is more than ``grace`` (a day) after ``now`` or before ``earliest``
+    (1990; naive = Moscow): year 1 and year 9999 are not publication dates."""
     dt = _aware(dt, MOSCOW)
     now = _aware(now, MOSCOW)
-    return EARLIEST <= dt <= now + GRACE
+    first = _aware(earliest, MOSCOW) if earliest is not None else EARLIEST
+    return first <= dt <= now + (GRACE if grace is None else grace)
 
 
 # --- event date of a lead ---------------------------------------------------------------

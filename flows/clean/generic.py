@@ -138,6 +138,8 @@ class _Meta:
     raw_title: str | None = None  # <title> as written
     h1: str | None = None
     date_offset: bool = False  # the metadata date was written with an explicit offset
+    #: The first date the page states that is outside the plausible range (passed over).
+    implausible: str | None = None
 
 
 def _norm(text: str) -> str:
@@ -263,6 +265,8 @@ def _metadata(tree: HtmlElement, url: str | None, tz: tzinfo = UTC) -> _Meta:
             meta.date_text, meta.published_at = collapse(cand), when
             meta.date_offset = bool(_OFFSET_RE.search(cand))
             break
+        if when is not None:
+            meta.implausible = meta.implausible or collapse(cand)
 
     canonical = None
     for node in tree.iterfind(".//link"):
@@ -735,9 +739,12 @@ def _dateline(
     title: blk.Block | None,
     tz: tzinfo,
     container: HtmlElement | None = None,
+    implausible: list[str] | None = None,
 ) -> tuple[blk.Block | None, str | None, datetime | None]:
     """A short line near the title that is a date (with its time when written), or a
-    ``<time datetime>`` beside the title. Dates in sidebars and lists do not count."""
+    ``<time datetime>`` beside the title. Dates in sidebars and lists do not count. Datelines
+    outside the plausible range are passed over, and their text added to ``implausible``."""
+    passed = implausible if implausible is not None else []
     now = datetime.now(UTC)
     if title is not None:
         for block in _around(blocks, title):
@@ -749,6 +756,7 @@ def _dateline(
             if is_plausible(found_at[0], now):
                 exact = _time_attribute(block.element, tz)
                 return block, block.text, exact or found_at[0]
+            passed.append(block.text)
     scopes = [container] if container is not None else []
     if title is not None:
         parent = title.element.getparent()
@@ -765,6 +773,8 @@ def _dateline(
             when = find_datetime(raw, tz) or parse_datetime(collapse(raw), tz)
             if when is not None and is_plausible(when, now):
                 return None, collapse(node.text_content() or raw), when
+            if when is not None:
+                passed.append(collapse(raw))
     return None, None, None
 
 
@@ -858,6 +868,10 @@ def _combine(
     return found or (anchored if confident else [])
 
 
+#: Lines beginning like a paragraph that are tried as the start of its pieces.
+_CUT_CANDIDATES = 64
+
+
 def _cut(paras: list[_Para], lines: list[_Line]) -> list[tuple[_Para, bool | None]]:
     """trafilatura's paragraphs, each one that glues several of the page's lines together cut
     back into those lines (a table cell's ``<br><br>`` paragraphs, a headline run into the
@@ -868,13 +882,19 @@ def _cut(paras: list[_Para], lines: list[_Line]) -> list[tuple[_Para, bool | Non
         if line.norm:
             starts.setdefault(line.norm[:8], []).append(i)
     out: list[tuple[_Para, bool | None]] = []
+    done: dict[str, list[int] | None] = {}  # a repeated paragraph is matched once
     for para in paras:
         target = _norm(para.text)
-        picked = None
-        for i in starts.get(target[:8], []):
-            picked = _pick(target, lines, i)
-            if picked is not None:
-                break
+        if target in done:
+            picked = done[target]
+        else:
+            picked = None
+            # bounded: a page of thousands of lines alike is not cut in quadratic time
+            for i in starts.get(target[:8], [])[:_CUT_CANDIDATES]:
+                picked = _pick(target, lines, i)
+                if picked is not None:
+                    break
+            done[target] = picked
         if picked is None:
             out.append((para, None))
         elif len(picked) == 1:
@@ -981,7 +1001,8 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
     page = blk.page_blocks(tree)
     page_blocks = page.blocks
     title_block, title_matched = _title_block(page_blocks, meta)
-    line_block, line_text, line_at = _dateline(page_blocks, title_block, zone)
+    implausible = [meta.implausible] if meta.implausible else []
+    line_block, line_text, line_at = _dateline(page_blocks, title_block, zone, None, implausible)
     date_text, published_at = _choose_date(meta, (line_text, line_at), url, zone)
     # A news header (the headline and a dateline beside it): the story is what follows it.
     header_end = None
@@ -994,7 +1015,7 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         found = blk.Found(title_block.element, title_block, [], 0, 0.0)  # type: ignore[union-attr]
     teasers = _teasers(found.blocks, zone) if found is not None else 0
     if line_at is None and found is not None:  # a <time> in the article block
-        line_block, line_text, line_at = _dateline([], None, zone, found.container)
+        line_block, line_text, line_at = _dateline([], None, zone, found.container, implausible)
         date_text, published_at = _choose_date(meta, (line_text, line_at), url, zone)
 
     anchored: list[_Para] = []
@@ -1070,6 +1091,7 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         canonical_url=meta.canonical_url,
         links=links,
         teasers=teasers,
+        implausible_date=implausible[0] if implausible and published_at is None else None,
     )
 
 

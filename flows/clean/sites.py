@@ -59,6 +59,9 @@ class Extracted:
     attachments: list[str] = field(default_factory=list)  # e.g. the Secretariat's PDF doc-link
     #: Headlines in the article block each with a dateline of its own (a listing's teasers).
     teasers: int = 0
+    #: A date the page states (as written) that lies outside the plausible range and was
+    #: passed over: the clean stage rejects the page as ``bad_date`` rather than ``no_date``.
+    implausible_date: str | None = None
 
 
 @dataclass(frozen=True)
