@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from infoshos.flows.clean import (
     dates,
     decode,
-    depth,
     detect,
     generic,
     language,
@@ -141,7 +140,6 @@ def clean_page(
         html, encoding = decode.decode_body(body, headers, fallback_encoding)
     except decode.DecodeError as exc:
         return PageResult(page_id, reject=_reject(page, "clean", "decode_error", str(exc)))
-    html, _ = depth.flatten(html)  # a page nested past the parser's limit keeps its text
     miss: str | None = None
     draft: dict[str, Any] | None = None
     try:

@@ -51,6 +51,7 @@ from trafilatura import bare_extraction
 from trafilatura.utils import load_html
 
 from . import blocks as blk
+from . import depth
 from .dates import find_datetime, find_datetime_span, has_time, is_plausible, parse_datetime
 from .detect import CREDIT_RE, MIN_SENTENCE_WORDS, sentences
 from .sites import Extracted, NotArticle, strip_preamble
@@ -994,6 +995,11 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         raise NotArticle("not_article", f"unparseable HTML: {exc}") from exc
     if tree is None:
         raise NotArticle("not_article", "empty or unparseable HTML")
+    if _TOO_DEEP(tree):  # the parser stopped at its depth limit: flatten, read again
+        html, _ = depth.flatten(html)
+        tree = load_html(html)
+        if tree is None:
+            raise NotArticle("not_article", "empty or unparseable HTML")
     zone = tz or UTC
     meta = _metadata(tree, url, zone)
     _remove_popups(tree, html)
@@ -1102,6 +1108,10 @@ def _visible_title(meta: _Meta, heading: str | None, matched: bool) -> str:
         return heading
     return meta.headline or meta.og_title or heading or meta.page_title or meta.title or ""
 
+
+#: An element near the depth where libxml2 stops building the tree (256): text below was lost.
+#: (A path of that many steps visits each element once: linear, in C.)
+_TOO_DEEP = etree.XPath("boolean(" + "/*" * (depth.MAX_DEPTH + 40) + ")")
 
 _POPUP_WORDS = ("rollover", "tooltip", "popover", "hovercard", "hover-card")
 
