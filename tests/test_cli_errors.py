@@ -4,29 +4,15 @@ command in a subprocess with a fresh PREFECT_HOME, which Prefect would create on
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
+import bench_modules
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _bench() -> ModuleType:
-    """bench/cli_errors.py: the cases (and the timing of them, which is measured there)."""
-    spec = importlib.util.spec_from_file_location("bench_cli_errors", REPO / "bench/cli_errors.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_cli_errors"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-BENCH = _bench()
+BENCH = bench_modules.load("cli_errors")  # the cases (their timing is measured there)
 BAD_YAML = BENCH.BAD_YAML
 
 

@@ -3,14 +3,13 @@ scored against trafilatura with the benchmark's own metric."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
+import bench_modules
 import pytest
 
 from infoshos.flows.clean import detect
@@ -209,12 +208,7 @@ def test_paragraph_size_counts_cjk() -> None:
 
 
 def _bench_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_extraction", REPO / "bench/extraction.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_extraction"] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_modules.load("extraction")
 
 
 def test_metric_matches_the_readme() -> None:

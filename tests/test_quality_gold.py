@@ -4,31 +4,16 @@ regression fails."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import bench_modules
 import pytest
 
 from infoshos.flows.enrich import enrich_articles, load
 from infoshos.spiders.sample_site.model import expected_articles
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "quality.py"
-
-
-def _quality() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_quality", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-quality = _quality()
+quality = bench_modules.load("quality")
 
 
 @pytest.fixture(scope="module")
