@@ -1030,28 +1030,25 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         anchored = _clean(_as_paras(found, skip), meta)
     confident = _confident(found, title_block, anchored)
     anchor = confident and _anchored(found, title_block, line_block, meta)
-    outside: list[blk.Block] = []  # running text outside the article block
-    elsewhere: set[str] = set()  # every line outside it
-    if found is not None:
-        inside = {b.index for b in found.blocks}
-        for b in page_blocks:
-            if b.index not in inside and b is not title_block:
-                if len(b.text) < 60:  # only short lines are ever looked up there
-                    elsewhere.add(_norm(b.text))
-                if b.is_content:
-                    outside.append(b)
-    for element in page.chrome_roots:  # trafilatura need not read menus and sidebars again
-        if element.getparent() is not None:
-            element.drop_tree()
     # every line of the page, and whether it belongs to the article block (its headline and
     # dateline included: trafilatura often glues those onto the first paragraph)
     members = {b.index for b in found.blocks} if found is not None else set()
     heads = {b.index for b in (title_block, line_block) if b is not None}
-    lines = [
-        _Line(_norm(b.text), _as_para(b), b.index in members or b.index in heads)
-        for b in page_blocks
-        if not b.chrome
-    ]
+    outside: list[blk.Block] = []  # running text outside the article block
+    elsewhere: set[str] = set()  # every short line outside it
+    lines: list[_Line] = []
+    for b in page_blocks:
+        norm = _norm(b.text)
+        if found is not None and b.index not in members and b is not title_block:
+            if len(b.text) < 60:  # only short lines are ever looked up there
+                elsewhere.add(norm)
+            if b.is_content:
+                outside.append(b)
+        if not b.chrome:
+            lines.append(_Line(norm, _as_para(b), b.index in members or b.index in heads))
+    for element in page.chrome_roots:  # trafilatura need not read menus and sidebars again
+        if element.getparent() is not None:
+            element.drop_tree()
     container_text = "".join(line.norm for line in lines if line.inside)
     if header_end is not None and found is not None and not found.blocks:
         paras: list[_Para] = []  # a headline and a dateline with no story after them
