@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from .detect import text_size
@@ -75,6 +76,15 @@ _DATE_ATTR = re.compile(
     r"(?:$|[^a-z])|datePublished",
     re.IGNORECASE,
 )
+#: The text of an element a reader sees (not that of scripts, styles and templates), in C.
+_VISIBLE_TEXT = etree.XPath(
+    ".//text()[not(ancestor::script or ancestor::style or ancestor::noscript"
+    " or ancestor::template)]",
+    smart_strings=False,
+)
+_ITEM_TAGS = frozenset({"li", "dt", "dd"})
+#: Inline elements that may hold a page's date on their own (``span.news-date-time``).
+_DATE_CARRIERS = frozenset({"span", "time", "small", "em", "i", "b", "strong", "font", "abbr"})
 #: Inline elements whose content never runs on into the next word.
 _SEPARATE_TAGS = frozenset({"time", "img", "input", "wbr"})
 _WS_RE = re.compile(r"\s+")
@@ -135,14 +145,23 @@ def is_chrome_element(el: HtmlElement) -> bool:
     return el.get("role") in ("navigation", "complementary", "banner", "contentinfo")
 
 
+#: A cell holding one of these makes its table a layout table.
+_LAYOUT_CHILDREN = frozenset({"table", "p", "div", "h1", "h2", "h3", "ul", "ol", "form", "article"})
+#: Finds such a cell in C (a path, not a walk in Python).
+_LAYOUT_CELL = etree.XPath(
+    "boolean(.//*[self::td or self::th]/*["
+    + " or ".join(f"self::{t}" for t in sorted(_LAYOUT_CHILDREN))
+    + "])"
+)
+
+
 def is_layout_table(table: HtmlElement) -> bool:
     """A table used for page layout: cells holding blocks, other tables or long text."""
+    if _LAYOUT_CELL(table):
+        return True
     for cell in table.iter("td", "th"):
-        for child in cell:
-            tag = child.tag if isinstance(child.tag, str) else ""
-            if tag in ("table", "p", "div", "h1", "h2", "h3", "ul", "ol", "form", "article"):
-                return True
-        if text_size(cell.text_content() or "") > 30:
+        text = cell.text_content() or ""
+        if len(text) > 120 and text_size(text) > 30:
             return True
     return False
 
@@ -185,48 +204,64 @@ class _Walker:
         """Text of ``el``'s content, appended to the block of ``block``."""
         tag = block.tag if isinstance(block.tag, str) else ""
         heading = tag in HEADINGS
-        item = tag in ("li", "dt", "dd")
-        if el.text:
-            self._text(el.text, in_link)
+        item = tag in _ITEM_TAGS
+        text = el.text
+        if text:
+            self._text(text, in_link)
         for child in el:
-            ctag = child.tag if isinstance(child.tag, str) else ""
-            if ctag and ctag not in DROP_TAGS:
-                if ctag == "br":
-                    self.brs += 1
-                    if self.brs >= 2 or (self.brs == 1 and self._ends_sentence()):
-                        self.flush(block, heading, item, chrome)
-                    else:
-                        self.buf.append(" ")
-                elif ctag == "table" and not is_layout_table(child):
-                    self.flush(block, heading, item, chrome)
-                    self._data_table(child, chrome or is_chrome_element(child))
-                elif ctag in BLOCK_TAGS:
-                    self.flush(block, heading, item, chrome)
-                    sub_chrome = chrome or is_chrome_element(child)
-                    if sub_chrome and not chrome:
-                        self.chrome_roots.append(child)
-                    self.walk(child, child, sub_chrome, in_link)
-                    self.flush(child, ctag in HEADINGS, ctag in ("li", "dt", "dd"), sub_chrome)
-                elif _DATE_ATTR.search(f"{child.get('class') or ''} {child.get('itemprop') or ''}"):
-                    # a date in its own element (span.news-date-time): a line of its own
-                    self.flush(block, heading, item, chrome)
-                    self.walk(child, block, chrome, in_link)
+            ctag = child.tag
+            if not isinstance(ctag, str) or ctag in DROP_TAGS:
+                pass  # comments, processing instructions, scripts...: only the tail is text
+            elif ctag == "br":
+                self.brs += 1
+                if self.brs >= 2 or (self.brs == 1 and self._ends_sentence()):
                     self.flush(block, heading, item, chrome)
                 else:
-                    link = in_link
-                    if ctag == "a":
-                        href = (child.get("href") or "").strip()
-                        if href:
-                            self.links.append(href)
-                            link = True
-                    if len(child):
-                        self.walk(child, block, chrome, link)
-                    elif child.text:
-                        self._text(child.text, link)
-            if ctag in _SEPARATE_TAGS and self.buf:
-                self.buf.append(" ")  # a <time> is a value of its own: never glue it on
-            if child.tail:
-                self._text(child.tail, in_link)
+                    self.buf.append(" ")
+            elif ctag in BLOCK_TAGS:
+                self.flush(block, heading, item, chrome)
+                if ctag == "table" and not is_layout_table(child):
+                    self._data_table(child, chrome or is_chrome_element(child))
+                elif not chrome and is_chrome_element(child):
+                    # page chrome is not read line by line: one block stands for its words
+                    self.chrome_roots.append(child)
+                    self._chrome_block(child)
+                else:
+                    self.walk(child, child, chrome, in_link)
+                    self.flush(child, ctag in HEADINGS, ctag in _ITEM_TAGS, chrome)
+            elif ctag in _DATE_CARRIERS and _DATE_ATTR.search(
+                f"{child.get('class') or ''} {child.get('itemprop') or ''}"
+            ):
+                # a date in its own element (span.news-date-time): a line of its own
+                self.flush(block, heading, item, chrome)
+                self.walk(child, block, chrome, in_link)
+                self.flush(block, heading, item, chrome)
+            else:
+                link = in_link
+                if ctag == "a":
+                    href = child.get("href")
+                    if href and not href.isspace():
+                        self.links.append(href.strip())
+                        link = True
+                if len(child):
+                    self.walk(child, block, chrome, link)
+                else:
+                    text = child.text
+                    if text:
+                        self._text(text, link)
+                if ctag in _SEPARATE_TAGS and self.buf:
+                    self.buf.append(" ")  # a <time> is a value of its own: never glue it on
+            tail = child.tail
+            if tail:
+                self._text(tail, in_link)
+
+    def _chrome_block(self, element: HtmlElement) -> None:
+        text = collapse(" ".join(_VISIBLE_TEXT(element)))
+        if text:
+            words = text_size(text)
+            self.blocks.append(
+                Block(text, element, len(self.blocks), words, len(text), chrome=True)
+            )
 
     def _ends_sentence(self) -> bool:
         text = "".join(self.buf)

@@ -42,13 +42,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin
 
 from lxml import etree
-from lxml.html import HtmlElement
+from lxml.html import HtmlElement, HTMLParser, fromstring
 from trafilatura import bare_extraction
-from trafilatura.utils import load_html
+from trafilatura.utils import repair_faulty_html
 
 from . import blocks as blk
 from . import depth
@@ -143,12 +144,18 @@ class _Meta:
     implausible: str | None = None
 
 
+@lru_cache(maxsize=1024)
 def _norm(text: str) -> str:
+    """Letters and digits only, case and compatibility forms folded: for comparing texts."""
     return _NON_ALNUM_RE.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def _similar(a: str, b: str, ratio: float = 0.9) -> bool:
-    na, nb = _norm(a), _norm(b)
+    return _similar_norms(_norm(a), _norm(b), ratio)
+
+
+def _similar_norms(na: str, nb: str, ratio: float = 0.9) -> bool:
+    """:func:`_similar` of two texts already normalised with :func:`_norm`."""
     if not na or not nb:
         return False
     if na == nb:
@@ -639,6 +646,32 @@ def _clean(paras: list[_Para], meta: _Meta) -> list[_Para]:
     return kept
 
 
+# ----------------------------------------------------------------------------- parsing
+
+#: trafilatura's parser settings, with every element an HtmlElement looked up in C (lxml.html's
+#: own lookup calls Python for each element the code touches: a few percent of the whole).
+_PARSER = HTMLParser(
+    collect_ids=False,
+    default_doctype=False,
+    encoding="utf-8",
+    remove_comments=True,
+    remove_pis=True,
+)
+_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(element=HtmlElement))
+
+
+def load_html(html: str) -> HtmlElement | None:
+    """The page as an lxml tree, parsed as trafilatura parses it (None for an empty page)."""
+    if not html or not html.strip():
+        return None
+    html = repair_faulty_html(html, html[:50].lower())
+    try:
+        tree = fromstring(html, parser=_PARSER)
+    except ValueError:  # a str with an XML encoding declaration: parse the bytes
+        tree = fromstring(html.encode("utf-8", "surrogatepass"), parser=_PARSER)
+    return tree if tree is not None and len(tree) else None
+
+
 # ----------------------------------------------------------------------------- anchored pass
 
 #: Headings that name a section, not a story ("Новости" as the page's <h1> beside the title).
@@ -657,12 +690,13 @@ def _title_block(blocks: list[blk.Block], meta: _Meta) -> tuple[blk.Block | None
     """The block holding the headline, and whether it matches a declared title: the first
     heading (else any short block) matching the page's declared title; else the page's first
     ``<h1>``, or the heading after it when the ``<h1>`` only names the section ("Новости")."""
-    strong = _declared(meta)
+    strong = [_norm(t) for t in _declared(meta)]
     first_match: blk.Block | None = None
     for block in blocks:
         if block.chrome or block.words > 60 or block.link_density > 0.5:
             continue
-        if any(_similar(block.text, t, 0.85) or _is_part(block.text, t) for t in strong):
+        nb = _norm(block.text)
+        if any(_similar_norms(nb, t, 0.85) or _is_part(nb, t) for t in strong):
             if block.heading:
                 return block, True
             if first_match is None:
@@ -680,10 +714,10 @@ def _title_block(blocks: list[blk.Block], meta: _Meta) -> tuple[blk.Block | None
     return (headings[0] if headings else None), False
 
 
-def _is_part(text: str, title: str) -> bool:
-    """``text`` is the headline part of a ``<title>`` such as ``Headline | Site``."""
-    nt = _norm(text)
-    return len(nt) >= 12 and nt in _norm(title) and len(nt) >= 0.5 * len(_norm(title))
+def _is_part(nt: str, title: str) -> bool:
+    """``nt`` is the headline part of a ``<title>`` such as ``Headline | Site`` (both
+    normalised)."""
+    return len(nt) >= 12 and nt in title and len(nt) >= 0.5 * len(title)
 
 
 def _around(blocks: list[blk.Block], title: blk.Block) -> list[blk.Block]:
@@ -861,12 +895,12 @@ def _combine(
         text = _norm(" ".join(p.text for p in found))
         lost = sum(b.words for b in outside if _norm(b.text) in text)
         if anchor and size < 0.5 * _size(anchored):
-            return anchored  # trafilatura read something else than the anchored article
+            return _clean(anchored, meta)  # trafilatura read something else than the block
         if size and (anchor or lost <= 0.1 * size):
             return inside
     if confident and _size(found) < MIN_WORDS <= _size(anchored):
-        return anchored
-    return found or (anchored if confident else [])
+        return _clean(anchored, meta)
+    return found or (_clean(anchored, meta) if confident else [])
 
 
 #: Lines beginning like a paragraph that are tried as the start of its pieces.
@@ -1024,10 +1058,10 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
         line_block, line_text, line_at = _dateline([], None, zone, found.container, implausible)
         date_text, published_at = _choose_date(meta, (line_text, line_at), url, zone)
 
-    anchored: list[_Para] = []
+    anchored: list[_Para] = []  # the block's paragraphs, chrome not yet dropped (when used)
     if found is not None:
         skip = {line_block.index} if line_block is not None else set()
-        anchored = _clean(_as_paras(found, skip), meta)
+        anchored = _as_paras(found, skip)
     confident = _confident(found, title_block, anchored)
     anchor = confident and _anchored(found, title_block, line_block, meta)
     # every line of the page, and whether it belongs to the article block (its headline and
@@ -1110,12 +1144,12 @@ def _visible_title(meta: _Meta, heading: str | None, matched: bool) -> str:
 #: (A path of that many steps visits each element once: linear, in C.)
 _TOO_DEEP = etree.XPath("boolean(" + "/*" * (depth.MAX_DEPTH + 40) + ")")
 
-_POPUP_WORDS = ("rollover", "tooltip", "popover", "hovercard", "hover-card")
+_POPUP_WORDS = ("rollover", "tooltip", "popover", "hovercard")  # (hover-card: popover)
 
 
 def _remove_popups(tree: HtmlElement, html: str) -> None:
     """Remove inline pop-ups (person cards, tooltips) but keep the text after them."""
-    if not any(word in html for word in _POPUP_WORDS):
+    if not any(word in html for word in _POPUP_WORDS) and "hover-card" not in html:
         return
     for node in tree.xpath(_POPUP_XPATH):
         parent = node.getparent()
