@@ -1,0 +1,225 @@
+"""Ranked full-text search over the articles: a DuckDB FTS (BM25) index in a derived file.
+
+``<warehouse>/search.duckdb`` holds one table of articles per stemmer (``docs_english`` for
+English, ``docs_russian`` for Russian, ``docs_plain`` for every other language, unstemmed) and an
+FTS index on each (title and text). It is derived from the lake: the load stage rebuilds it after
+each commit (:func:`index`) and a reader rebuilds it when it is missing or describes an older
+snapshot (:func:`ensure_index`). A failure to build it is never fatal: search says so, ``sql``
+works without it. (An FTS index cannot live in the lake itself: DuckLake tables take no index.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from infoshos.warehouse import extensions
+from infoshos.warehouse.store import LAKE, Warehouse, WarehouseError, _first_line, _q, attach_sql
+
+INDEX_FILE = "search.duckdb"
+#: The name the index is attached under in ``infoshos sql`` (``search.docs_english`` ...).
+SEARCH_ALIAS = "search"
+META = "index_meta"
+#: Index table -> (FTS stemmer, the languages it holds; empty: every other language).
+GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "docs_english": ("english", ("en",)),
+    "docs_russian": ("russian", ("ru",)),
+    "docs_plain": ("none", ()),
+}
+SNIPPET_WORDS = 30
+WORD = re.compile(r"\w+", re.UNICODE)
+
+log = logging.getLogger(__name__)
+
+
+def index_path(wh: Warehouse) -> Path:
+    return wh.root / INDEX_FILE
+
+
+def _group_filter(languages: tuple[str, ...]) -> str:
+    if languages:
+        return f"language IN ({', '.join(_q(x) for x in languages)})"
+    known = [lang for _, langs in GROUPS.values() for lang in langs]
+    return f"language IS NULL OR language NOT IN ({', '.join(_q(x) for x in known)})"
+
+
+def indexed_snapshot(path: Path) -> int | None:
+    """The lake snapshot the index file describes, or None if absent or unreadable."""
+    if not path.exists():
+        return None
+    try:
+        con = extensions.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        row = con.execute(f"SELECT snapshot FROM {META}").fetchone()
+        return int(row[0]) if row else None
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def build(wh: Warehouse) -> Path:
+    """Build the index of the current snapshot under a temporary name, then swap it in."""
+    final = index_path(wh)
+    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
+    con = extensions.load(extensions.connect(str(tmp)), "ducklake", "sqlite_scanner", "fts")
+    try:
+        con.execute(attach_sql(wh.root, read_only=True))
+        snapshot = con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
+        for table, (stemmer, languages) in GROUPS.items():
+            con.execute(
+                f"CREATE TABLE {table} AS SELECT article_id, source, language, published_at, "
+                f"url, title, text FROM {LAKE}.articles WHERE {_group_filter(languages)}"
+            )
+            con.execute(
+                f"PRAGMA create_fts_index({_q(table)}, 'article_id', 'title', 'text', "
+                f"stemmer = {_q(stemmer)}, stopwords = 'none', overwrite = 1)"
+            )
+        con.execute(f"CREATE TABLE {META} (snapshot BIGINT)")
+        con.execute(f"INSERT INTO {META} VALUES (?)", [snapshot[0] if snapshot else 0])
+        con.execute(f"DETACH {LAKE}")
+    except BaseException:
+        con.close()
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    con.close()
+    os.replace(tmp, final)
+    with contextlib.suppress(OSError):
+        Path(str(tmp) + ".wal").unlink()
+    return final
+
+
+def index(wh: Warehouse) -> Path | None:
+    """Rebuild the index after a commit; a failure is logged, never fatal (it is derived)."""
+    try:
+        return build(wh)
+    except (duckdb.Error, OSError) as exc:
+        log.warning("search index not rebuilt (%s); the next search rebuilds it", exc)
+        return None
+
+
+def ensure_index(wh: Warehouse) -> Path | None:
+    """The index of the current snapshot, rebuilt when missing or stale; None when it cannot be
+    built (a read-only folder, say)."""
+    path = index_path(wh)
+    if indexed_snapshot(path) == wh.current().number:
+        return path
+    return index(wh)
+
+
+@dataclass
+class Hit:
+    score: float
+    article_id: str
+    source: str
+    language: str | None
+    published_at: datetime | None
+    title: str | None
+    url: str
+    snippet: str
+
+    def to_json(self) -> dict[str, Any]:
+        published = self.published_at.isoformat() if self.published_at else None
+        return {**self.__dict__, "published_at": published}
+
+
+def search_sql(table: str, language: bool, since: bool) -> str:
+    """The ranked query over one index table (parameters: query, [language], [since], limit)."""
+    where = ["score IS NOT NULL"]
+    if language:
+        where.append("language = ?")
+    if since:
+        where.append("published_at >= ?")
+    return (
+        f"SELECT score, article_id, source, language, published_at, title, url, text FROM ("
+        f"SELECT *, fts_main_{table}.match_bm25(article_id, ?) AS score FROM {table}) "
+        f"WHERE {' AND '.join(where)} ORDER BY score DESC LIMIT ?"
+    )
+
+
+def _snippet(con: duckdb.DuckDBPyConnection, text: str, query: str, stemmer: str) -> str:
+    """About ``SNIPPET_WORDS`` words around the first match, matches in ``**bold**``."""
+    words = [(m.start(), m.end()) for m in WORD.finditer(text)]
+    if not words:
+        return ""
+    stem = "stem(lower(w), ?)" if stemmer != "none" else "lower(w)"
+    params: list[Any] = [[text[a:b] for a, b in words]] + ([stemmer] if stemmer != "none" else [])
+    row = con.execute(f"SELECT list_transform(?::VARCHAR[], w -> {stem})", params).fetchone()
+    stems: list[str] = row[0] if row else []
+    qparams: list[Any] = [WORD.findall(query)] + ([stemmer] if stemmer != "none" else [])
+    qrow = con.execute(f"SELECT list_transform(?::VARCHAR[], w -> {stem})", qparams).fetchone()
+    wanted = set(qrow[0] if qrow else [])
+    hits = [i for i, s in enumerate(stems) if s in wanted]
+    first = hits[0] if hits else 0
+    lo = max(0, first - SNIPPET_WORDS // 3)
+    hi = min(len(words), lo + SNIPPET_WORDS)
+    out, pos = [], words[lo][0]
+    for i in range(lo, hi):
+        a, b = words[i]
+        out.append(text[pos:a])
+        out.append(f"**{text[a:b]}**" if i in hits else text[a:b])
+        pos = b
+    snippet = " ".join("".join(out).split())
+    return ("… " if lo else "") + snippet + (" …" if hi < len(words) else "")
+
+
+def search(
+    wh: Warehouse,
+    query: str,
+    language: str | None = None,
+    since: date | None = None,
+    limit: int = 20,
+) -> list[Hit]:
+    """Articles matching ``query``, best BM25 score first, each with a highlighted snippet."""
+    if not query.strip():
+        raise WarehouseError("search: the query is empty")
+    if limit < 1:
+        raise WarehouseError(f"search: --limit must be at least 1, not {limit}")
+    path = ensure_index(wh.require())
+    if path is None:
+        raise WarehouseError(f"search index {index_path(wh)} cannot be built (see the log)")
+    con = extensions.load(extensions.connect(str(path), read_only=True), "fts")
+    try:
+        hits: list[Hit] = []
+        for table, (stemmer, languages) in GROUPS.items():
+            if language is not None and languages and language not in languages:
+                continue
+            params: list[Any] = [query]
+            params += [language] if language is not None else []
+            params += [since] if since is not None else []
+            rows = con.execute(
+                search_sql(table, language is not None, since is not None), [*params, limit]
+            ).fetchall()
+            for score, aid, source, lang, published, title, url, text in rows:
+                snippet = _snippet(con, text or "", query, stemmer)
+                hits.append(Hit(score, aid, source, lang, published, title, url, snippet))
+    except duckdb.Error as exc:
+        raise WarehouseError(f"search failed: {_first_line(exc)}") from exc
+    finally:
+        con.close()
+    hits.sort(key=lambda h: -h.score)
+    return hits[:limit]
+
+
+def format_hits(hits: list[Hit]) -> str:
+    if not hits:
+        return "no articles match\n"
+    out = []
+    for n, h in enumerate(hits, 1):
+        day = h.published_at.date().isoformat() if h.published_at else "undated"
+        out.append(f"{n}. [{h.score:.2f}] {h.title or '(no title)'} ({h.source}, {day})")
+        out.append(f"   {h.url}")
+        out.append(f"   {h.snippet}")
+    return "\n".join(out) + "\n"
