@@ -163,7 +163,7 @@ def test_warehouse_layout_is_relative_and_portable(runs: dict[str, Any]) -> None
     assert not list(root.glob("_staging/*"))
     con = runs["wh"].connect()
     relative = con.execute(
-        "select bool_and(path_is_relative), count(*) "
+        "select bool_and(path_is_relative::BOOLEAN), count(*) "
         "from __ducklake_metadata_lake.ducklake_data_file"
     ).fetchone()
     con.close()

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -338,3 +339,42 @@ def test_a_lost_catalog_beside_data_is_refused(tmp_path: Path) -> None:
     with pytest.raises(WarehouseError, match="no catalog"), Warehouse(tmp_path).lock():
         pass
     assert list((tmp_path / "lake").rglob("*.parquet"))  # nothing deleted
+
+
+def test_lake_bench_prints_the_bytes_a_daily_run_writes(tmp_path: Path) -> None:
+    """bench/lake.py at a small size: its figures are there, an unchanged re-upsert writes
+    nothing and a 1 % daily run writes a small share (sizes, not times, are asserted)."""
+    bench = Path(__file__).resolve().parent.parent / "bench" / "lake.py"
+    proc = subprocess.run(
+        [sys.executable, str(bench), "--articles", "2000", "--warehouse", str(tmp_path / "w")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-800:]
+    result = json.loads(proc.stdout)
+    assert result["unchanged_upsert_all"]["bytes"] == 0
+    daily = result["daily_run"]
+    assert daily["new"] == daily["updated"] == 20
+    assert 0 < daily["share_of_warehouse"] < 0.05
+    assert result["search_hits"] == 20 and result["search_top20_ms"] > 0
+
+
+def test_readme_time_travel_and_search_commands_run(
+    sample: Warehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = README.read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    commands = [
+        shlex.split(line)
+        for block in blocks
+        for line in block.splitlines()
+        if line.startswith(("infoshos snapshots", "infoshos search", "infoshos sql --warehouse"))
+    ]
+    kinds = {argv[1] for argv in commands}
+    assert {"snapshots", "search", "sql"} <= kinds, kinds
+    for argv in commands:
+        argv = [str(sample.root) if a == "data" else a for a in argv[1:]]
+        assert main(argv) == 0, argv
+        assert capsys.readouterr().out.strip(), argv

@@ -52,19 +52,31 @@ def _group_filter(languages: tuple[str, ...]) -> str:
     return f"language IS NULL OR language NOT IN ({', '.join(_q(x) for x in known)})"
 
 
-def indexed_snapshot(path: Path) -> int | None:
-    """The lake snapshot the index file describes, or None if absent or unreadable."""
+def _open(path: Path) -> duckdb.DuckDBPyConnection | None:
+    """The index file opened read-only with the FTS extension, or None if absent or unreadable."""
     if not path.exists():
         return None
     try:
-        con = extensions.connect(str(path), read_only=True)
+        return extensions.load(extensions.connect(str(path), read_only=True), "fts")
     except duckdb.Error:
         return None
+
+
+def _indexed(con: duckdb.DuckDBPyConnection) -> int | None:
     try:
         row = con.execute(f"SELECT snapshot FROM {META}").fetchone()
-        return int(row[0]) if row else None
     except duckdb.Error:
         return None
+    return int(row[0]) if row else None
+
+
+def indexed_snapshot(path: Path) -> int | None:
+    """The lake snapshot the index file describes, or None if absent or unreadable."""
+    con = _open(path)
+    if con is None:
+        return None
+    try:
+        return _indexed(con)
     finally:
         con.close()
 
@@ -114,7 +126,7 @@ def ensure_index(wh: Warehouse) -> Path | None:
     """The index of the current snapshot, rebuilt when missing or stale; None when it cannot be
     built (a read-only folder, say)."""
     path = index_path(wh)
-    if indexed_snapshot(path) == wh.current().number:
+    if indexed_snapshot(path) == wh.snapshot_id():
         return path
     return index(wh)
 
@@ -149,20 +161,26 @@ def search_sql(table: str, language: bool, since: bool) -> str:
     )
 
 
-def _snippet(con: duckdb.DuckDBPyConnection, text: str, query: str, stemmer: str) -> str:
+def _stems(con: duckdb.DuckDBPyConnection, words: list[str], stemmer: str) -> list[str]:
+    """The stems of ``words`` (lower case), as the index's stemmer makes them."""
+    if not words:
+        return []
+    stem = "stem(lower(w), ?)" if stemmer != "none" else "lower(w)"
+    params: list[Any] = [" ".join(words)] + ([stemmer] if stemmer != "none" else [])
+    row = con.execute(
+        f"SELECT list_transform(string_split(?, ' '), w -> {stem})", params
+    ).fetchone()
+    return list(row[0]) if row else []
+
+
+def _snippet(con: duckdb.DuckDBPyConnection, text: str, wanted: set[str], stemmer: str) -> str:
     """About ``SNIPPET_WORDS`` words around the first match, matches in ``**bold**``."""
     words = [(m.start(), m.end()) for m in WORD.finditer(text)]
     if not words:
         return ""
-    stem = "stem(lower(w), ?)" if stemmer != "none" else "lower(w)"
-    params: list[Any] = [[text[a:b] for a, b in words]] + ([stemmer] if stemmer != "none" else [])
-    row = con.execute(f"SELECT list_transform(?::VARCHAR[], w -> {stem})", params).fetchone()
-    stems: list[str] = row[0] if row else []
-    qparams: list[Any] = [WORD.findall(query)] + ([stemmer] if stemmer != "none" else [])
-    qrow = con.execute(f"SELECT list_transform(?::VARCHAR[], w -> {stem})", qparams).fetchone()
-    wanted = set(qrow[0] if qrow else [])
-    hits = [i for i, s in enumerate(stems) if s in wanted]
-    first = hits[0] if hits else 0
+    stems = _stems(con, [text[a:b] for a, b in words], stemmer)
+    hits = {i for i, s in enumerate(stems) if s in wanted}
+    first = min(hits) if hits else 0
     lo = max(0, first - SNIPPET_WORDS // 3)
     hi = min(len(words), lo + SNIPPET_WORDS)
     out, pos = [], words[lo][0]
@@ -187,10 +205,14 @@ def search(
         raise WarehouseError("search: the query is empty")
     if limit < 1:
         raise WarehouseError(f"search: --limit must be at least 1, not {limit}")
-    path = ensure_index(wh.require())
-    if path is None:
-        raise WarehouseError(f"search index {index_path(wh)} cannot be built (see the log)")
-    con = extensions.load(extensions.connect(str(path), read_only=True), "fts")
+    latest = wh.require().snapshot_id()
+    con = _open(index_path(wh))
+    if con is None or _indexed(con) != latest:  # missing, damaged or stale: rebuilt
+        if con is not None:
+            con.close()
+        con = _open(index(wh) or index_path(wh))
+        if con is None:
+            raise WarehouseError(f"search index {index_path(wh)} cannot be built (see the log)")
     try:
         hits: list[Hit] = []
         for table, (stemmer, languages) in GROUPS.items():
@@ -202,8 +224,9 @@ def search(
             rows = con.execute(
                 search_sql(table, language is not None, since is not None), [*params, limit]
             ).fetchall()
+            wanted = set(_stems(con, WORD.findall(query), stemmer))
             for score, aid, source, lang, published, title, url, text in rows:
-                snippet = _snippet(con, text or "", query, stemmer)
+                snippet = _snippet(con, text or "", wanted, stemmer)
                 hits.append(Hit(score, aid, source, lang, published, title, url, snippet))
     except duckdb.Error as exc:
         raise WarehouseError(f"search failed: {_first_line(exc)}") from exc

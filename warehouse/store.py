@@ -223,6 +223,21 @@ class Warehouse:
         with self._cursor() as cur:
             return _snapshot(cur)
 
+    def snapshot_id(self) -> int:
+        """The number of the latest snapshot, read straight from the SQLite catalog (cheap: no
+        DuckDB, no row counts); 0 for a new warehouse."""
+        if not self.exists():
+            return 0
+        try:
+            db = sqlite3.connect(f"{self.catalog_path.as_uri()}?mode=ro", uri=True)
+            try:
+                row = db.execute("SELECT max(snapshot_id) FROM ducklake_snapshot").fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            raise WarehouseError(f"warehouse {self.root}: catalog unreadable: {exc}") from exc
+        return int(row[0]) if row and row[0] is not None else 0
+
     def snapshots(self) -> list[dict[str, Any]]:
         """Every snapshot still in the lake, oldest first: number, time, run and changes."""
         with self.require()._cursor() as cur:
