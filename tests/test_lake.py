@@ -378,3 +378,17 @@ def test_readme_time_travel_and_search_commands_run(
         argv = [str(sample.root) if a == "data" else a for a in argv[1:]]
         assert main(argv) == 0, argv
         assert capsys.readouterr().out.strip(), argv
+
+
+def test_cleanup_deletes_only_the_files_ducklake_wrote(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    _commit_articles(wh, "r1", SEARCH_DOCS[:1])
+    folder = tmp_path / "lake" / "main" / "articles"
+    mine = folder / "notes-by-hand.parquet"
+    shutil.copy(next(folder.glob("ducklake-*.parquet")), mine)
+    stray = folder / ("ducklake-" + "0" * 8 + "-0000-0000-0000-" + "0" * 12 + ".parquet")
+    shutil.copy(mine, stray)  # looks like an orphan DuckLake wrote
+    assert {p.name for p in wh.orphans()} == {mine.name, stray.name}
+    _commit_articles(wh, "r2", SEARCH_DOCS[1:2])
+    assert mine.exists() and not stray.exists()
+    assert wh.read("articles").num_rows == 2

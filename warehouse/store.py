@@ -24,7 +24,9 @@ import errno
 import fcntl
 import json
 import os
+import re
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -48,6 +50,8 @@ LAKE_DATA = "lake"
 LAKE = "lake"
 #: A one-row table in the lake: the schema version of the declarations that wrote it.
 META_TABLE = "_infoshos"
+#: The names DuckLake gives the files it writes (the only files a cleanup may delete).
+OWN_FILE = re.compile(r"ducklake-[0-9a-f-]{36}(-delete)?\.parquet")
 #: Rows per batch when a table is streamed (``scan``): memory stays bounded.
 BATCH_ROWS = 8192
 
@@ -139,6 +143,7 @@ class Warehouse:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).expanduser().absolute()
         self._db: duckdb.DuckDBPyConnection | None = None
+        self._db_lock = threading.Lock()
 
     # -- paths and state ----------------------------------------------------------------------
     @property
@@ -186,10 +191,16 @@ class Warehouse:
     def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor of this object's shared read-only connection (it sees the latest commit),
         closed after use so that no read stays open in the catalog."""
-        if self._db is None:
-            self._db = self.connect(read_only=True)
-            self._check_version(self._db)
-        cur = self._db.cursor()
+        with self._db_lock:
+            if self._db is None:
+                db = self.connect(read_only=True)
+                try:
+                    self._check_version(db)
+                except WarehouseError:
+                    db.close()
+                    raise
+                self._db = db
+            cur = self._db.cursor()
         try:
             yield cur
         finally:
@@ -357,14 +368,13 @@ class Warehouse:
         return [Path(r[0]) for r in rows]
 
     def _delete_orphans(self) -> None:
-        """Delete data files no snapshot names (a killed run's); only under the lock."""
-        if not self.exists():
-            return
-        con = self.connect(read_only=False)
-        try:
-            con.execute(f"CALL ducklake_delete_orphaned_files({_q(LAKE)}, cleanup_all => true)")
-        finally:
-            con.close()
+        """Delete data files no snapshot names (a killed run's); only under the lock, and only
+        files DuckLake itself names (``ducklake-<uuid>[-delete].parquet``): a file someone put
+        in the folder by hand is left alone."""
+        for path in self.orphans():
+            if OWN_FILE.fullmatch(path.name):
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
     def _ensure_writable(self) -> None:
         try:
