@@ -1,6 +1,6 @@
 """The lake's write amplification and search speed, measured through the warehouse's own API.
 
-Builds a warehouse of ``--articles`` synthetic articles (about 2.7 KB of text each, in English
+Builds a warehouse of ``--articles`` synthetic articles (about 340 words, 1.7 KB, each, in English
 and Russian), then commits a "daily run" that adds ``--daily`` (default 1 %) new articles and
 updates as many existing ones, and prints the bytes that run wrote next to the warehouse's size.
 Also prints: an unchanged re-upsert of every article (bytes written, seconds), the time to build
@@ -64,12 +64,17 @@ CHUNK = 5000
 
 
 def _text(i: int, version: int) -> str:
+    """About 340 words: a Zipf-like draw from 30,000 pseudo-words, one topical word
+    (English or Russian) in sixty, so that a query term matches some articles, not all."""
     words = WORDS_RU if i % 3 == 0 else WORDS_EN
-    digest = hashlib.blake2b(f"{i}-{version}".encode(), digest_size=32).digest()
+    digest = hashlib.blake2b(f"{i}-{version}".encode(), digest_size=64).digest()
     out = []
     for n in range(340):
-        b = digest[n % 32] ^ (n * 7 + i) % 251
-        out.append(words[b % len(words)] if n % 3 else f"w{(b * 131 + n * i) % 100000}")
+        b = digest[n % 64] * 256 + digest[(n * 7 + 3) % 64] + n * 7919
+        if b % 60 == 0:
+            out.append(words[(b // 60) % len(words)])
+        else:
+            out.append(f"w{int(30000 ** ((b % 99991) / 99991))}")
     return " ".join(out)
 
 

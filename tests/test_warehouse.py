@@ -284,4 +284,6 @@ def test_compact_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert len(_on_disk(tmp_path, "articles")) == 1
     assert run_query(wh, "select count(*) as n from articles", "csv") == "n\n3\n"
     assert main(["compact", "--warehouse", str(tmp_path / "none")]) == 2
-    assert main(["compact", "--warehouse", str(tmp_path), "--keep-days", "-1"]) == 2
+    with pytest.raises(SystemExit) as usage:  # a usage error: argparse exits 2
+        main(["compact", "--warehouse", str(tmp_path), "--keep-days", "-1"])
+    assert usage.value.code == 2 and "must be >= 0" in capsys.readouterr().err
