@@ -392,3 +392,22 @@ def test_cleanup_deletes_only_the_files_ducklake_wrote(tmp_path: Path) -> None:
     _commit_articles(wh, "r2", SEARCH_DOCS[1:2])
     assert mine.exists() and not stray.exists()
     assert wh.read("articles").num_rows == 2
+
+
+def test_the_index_is_rebuilt_only_when_articles_change(tmp_path: Path) -> None:
+    from infoshos.warehouse.search import index, indexed_snapshot
+
+    wh = Warehouse(tmp_path)
+    _commit_articles(wh, "r1", SEARCH_DOCS)
+    path = index(wh)
+    assert path is not None and indexed_snapshot(path) == wh.snapshot_id()
+    built = path.stat().st_ino
+    with wh.lock():  # a run that changes no article
+        tx = wh.transaction("r2")
+        tx.append("runs", pa.table({"run_id": ["r2"], "started_at": [datetime.now(UTC)]}))
+        tx.commit()
+    assert index(wh) == path and path.stat().st_ino == built  # re-stamped, not rebuilt
+    assert indexed_snapshot(path) == wh.snapshot_id()
+    _commit_articles(wh, "r3", [_article("e9", "en", "New", "A security festival.", 4)])
+    assert index(wh) == path and path.stat().st_ino != built
+    assert "e9" in [h.article_id for h in search(wh, "festival")]

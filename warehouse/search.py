@@ -113,11 +113,55 @@ def build(wh: Warehouse) -> Path:
     return final
 
 
-def index(wh: Warehouse) -> Path | None:
-    """Rebuild the index after a commit; a failure is logged, never fatal (it is derived)."""
+def _articles_unchanged(wh: Warehouse, since: int, until: int) -> bool:
+    """Whether no snapshot after ``since`` up to ``until`` changed ``articles``."""
+    con = wh.connect()
     try:
+        row = con.execute(
+            f"SELECT count(*) FROM ducklake_table_changes({_q(LAKE)}, 'main', 'articles', ?, ?)",
+            [since + 1, until],
+        ).fetchone()
+    except duckdb.Error:
+        return False  # (an expired snapshot, say): rebuild
+    finally:
+        con.close()
+    return row is not None and row[0] == 0
+
+
+def _mark(path: Path, snapshot: int) -> bool:
+    """Record that the index also describes ``snapshot``; False when the file is busy."""
+    try:
+        con = extensions.connect(str(path))
+    except duckdb.Error:
+        return False
+    try:
+        con.execute(f"UPDATE {META} SET snapshot = ?", [snapshot])
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+    return True
+
+
+def index(wh: Warehouse) -> Path | None:
+    """Bring the index up to the current snapshot after a commit: rebuilt when ``articles``
+    changed, only re-stamped when it did not (an unchanged re-run costs nothing). A failure is
+    logged, never fatal (the index is derived)."""
+    path = index_path(wh)
+    try:
+        latest = wh.snapshot_id()
+        indexed = indexed_snapshot(path)
+        if indexed == latest:
+            return path
+        if (
+            indexed is not None
+            and indexed < latest
+            and _articles_unchanged(wh, indexed, latest)
+            and _mark(path, latest)
+        ):
+            return path
         return build(wh)
-    except (duckdb.Error, OSError) as exc:
+    except (duckdb.Error, OSError, WarehouseError) as exc:
         log.warning("search index not rebuilt (%s); the next search rebuilds it", exc)
         return None
 
@@ -125,9 +169,6 @@ def index(wh: Warehouse) -> Path | None:
 def ensure_index(wh: Warehouse) -> Path | None:
     """The index of the current snapshot, rebuilt when missing or stale; None when it cannot be
     built (a read-only folder, say)."""
-    path = index_path(wh)
-    if indexed_snapshot(path) == wh.snapshot_id():
-        return path
     return index(wh)
 
 
