@@ -411,3 +411,22 @@ def test_the_index_is_rebuilt_only_when_articles_change(tmp_path: Path) -> None:
     _commit_articles(wh, "r3", [_article("e9", "en", "New", "A security festival.", 4)])
     assert index(wh) == path and path.stat().st_ino != built
     assert "e9" in [h.article_id for h in search(wh, "festival")]
+
+
+def test_search_ranks_exactly_as_duckdbs_match_bm25(sample: Warehouse) -> None:
+    """The fast query (a posting table) gives match_bm25's scores and order."""
+    from infoshos.warehouse import extensions
+
+    for query, table in (("security meeting", "docs_english"), ("терроризм", "docs_russian")):
+        hits = search(sample, query, limit=50)
+        con = extensions.load(extensions.connect(str(index_path(sample)), read_only=True), "fts")
+        ref = con.execute(
+            f"SELECT article_id, score FROM (SELECT article_id, fts_main_{table}.match_bm25("
+            f"article_id, ?) AS score FROM {table}) WHERE score IS NOT NULL "
+            "ORDER BY score DESC, article_id LIMIT 50",
+            [query],
+        ).fetchall()
+        con.close()
+        assert len(ref) > 3, query
+        assert [h.article_id for h in hits] == [a for a, _ in ref], query
+        assert [round(h.score, 9) for h in hits] == [round(s, 9) for _, s in ref], query
