@@ -98,7 +98,27 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("query", help="the SQL to run")
     _warehouse_arg(sql)
     sql.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    sql.add_argument("--write", action="store_true", help="open the catalog for writing")
+    sql.add_argument("--write", action="store_true", help="open the lake for writing (locks it)")
+    sql.add_argument(
+        "--as-of",
+        metavar="SNAPSHOT|TIMESTAMP",
+        help="read the lake as it was at a snapshot number (see `snapshots`) or a time",
+    )
+
+    snaps = sub.add_parser("snapshots", help="list the lake's snapshots (for sql --as-of)")
+    _warehouse_arg(snaps)
+    snaps.add_argument("--json", action="store_true", help="print the snapshots as JSON")
+
+    sea = sub.add_parser("search", help="ranked full-text search of the articles (BM25)")
+    sea.add_argument("query", help="words to find (stemmed: English, Russian)")
+    _warehouse_arg(sea)
+    sea.add_argument("--language", metavar="CODE", help="only articles in this language (en, ru)")
+    sea.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="only articles since")
+    sea.add_argument("--limit", type=_positive, default=20, metavar="N", help="default 20")
+    sea.add_argument("--json", action="store_true", help="print the hits as JSON Lines")
+
+    mig = sub.add_parser("migrate", help="convert a warehouse of the old snapshot store")
+    _warehouse_arg(mig)
 
     ext = sub.add_parser("extract", help="show what the cleaning makes of pages (debugging)")
     ext.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", help="files, folders, URLs")
@@ -126,8 +146,17 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="report.html", help="the HTML file (default report.html)")
     rep.add_argument("--markdown", action="store_true", help="print a short Markdown summary")
 
-    cmp = sub.add_parser("compact", help="merge each table's small files (atomic, like a run)")
+    cmp = sub.add_parser(
+        "compact", help="merge small files; with --keep-days, expire older snapshots"
+    )
     _warehouse_arg(cmp)
+    cmp.add_argument(
+        "--keep-days",
+        type=_nonnegative_float,
+        metavar="DAYS",
+        help="expire snapshots older than this and delete the files only they use "
+        "(default: keep every snapshot)",
+    )
 
     src = sub.add_parser("sources", help="list the configured sources, or --check a file")
     src.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
@@ -188,6 +217,16 @@ def _nonnegative(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
     return value
 
@@ -372,7 +411,49 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from infoshos.warehouse.query import run_query
     from infoshos.warehouse.store import Warehouse
 
-    sys.stdout.write(run_query(Warehouse(args.warehouse), args.query, args.format, args.write))
+    as_of = int(args.as_of) if args.as_of and args.as_of.isdigit() else args.as_of
+    sys.stdout.write(
+        run_query(Warehouse(args.warehouse), args.query, args.format, args.write, as_of=as_of)
+    )
+    return 0
+
+
+def cmd_snapshots(args: argparse.Namespace) -> int:
+    from infoshos.warehouse.store import Warehouse
+
+    snaps = Warehouse(args.warehouse).require().snapshots()
+    if args.json:
+        print(json.dumps(snaps, indent=1, default=str))
+        return 0
+    for s in snaps:
+        changes = "; ".join(
+            f"{k}: {', '.join(map(str, v))}" for k, v in (s["changes"] or {}).items()
+        )
+        print(f"{s['snapshot']:>6}  {s['time']}  {s['run_id'] or '-':24}  {changes}")
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from infoshos.warehouse.search import format_hits, search
+    from infoshos.warehouse.store import Warehouse
+
+    hits = search(Warehouse(args.warehouse), args.query, args.language, args.since, args.limit)
+    if args.json:
+        for h in hits:
+            print(json.dumps(h.to_json(), ensure_ascii=False))
+    else:
+        sys.stdout.write(format_hits(hits))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from infoshos.warehouse.migrate import LEGACY_FOLDER, migrate
+    from infoshos.warehouse.store import Warehouse
+
+    old, snap = migrate(Warehouse(args.warehouse))
+    rows = ", ".join(f"{k} {v}" for k, v in sorted(snap.rows.items()) if v)
+    print(f"migrated snapshot {old} into the lake (snapshot {snap.number}): {rows}")
+    print(f"the old files are in {Path(args.warehouse) / LEGACY_FOLDER}")
     return 0
 
 
@@ -428,13 +509,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
-    from infoshos.warehouse.catalog import build_catalog
     from infoshos.warehouse.store import Warehouse, compact
 
     wh = Warehouse(args.warehouse).require()
     run_id = "compact-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    done = compact(wh, run_id)
-    build_catalog(wh)
+    done = compact(wh, run_id, keep_days=args.keep_days)
     for table, (before, after) in sorted(done.items()):
         print(f"{table:18} {before} files -> {after}")
     print("nothing to compact" if not done else f"compacted {len(done)} tables")
@@ -496,6 +575,9 @@ COMMANDS = {
     "reprocess": cmd_reprocess,
     "export": cmd_export,
     "compact": cmd_compact,
+    "snapshots": cmd_snapshots,
+    "search": cmd_search,
+    "migrate": cmd_migrate,
     "extract": cmd_extract,
     "report": cmd_report,
     "serve-sample": cmd_serve_sample,

@@ -12,8 +12,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from infoshos.flows import merge
-from infoshos.warehouse.catalog import build_catalog
 from infoshos.warehouse.schema import TABLES
+from infoshos.warehouse.search import index
 from infoshos.warehouse.store import Snapshot, Warehouse
 
 FACT_TABLES = ("mentions", "roles", "article_countries", "article_topics")
@@ -102,7 +102,7 @@ def load_task(wh: Warehouse, run_id: str, changes: Changes, run_row: dict[str, A
     tx.append("runs", rows_table("runs", [run_row], run_id))
     shrink = None if changes.replace_derived else dict.fromkeys(STATE_TABLES, MAX_SHRINK)
     snap = tx.commit(max_shrink=shrink)
-    build_catalog(wh, snap)
+    index(wh)  # derived: a failure leaves a stale index that the next reader rebuilds
     return snap
 
 

@@ -1,4 +1,5 @@
-"""The warehouse: atomic snapshots, keyed upserts, the quality gate, the lock and the catalog."""
+"""The warehouse (a DuckLake): atomic snapshots, keyed upserts that write only what changed, the
+quality gate, the lock, orphaned files, time travel, compaction and the read-only `sql`."""
 
 from __future__ import annotations
 
@@ -10,11 +11,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pytest
 
-from infoshos.warehouse.catalog import catalog_snapshot, connect
+from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.query import format_rows, run_query
 from infoshos.warehouse.store import QualityGateError, Warehouse, WarehouseError
 
@@ -42,6 +42,19 @@ def _commit(wh: Warehouse, run: str, ids: list[str], text: str = "body") -> None
         tx.commit()
 
 
+def _on_disk(root: Path, table: str) -> set[str]:
+    return {p.name for p in (root / "lake" / "main" / table).glob("*.parquet")}
+
+
+def _listed(wh: Warehouse, table: str) -> set[str]:
+    """The files the current snapshot names (data and delete files)."""
+    con = wh.connect()
+    rows = con.execute(f"SELECT data_file, delete_file FROM ducklake_list_files('lake', '{table}')")
+    names = {Path(f).name for row in rows.fetchall() for f in row if f}
+    con.close()
+    return names
+
+
 def test_new_warehouse_reads_empty_typed_tables(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path / "wh")
     assert not wh.exists()
@@ -53,9 +66,9 @@ def test_new_warehouse_reads_empty_typed_tables(tmp_path: Path) -> None:
 def test_upsert_appends_new_keys_and_replaces_existing(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path)
     _commit(wh, "r1", ["a", "b"])
-    assert wh.current().tables["articles"] and len(wh.current().tables["articles"]) == 1
+    assert wh.file_count("articles") == 1
     _commit(wh, "r2", ["c"])
-    assert len(wh.current().tables["articles"]) == 2  # pure append: a new file
+    assert wh.file_count("articles") == 2  # pure append: a new file
     _commit(wh, "r3", ["b"], text="changed")
     table = wh.read("articles").sort_by("article_id")
     assert table["article_id"].to_pylist() == ["a", "b", "c"]
@@ -107,9 +120,10 @@ def test_quality_gate_refuses_duplicate_keys_and_keeps_previous_snapshot(tmp_pat
             tx.commit()
     assert wh.current().number == before
     assert wh.read("articles").num_rows == 1
-    # the refused run's files are gone
-    files = {p.name for p in (tmp_path / "tables" / "articles").glob("*.parquet")}
-    assert files == {Path(f).name for f in wh.current().tables["articles"]}
+    # the refused run's files are gone once the next writer holds the lock
+    with wh.lock():
+        pass
+    assert _on_disk(tmp_path, "articles") == _listed(wh, "articles")
 
 
 def test_quality_gate_refuses_nulls_and_large_row_count_change(tmp_path: Path) -> None:
@@ -178,35 +192,26 @@ def test_unwritable_folder_is_one_clear_error(tmp_path: Path) -> None:
         pass
 
 
-def test_catalog_views_follow_snapshot_and_survive_a_move(tmp_path: Path) -> None:
+def test_sql_follows_the_snapshot_and_survives_a_move(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path / "wh")
     _commit(wh, "r1", ["a", "b"])
     assert run_query(wh, "select count(*) as n from articles", "csv") == "n\n2\n"
-    assert catalog_snapshot(wh) == wh.current().number
     _commit(wh, "r2", ["c"])
     assert run_query(wh, "select count(*) as n from articles", "csv") == "n\n3\n"
+    wh.close()
     moved = tmp_path / "elsewhere"
     shutil.move(str(wh.root), moved)
     assert run_query(Warehouse(moved), "select count(*) as n from articles", "csv") == "n\n3\n"
-    # the plain duckdb client works from inside the folder
-    cwd = os.getcwd()
-    try:
-        os.chdir(moved)
-        con = duckdb.connect("infoshos.duckdb", read_only=True)
-        assert con.execute("select count(*) from articles").fetchone() == (3,)
-        con.close()
-    finally:
-        os.chdir(cwd)
-    # views list files, not a glob: a stray file in the folder is not read
-    stray = moved / "tables" / "articles" / "stray.parquet"
-    shutil.copy(next((moved / "tables" / "articles").glob("*.parquet")), stray)
+    # the catalog lists files, not a glob: a stray file in the folder is not read
+    stray = moved / "lake" / "main" / "articles" / "stray.parquet"
+    shutil.copy(next((moved / "lake" / "main" / "articles").glob("*.parquet")), stray)
     assert run_query(Warehouse(moved), "select count(*) as n from articles", "csv") == "n\n3\n"
 
 
 def test_sql_is_read_only_unless_write(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path)
     _commit(wh, "r1", ["a"])
-    with pytest.raises(WarehouseError, match="query failed"):
+    with pytest.raises(WarehouseError, match="refused: CREATE statements need --write"):
         run_query(wh, "create table t as select 1")
     run_query(wh, "create table t as select 1 as x", write=True)
     assert run_query(wh, "select x from t", "csv") == "x\n1\n"
@@ -222,13 +227,13 @@ def test_json_lines_have_iso_timestamps() -> None:
 def test_newer_schema_version_fails_clearly(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path)
     _commit(wh, "r1", ["a"])
-    name = wh.current_path.read_text().strip()
-    path = tmp_path / "snapshots" / name
-    data = json.loads(path.read_text())
-    data["schema_version"] = 999
-    path.write_text(json.dumps(data))
+    con = wh.connect(read_only=False)
+    con.execute("UPDATE lake._infoshos SET schema_version = 999")
+    con.close()
     with pytest.raises(WarehouseError, match="schema version 999"):
-        wh.current()
+        Warehouse(tmp_path).current()
+    with pytest.raises(WarehouseError, match="schema version 999"), wh.lock():
+        wh.transaction("r2")
 
 
 def test_compact_merges_files_and_keeps_every_row(tmp_path: Path) -> None:
@@ -238,12 +243,33 @@ def test_compact_merges_files_and_keeps_every_row(tmp_path: Path) -> None:
     for i in range(5):
         _commit(wh, f"r{i}", [f"a{i}", f"b{i}"])
     before = wh.read("articles").sort_by("article_id")
-    assert len(wh.current().tables["articles"]) == 5
+    assert wh.file_count("articles") == 5
     done = compact(wh, "c1")
     assert done["articles"] == (5, 1)
     assert wh.read("articles").sort_by("article_id").equals(before)
     assert run_query(wh, "select count(*) as n from articles", "csv") == "n\n10\n"
     assert compact(wh, "c2") == {}  # nothing left to do
+    # without --keep-days every snapshot stays readable, so the old files stay
+    assert run_query(wh, "select count(*) as n from articles", "csv", as_of=2) == "n\n2\n"
+    assert len(_on_disk(tmp_path, "articles")) == 6
+
+
+def test_compact_expires_snapshots_older_than_the_retention(tmp_path: Path) -> None:
+    from infoshos.warehouse.store import compact
+
+    wh = Warehouse(tmp_path)
+    for i in range(3):
+        _commit(wh, f"r{i}", [f"a{i}"])
+    _commit(wh, "r9", ["a0"], text="changed")  # a delete file too
+    assert compact(wh, "c1", keep_days=1)["articles"][1] == 1  # nothing is a day old yet
+    assert len(_on_disk(tmp_path, "articles")) > 1
+    compact(wh, "c2", keep_days=0)
+    assert _on_disk(tmp_path, "articles") == _listed(wh, "articles")
+    assert len(_listed(wh, "articles")) == 1
+    assert 2 not in [s["snapshot"] for s in wh.snapshots()]
+    with pytest.raises(WarehouseError, match="No snapshot found at version 2"):
+        run_query(wh, "select count(*) from articles", as_of=2)
+    assert run_query(wh, "select count(*) as n from articles", "csv") == "n\n3\n"
 
 
 def test_compact_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -252,8 +278,12 @@ def test_compact_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     wh = Warehouse(tmp_path)
     for i in range(3):
         _commit(wh, f"r{i}", [f"a{i}"])
-    assert main(["compact", "--warehouse", str(tmp_path)]) == 0
+    assert main(["compact", "--warehouse", str(tmp_path), "--keep-days", "0"]) == 0
     assert "articles           3 files -> 1" in capsys.readouterr().out
-    assert len(wh.current().tables["articles"]) == 1
+    assert wh.file_count("articles") == 1
+    assert len(_on_disk(tmp_path, "articles")) == 1
     assert run_query(wh, "select count(*) as n from articles", "csv") == "n\n3\n"
     assert main(["compact", "--warehouse", str(tmp_path / "none")]) == 2
+    with pytest.raises(SystemExit) as usage:  # a usage error: argparse exits 2
+        main(["compact", "--warehouse", str(tmp_path), "--keep-days", "-1"])
+    assert usage.value.code == 2 and "must be >= 0" in capsys.readouterr().err

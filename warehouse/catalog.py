@@ -1,128 +1,60 @@
-"""The DuckDB catalog: ``<warehouse>/infoshos.duckdb`` with one view per table.
+"""SQL over the warehouse: DuckDB connections with the lake attached as ``lake`` (the default
+catalog, so ``SELECT ... FROM articles`` works) and the search index as ``search``.
 
-Each view lists the files of the current snapshot by relative path (never a glob), so a published
-run appears all at once and the folder can be moved or copied. DuckDB resolves relative paths
-against the current directory, so readers either ``cd`` into the warehouse or set
-``file_search_path`` (``infoshos sql`` does that for you).
+A read-only connection (the default) can read the warehouse and nothing else: the lake is
+attached read-only, external access is off except for the warehouse folder, no extension is
+installed or loaded, and the configuration is locked. ``run_query`` (query.py) also accepts only
+statements DuckDB's own parser types as reads.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import uuid
-from pathlib import Path
-
 import duckdb
-import pyarrow as pa
 
 from infoshos.warehouse.schema import TABLES
-from infoshos.warehouse.store import Snapshot, Warehouse, WarehouseError
+from infoshos.warehouse.store import (
+    Warehouse,
+    WarehouseError,
+    _first_line,
+    _q,
+    duckdb_type,
+)
 
-CATALOG_NAME = "infoshos.duckdb"
-META_TABLE = "_infoshos_snapshot"
-
-
-def duckdb_type(t: pa.DataType) -> str:
-    """The DuckDB type of an Arrow type used in our schemas."""
-    if pa.types.is_string(t):
-        return "VARCHAR"
-    if pa.types.is_int32(t):
-        return "INTEGER"
-    if pa.types.is_int64(t):
-        return "BIGINT"
-    if pa.types.is_int16(t):
-        return "SMALLINT"
-    if pa.types.is_float64(t):
-        return "DOUBLE"
-    if pa.types.is_boolean(t):
-        return "BOOLEAN"
-    if pa.types.is_binary(t):
-        return "BLOB"
-    if pa.types.is_date32(t):
-        return "DATE"
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
-    if pa.types.is_list(t):
-        return duckdb_type(t.value_type) + "[]"
-    if pa.types.is_map(t):
-        return f"MAP({duckdb_type(t.key_type)}, {duckdb_type(t.item_type)})"
-    raise TypeError(f"no DuckDB type for {t}")
+__all__ = ["connect", "duckdb_type", "view_sql"]
 
 
-def _quote(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
-def view_sql(table: str, files: list[str]) -> str:
+def view_sql(table: str, files: list[str] | None = None) -> str:
+    """An empty typed view of ``table`` (for reading a folder that holds no warehouse yet)."""
+    del files
     spec = TABLES[table]
-    if not files:
-        cols = ", ".join(f"CAST(NULL AS {duckdb_type(c.type)}) AS {c.name}" for c in spec.columns)
-        return f"CREATE OR REPLACE VIEW {table} AS SELECT {cols} WHERE false"
-    paths = ", ".join(_quote(f) for f in files)
-    cols = ", ".join(spec.column_names)
-    return (
-        f"CREATE OR REPLACE VIEW {table} AS SELECT {cols} "
-        f"FROM read_parquet([{paths}], union_by_name = true)"
-    )
+    cols = ", ".join(f"CAST(NULL AS {duckdb_type(c.type)}) AS {c.name}" for c in spec.columns)
+    return f"CREATE OR REPLACE VIEW {table} AS SELECT {cols} WHERE false"
 
 
-def catalog_path(wh: Warehouse) -> Path:
-    return wh.root / CATALOG_NAME
+def _attach_search(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> None:
+    from infoshos.warehouse.search import SEARCH_ALIAS, ensure_index
+
+    path = ensure_index(wh)
+    if path is not None:
+        con.execute(f"ATTACH {_q(str(path))} AS {SEARCH_ALIAS} (READ_ONLY)")
 
 
-def catalog_snapshot(wh: Warehouse) -> int | None:
-    """The snapshot number the catalog file describes, or None if absent or unreadable."""
-    path = catalog_path(wh)
-    if not path.exists():
-        return None
+def connect(
+    wh: Warehouse, write: bool = False, as_of: str | int | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A connection to the lake (``lake``, the default catalog) and, when it can be built, the
+    search index (``search``). Read-only unless ``write``; ``as_of``: a snapshot number or a
+    timestamp to read the lake as it was then."""
+    con = wh.require().connect(read_only=not write, as_of=as_of)
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error:
-        return None
-    try:
-        row = con.execute(f"SELECT snapshot FROM {META_TABLE}").fetchone()
-        return int(row[0]) if row else None
-    except duckdb.Error:
-        return None
-    finally:
+        if as_of is None:
+            _attach_search(wh, con)
+        if not write:
+            con.execute(f"SET allowed_directories = [{_q(str(wh.root) + '/')}]")
+            con.execute("SET enable_external_access = false")
+            con.execute("SET allowed_configs = ['TimeZone']")  # harmless: how times print
+            con.execute("SET lock_configuration = true")
+    except duckdb.Error as exc:
         con.close()
-
-
-def build_catalog(wh: Warehouse, snapshot: Snapshot | None = None) -> Path:
-    """Write the catalog for ``snapshot`` (default: current) and swap it in atomically."""
-    snap = snapshot or wh.current()
-    final = catalog_path(wh)
-    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
-    con = duckdb.connect(str(tmp))
-    try:
-        con.execute(f"SET file_search_path = {_quote(str(wh.root))}")
-        for name in TABLES:
-            con.execute(view_sql(name, snap.tables.get(name, [])))
-        con.execute(f"CREATE TABLE {META_TABLE} (snapshot INTEGER, run_id VARCHAR)")
-        con.execute(f"INSERT INTO {META_TABLE} VALUES (?, ?)", [snap.number, snap.run_id])
-    finally:
-        con.close()
-    os.replace(tmp, final)
-    with contextlib.suppress(OSError):
-        Path(str(tmp) + ".wal").unlink()
-    return final
-
-
-def ensure_catalog(wh: Warehouse) -> Path:
-    """Rebuild the catalog if it is missing or describes an older snapshot."""
-    snap = wh.current()
-    if catalog_snapshot(wh) != snap.number:
-        try:
-            build_catalog(wh, snap)
-        except OSError as exc:
-            raise WarehouseError(f"cannot write the catalog in {wh.root}: {exc}") from exc
-    return catalog_path(wh)
-
-
-def connect(wh: Warehouse, write: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection to the catalog with relative paths resolved against the warehouse."""
-    path = ensure_catalog(wh.require())
-    con = duckdb.connect(str(path), read_only=not write)
-    con.execute(f"SET file_search_path = {_quote(str(wh.root))}")
+        raise WarehouseError(f"warehouse {wh.root}: {_first_line(exc)}") from exc
     return con

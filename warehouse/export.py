@@ -41,7 +41,6 @@ from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from infoshos.warehouse.catalog import duckdb_type
@@ -144,13 +143,8 @@ class _Selection:
 
 def _read_batches(wh: Warehouse, snap: Snapshot, name: str) -> Iterator[pa.Table]:
     """The table in batches of at most ``BATCH_ROWS`` rows (memory stays bounded: ``pages``
-    holds every response body), typed as the schema says even for older files."""
-    paths = [str(p) for p in wh.files(name, snap)]
-    if not paths:
-        return
-    dataset = ds.dataset(paths, schema=TABLES[name].schema, format="parquet")
-    for batch in dataset.to_batches(batch_size=BATCH_ROWS):
-        yield pa.Table.from_batches([batch], schema=TABLES[name].schema)
+    holds every response body), typed as the schema says, as it was in ``snap``."""
+    yield from wh.scan(name, snapshot=snap, batch_rows=BATCH_ROWS)
 
 
 def _read(wh: Warehouse, snap: Snapshot, name: str, columns: Sequence[str]) -> pa.Table:

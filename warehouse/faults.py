@@ -13,9 +13,8 @@ CRASH_ENV = "INFOSHOS_CRASH_AT"
 POINTS = (
     "after-crawl",  # spools written, nothing cleaned
     "after-clean",
-    "before-publish",  # data files written, no snapshot manifest yet
-    "after-manifest",  # manifest written, CURRENT not yet replaced
-    "after-publish",  # CURRENT replaced, catalog not yet rebuilt
+    "before-publish",  # data files written, the lake transaction not committed
+    "after-publish",  # committed, the search index not yet rebuilt
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -13,6 +14,7 @@ from typing import Any
 import duckdb
 
 from infoshos.warehouse.catalog import connect
+from infoshos.warehouse.extensions import OFFLINE_CONFIG
 from infoshos.warehouse.store import Warehouse, WarehouseError
 
 FORMATS = ("table", "csv", "json")
@@ -71,20 +73,63 @@ def format_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str)
     return "\n".join(out) + "\n"
 
 
-def run_query(wh: Warehouse, sql: str, fmt: str = "table", write: bool = False) -> str:
-    """Run ``sql`` (read-only unless ``write``) and return the formatted result."""
-    if fmt not in FORMATS:
-        raise WarehouseError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    con = connect(wh, write=write)
+#: The statement types ``sql`` runs without ``--write`` (DuckDB's parser types them).
+READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT})
+
+
+def _one_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def parse(sql: str, write: bool) -> list[duckdb.Statement]:
+    """The statements of ``sql`` (DuckDB's parser); without ``write`` only reads are accepted."""
+    con = duckdb.connect(":memory:", config={**OFFLINE_CONFIG, "enable_external_access": False})
     try:
-        try:
-            cur = con.execute(sql)
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise WarehouseError(f"query failed: {first}") from exc
-        if cur.description is None:
-            return ""
-        columns = [d[0] for d in cur.description]
-        return format_rows(columns, cur.fetchall(), fmt)
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"query failed: {_one_line(exc)}") from exc
     finally:
         con.close()
+    if not statements:
+        raise WarehouseError("query failed: no statement given")
+    if not write:
+        for st in statements:
+            if st.type not in READ_STATEMENTS:
+                kind = st.type.name.replace("_STATEMENT", "")
+                raise WarehouseError(
+                    f"refused: {kind} statements need --write (this connection only reads "
+                    "the warehouse); nothing was run"
+                )
+    return statements
+
+
+def run_query(
+    wh: Warehouse,
+    sql: str,
+    fmt: str = "table",
+    write: bool = False,
+    as_of: str | int | None = None,
+) -> str:
+    """Run ``sql`` (read-only unless ``write``; ``as_of``: a snapshot number or timestamp) and
+    return the formatted result of every statement that returns rows, in order."""
+    if fmt not in FORMATS:
+        raise WarehouseError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if write and as_of is not None:
+        raise WarehouseError("--as-of reads an earlier snapshot; it cannot go with --write")
+    statements = parse(sql, write)
+    wh.require()
+    with wh.lock() if write else contextlib.nullcontext():
+        con = connect(wh, write=write, as_of=as_of)
+        try:
+            outputs = []
+            for st in statements:
+                try:
+                    cur = con.execute(st)
+                except duckdb.Error as exc:
+                    raise WarehouseError(f"query failed: {_one_line(exc)}") from exc
+                if cur.description is not None:
+                    columns = [d[0] for d in cur.description]
+                    outputs.append(format_rows(columns, cur.fetchall(), fmt))
+            return ("\n" if fmt == "table" else "").join(outputs)
+        finally:
+            con.close()

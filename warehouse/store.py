@@ -1,17 +1,20 @@
-"""The warehouse on disk: immutable Parquet files, snapshots and an atomic pointer.
+"""The warehouse on disk: a DuckLake (Parquet data files, a SQLite catalog of snapshots).
 
 Layout of a warehouse folder::
 
-    tables/<table>/<run_id>-<n>.parquet   immutable data files (zstd)
-    snapshots/<NNNNNN>.json               which files make up each table in snapshot N
-    CURRENT                               the name of the current snapshot file
-    infoshos.duckdb                       views over the current snapshot (see catalog.py)
-    .lock                                 held by the one run that may write
+    lake.sqlite     the DuckLake catalog: tables, snapshots, which files make up each snapshot
+    lake/           the Parquet data files (and delete files) of every table (zstd)
+    search.duckdb   the full-text search index, derived from ``articles`` (see search.py)
+    .lock           held by the one run that may write
 
-A run writes new files first (they are invisible: no snapshot names them), then a new snapshot
-manifest, then replaces ``CURRENT`` with ``os.replace``: that rename is the commit. A reader, or a
-run killed at any moment, sees either the previous snapshot or the new one, never a mixture.
-Files that no snapshot in ``KEEP_SNAPSHOTS`` names are removed after a commit.
+The tables are declared in ``schema.py``; the lake is created from those declarations and gains
+the columns a newer declaration adds. A run is one DuckLake transaction: it writes new files (no
+snapshot names them yet), the quality gate checks the transaction's state, and the commit writes
+a new snapshot into the catalog. A reader, or a run killed at any moment, sees either the previous
+snapshot or the new one, never a mixture. Files a killed run left behind (no snapshot names them)
+are deleted by the next run once it holds the lock. Old snapshots stay readable
+(``AT (VERSION => n)``, ``infoshos sql --as-of``) until ``infoshos compact --keep-days`` expires
+them.
 """
 
 from __future__ import annotations
@@ -21,26 +24,36 @@ import errno
 import fcntl
 import json
 import os
+import re
+import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from infoshos.warehouse import extensions
 from infoshos.warehouse.faults import crash_point
+from infoshos.warehouse.legacy import is_legacy
 from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES, Table
 
-KEEP_SNAPSHOTS = 5
 COMPRESSION = "zstd"
-#: Rows per Parquet row group: DuckDB scans row groups in parallel, so a table of one huge
-#: row group would be read by one thread.
-ROW_GROUP_ROWS = 8192
+LAKE_CATALOG = "lake.sqlite"
+LAKE_DATA = "lake"
+#: The name the lake is attached under (``lake.articles``; ``USE lake`` makes it the default).
+LAKE = "lake"
+#: A one-row table in the lake: the schema version of the declarations that wrote it.
+META_TABLE = "_infoshos"
+#: The names DuckLake gives the files it writes (the only files a cleanup may delete).
+OWN_FILE = re.compile(r"ducklake-[0-9a-f-]{36}(-delete)?\.parquet")
+#: Rows per batch when a table is streamed (``scan``): memory stays bounded.
+BATCH_ROWS = 8192
 
 
 class WarehouseError(Exception):
@@ -53,45 +66,60 @@ class QualityGateError(WarehouseError):
 
 @dataclass
 class Snapshot:
+    """A committed state of the lake: DuckLake's snapshot id, the run that made it, and the
+    number of rows of each table."""
+
     number: int
     run_id: str | None
     created_at: str
     schema_version: int
-    tables: dict[str, list[str]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "snapshot": self.number,
-            "run_id": self.run_id,
-            "created_at": self.created_at,
-            "schema_version": self.schema_version,
-            "tables": {
-                name: {"files": files, "rows": self.rows.get(name, 0)}
-                for name, files in self.tables.items()
-            },
-        }
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Snapshot:
-        tables = data.get("tables", {})
-        return cls(
-            number=int(data["snapshot"]),
-            run_id=data.get("run_id"),
-            created_at=data.get("created_at", ""),
-            schema_version=int(data.get("schema_version", 0)),
-            tables={name: list(t["files"]) for name, t in tables.items()},
-            rows={name: int(t.get("rows", 0)) for name, t in tables.items()},
-        )
+def _q(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def duckdb_type(t: pa.DataType) -> str:
+    """The DuckDB type of an Arrow type used in our schemas."""
+    simple = {
+        pa.string(): "VARCHAR",
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.float64(): "DOUBLE",
+        pa.bool_(): "BOOLEAN",
+        pa.binary(): "BLOB",
+        pa.date32(): "DATE",
+    }
+    if t in simple:
+        return simple[t]
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
+    if pa.types.is_list(t):
+        return duckdb_type(t.value_type) + "[]"
+    if pa.types.is_map(t):
+        return f"MAP({duckdb_type(t.key_type)}, {duckdb_type(t.item_type)})"
+    raise TypeError(f"no DuckDB type for {t}")
+
+
+def attach_sql(root: Path, read_only: bool = False, as_of: str | int | None = None) -> str:
+    """The ``ATTACH`` statement of the lake in ``root`` (absolute paths: the folder may move)."""
+    options = [
+        f"DATA_PATH {_q(str(root / LAKE_DATA) + os.sep)}",
+        "OVERRIDE_DATA_PATH true",
+        "DATA_INLINING_ROW_LIMIT 0",
+    ]
+    if read_only:
+        options.append("READ_ONLY")
+    if isinstance(as_of, int):
+        options.append(f"SNAPSHOT_VERSION {as_of}")
+    elif as_of is not None:
+        options.append(f"SNAPSHOT_TIME {_q(as_of)}")
+    return (
+        f"ATTACH {_q('ducklake:sqlite:' + str(root / LAKE_CATALOG))} AS {LAKE} "
+        f"({', '.join(options)})"
+    )
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -102,7 +130,11 @@ def write_atomic(path: Path, data: bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class Warehouse:
@@ -110,63 +142,189 @@ class Warehouse:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).expanduser().absolute()
+        self._db: duckdb.DuckDBPyConnection | None = None
+        self._db_lock = threading.Lock()
 
-    # -- reading -----------------------------------------------------------------------------
+    # -- paths and state ----------------------------------------------------------------------
     @property
-    def current_path(self) -> Path:
-        return self.root / "CURRENT"
+    def catalog_path(self) -> Path:
+        return self.root / LAKE_CATALOG
+
+    @property
+    def data_path(self) -> Path:
+        return self.root / LAKE_DATA
 
     def exists(self) -> bool:
-        return self.current_path.exists()
+        return self.catalog_path.exists()
+
+    def _refuse_legacy(self) -> None:
+        if not self.exists() and is_legacy(self.root):
+            raise WarehouseError(
+                f"warehouse {self.root} is in the old snapshot format; convert it with "
+                f"`infoshos migrate --warehouse {self.root}`"
+            )
 
     def require(self) -> Warehouse:
         """This warehouse, or a clear error when nothing was ever published here."""
+        self._refuse_legacy()
         if not self.exists():
             raise WarehouseError(f"no warehouse at {self.root} (run `infoshos run` first)")
         return self
 
-    def current(self) -> Snapshot:
-        """The published snapshot (an empty one, number 0, for a new warehouse)."""
-        if not self.current_path.exists():
-            return Snapshot(0, None, "", SCHEMA_VERSION, {name: [] for name in TABLES})
-        name = self.current_path.read_text().strip()
+    def connect(
+        self, read_only: bool = True, as_of: str | int | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        """A new connection with the lake attached as ``lake`` (the default catalog)."""
+        self.require()
+        con = extensions.connect()
         try:
-            snap = Snapshot.from_json(json.loads((self.root / "snapshots" / name).read_text()))
-        except (OSError, ValueError, KeyError) as exc:
+            extensions.load(con)
+            con.execute(attach_sql(self.root, read_only=read_only, as_of=as_of))
+            con.execute(f"USE {LAKE}")
+            con.execute("SET TimeZone = 'UTC'")
+        except duckdb.Error as exc:
+            con.close()
+            raise WarehouseError(f"warehouse {self.root}: {_first_line(exc)}") from exc
+        return con
+
+    @contextlib.contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of this object's shared read-only connection (it sees the latest commit),
+        closed after use so that no read stays open in the catalog."""
+        with self._db_lock:
+            if self._db is None:
+                db = self.connect(read_only=True)
+                try:
+                    self._check_version(db)
+                except WarehouseError:
+                    db.close()
+                    raise
+                self._db = db
+            cur = self._db.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def _check_version(self, con: duckdb.DuckDBPyConnection) -> int:
+        try:
+            row = con.execute(f"SELECT schema_version FROM {LAKE}.{META_TABLE}").fetchone()
+        except duckdb.Error as exc:
             raise WarehouseError(
-                f"warehouse {self.root}: snapshot {name!r} unreadable: {exc}"
+                f"warehouse {self.root}: no schema version ({_first_line(exc)})"
             ) from exc
-        if snap.schema_version > SCHEMA_VERSION:
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
             raise WarehouseError(
-                f"warehouse {self.root} has schema version {snap.schema_version}, newer than "
+                f"warehouse {self.root} has schema version {version}, newer than "
                 f"this infoshos ({SCHEMA_VERSION}); upgrade infoshos to read it"
             )
-        for name in TABLES:
-            snap.tables.setdefault(name, [])
-        return snap
+        return version
 
-    def files(self, table: str, snapshot: Snapshot | None = None) -> list[Path]:
-        snap = snapshot or self.current()
-        return [self.root / f for f in snap.tables.get(table, [])]
+    def current(self) -> Snapshot:
+        """The published snapshot (an empty one, number 0, for a new warehouse)."""
+        if not self.exists():
+            self._refuse_legacy()
+            return Snapshot(0, None, "", SCHEMA_VERSION, dict.fromkeys(TABLES, 0))
+        with self._cursor() as cur:
+            return _snapshot(cur)
+
+    def snapshot_id(self) -> int:
+        """The number of the latest snapshot, read straight from the SQLite catalog (cheap: no
+        DuckDB, no row counts); 0 for a new warehouse."""
+        if not self.exists():
+            return 0
+        try:
+            db = sqlite3.connect(f"{self.catalog_path.as_uri()}?mode=ro", uri=True)
+            try:
+                row = db.execute("SELECT max(snapshot_id) FROM ducklake_snapshot").fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            raise WarehouseError(f"warehouse {self.root}: catalog unreadable: {exc}") from exc
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        """Every snapshot still in the lake, oldest first: number, time, run and changes."""
+        with self.require()._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT snapshot_id, snapshot_time, commit_message, changes "
+                f"FROM {LAKE}.snapshots() ORDER BY snapshot_id"
+            ).fetchall()
+        return [
+            {"snapshot": n, "time": t.isoformat(), "run_id": m, "changes": c} for n, t, m, c in rows
+        ]
+
+    # -- reading -----------------------------------------------------------------------------
+    def _select(self, table: str, columns: Sequence[str] | None, snapshot: Snapshot | None) -> str:
+        spec = TABLES[table]
+        cols = list(columns) if columns is not None else spec.column_names
+        for c in cols:
+            spec.schema.field(c)  # KeyError for a column the table does not have
+        at = f" AT (VERSION => {int(snapshot.number)})" if snapshot is not None else ""
+        return f"SELECT {', '.join(cols)} FROM {LAKE}.{table}{at}"
 
     def read(
         self, table: str, columns: Sequence[str] | None = None, snapshot: Snapshot | None = None
     ) -> pa.Table:
-        """The whole table of a snapshot as one Arrow table (typed even when empty)."""
-        spec = TABLES[table]
-        schema = spec.schema
-        if columns is not None:
-            schema = pa.schema([schema.field(c) for c in columns])
-        paths = self.files(table, snapshot)
-        if not paths:
+        """The table (only ``columns``, default all) as one Arrow table, typed even when empty;
+        ``snapshot``: as it was in that snapshot."""
+        schema = _schema(table, columns)
+        if not self.exists():
+            self._refuse_legacy()
             return schema.empty_table()
-        parts = [pq.read_table(p, columns=list(schema.names), schema=spec.schema) for p in paths]
-        return pa.concat_tables(parts).cast(schema)
+        with self._cursor() as cur:
+            return _fetch(cur, self._select(table, columns, snapshot), schema)
+
+    def scan(
+        self,
+        table: str,
+        columns: Sequence[str] | None = None,
+        snapshot: Snapshot | None = None,
+        batch_rows: int = BATCH_ROWS,
+    ) -> Iterator[pa.Table]:
+        """The table in batches of at most ``batch_rows`` rows (memory stays bounded)."""
+        schema = _schema(table, columns)
+        if not self.exists():
+            self._refuse_legacy()
+            return
+        with self._cursor() as cur:
+            sql = self._select(table, columns, snapshot)
+            for batch in cur.execute(sql).to_arrow_reader(batch_rows):
+                yield pa.Table.from_batches([batch]).cast(schema)
+
+    def files(self, table: str, snapshot: Snapshot | None = None) -> list[Path]:
+        """The Parquet data files of an append-only table (``mode="append"``): each holds whole
+        rows, none is ever partly deleted. Use :meth:`read` or :meth:`scan` for the others."""
+        if TABLES[table].mode != "append":
+            raise WarehouseError(f"{table} has deleted rows in its files; read it with read()")
+        if not self.exists():
+            return []
+        at = f", snapshot_version => {int(snapshot.number)}" if snapshot is not None else ""
+        with self._cursor() as cur:
+            rows = cur.execute(
+                f"SELECT data_file FROM ducklake_list_files({_q(LAKE)}, {_q(table)}{at})"
+            ).fetchall()
+        return [Path(r[0]) for r in rows]
+
+    def file_count(self, table: str) -> int:
+        """How many data files make up the table now (``compact`` merges them)."""
+        if not self.exists():
+            return 0
+        with self._cursor() as cur:
+            return _file_counts(cur, (table,))[table]
 
     # -- writing -----------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
-        """Hold the warehouse's write lock; a second writer waits, then fails clearly."""
+        """Hold the warehouse's write lock; a second writer waits, then fails clearly. Once
+        held, files a killed run left behind (named by no snapshot) are deleted."""
+        self._refuse_legacy()
         self._ensure_writable()
         fh = open(self.root / ".lock", "a+")  # noqa: SIM115 - held across the yield
         deadline = time.monotonic() + wait_seconds
@@ -188,106 +346,258 @@ class Warehouse:
             fh.truncate()
             fh.write(f"{os.getpid()}\n")
             fh.flush()
+            self._delete_orphans()
             yield
         finally:
             with contextlib.suppress(OSError):
                 fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
 
+    def orphans(self) -> list[Path]:
+        """Data files in the lake's folder that no snapshot names (a killed run's)."""
+        if not self.exists():
+            return []
+        con = self.connect(read_only=False)  # DuckLake asks for it, even for a dry run
+        try:
+            rows = con.execute(
+                f"SELECT path FROM ducklake_delete_orphaned_files({_q(LAKE)}, dry_run => true, "
+                "cleanup_all => true)"
+            ).fetchall()
+        finally:
+            con.close()
+        return [Path(r[0]) for r in rows]
+
+    def _delete_orphans(self) -> None:
+        """Delete data files no snapshot names (a killed run's); only under the lock, and only
+        files DuckLake itself names (``ducklake-<uuid>[-delete].parquet``): a file someone put
+        in the folder by hand is left alone."""
+        for path in self.orphans():
+            if OWN_FILE.fullmatch(path.name):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
     def _ensure_writable(self) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            (self.root / "tables").mkdir(exist_ok=True)
-            (self.root / "snapshots").mkdir(exist_ok=True)
             probe = self.root / f".probe-{uuid.uuid4().hex}"
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise WarehouseError(f"warehouse folder {self.root} is not writable: {reason}") from exc
+        if not self.exists() and self.data_path.exists() and any(self.data_path.rglob("*.parquet")):
+            raise WarehouseError(
+                f"warehouse {self.root} has data files in {LAKE_DATA}/ but no catalog "
+                f"{LAKE_CATALOG}; restore it from a backup (nothing was changed)"
+            )
+
+    def _create(self) -> None:
+        """Create the lake from the declarations, whole or not at all (built under a temporary
+        name, then renamed)."""
+        self._ensure_writable()
+        tmp = self.root / f".{LAKE_CATALOG}.{uuid.uuid4().hex}.tmp"
+        con = extensions.load(extensions.connect())
+        try:
+            con.execute(attach_sql(self.root).replace(str(self.catalog_path), str(tmp), 1))
+            con.execute("BEGIN")
+            con.execute(f"CREATE TABLE {LAKE}.{META_TABLE} (schema_version INTEGER)")
+            con.execute(f"INSERT INTO {LAKE}.{META_TABLE} VALUES ({SCHEMA_VERSION})")
+            for spec in TABLES.values():
+                con.execute(create_sql(spec))
+            con.execute(
+                f"CALL {LAKE}.set_commit_message('infoshos', 'create', "
+                f"extra_info => {_q(json.dumps({'schema_version': SCHEMA_VERSION}))})"
+            )
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        # WAL: readers never block a writer's commit (the mode is kept in the file)
+        db = sqlite3.connect(tmp)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        finally:
+            db.close()
+        os.replace(tmp, self.catalog_path)
+
+    def _evolve(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Add the tables and columns the declarations gained since the lake was written."""
+        have: dict[str, set[str]] = {}
+        for t, c in con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            f"WHERE table_catalog = {_q(LAKE)}"
+        ).fetchall():
+            have.setdefault(t, set()).add(c)
+        for spec in TABLES.values():
+            if spec.name not in have:
+                con.execute(create_sql(spec))
+                continue
+            for col in spec.columns:
+                if col.name not in have[spec.name]:
+                    con.execute(
+                        f"ALTER TABLE {LAKE}.{spec.name} ADD COLUMN {col.name} "
+                        f"{duckdb_type(col.type)}"
+                    )
+        if self._check_version(con) < SCHEMA_VERSION:
+            con.execute(f"UPDATE {LAKE}.{META_TABLE} SET schema_version = {SCHEMA_VERSION}")
 
     def transaction(self, run_id: str) -> Transaction:
+        """A write transaction (the caller holds :meth:`lock`); creates the lake if needed."""
+        self._refuse_legacy()
+        if not self.exists():
+            self._create()
         return Transaction(self, run_id)
 
 
+def create_sql(spec: Table) -> str:
+    cols = ", ".join(f"{c.name} {duckdb_type(c.type)}" for c in spec.columns)
+    return f"CREATE TABLE {LAKE}.{spec.name} ({cols})"
+
+
+def _schema(table: str, columns: Sequence[str] | None) -> pa.Schema:
+    schema = TABLES[table].schema
+    if columns is None:
+        return schema
+    return pa.schema([schema.field(c) for c in columns])
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, schema: pa.Schema) -> pa.Table:
+    return con.execute(sql).arrow().read_all().cast(schema)
+
+
+def _counts(
+    con: duckdb.DuckDBPyConnection, tables: Sequence[str] = tuple(TABLES)
+) -> dict[str, int]:
+    sql = " UNION ALL ".join(f"SELECT {_q(name)}, count(*) FROM {LAKE}.{name}" for name in tables)
+    return {name: int(n) for name, n in con.execute(sql).fetchall()}
+
+
+def _snapshot(con: duckdb.DuckDBPyConnection) -> Snapshot:
+    """The snapshot ``con``'s transaction reads."""
+    row = con.execute(
+        f"SELECT s.snapshot_id, s.snapshot_time, s.commit_message FROM {LAKE}.snapshots() s "
+        f"WHERE s.snapshot_id = (SELECT id FROM {LAKE}.current_snapshot())"
+    ).fetchone()
+    version = con.execute(f"SELECT schema_version FROM {LAKE}.{META_TABLE}").fetchone()
+    number, created, message = row if row else (0, None, None)
+    return Snapshot(
+        number=int(number),
+        run_id=message,
+        created_at=created.isoformat() if created else "",
+        schema_version=int(version[0]) if version else 0,
+        rows=_counts(con),
+    )
+
+
+def _key(spec: Table, alias: str = "") -> str:
+    cols = [f"{alias}{k}" for k in spec.key]
+    return cols[0] if len(cols) == 1 else "(" + ", ".join(cols) + ")"
+
+
 class Transaction:
-    """Changes to several tables, published together by :meth:`commit` (or not at all)."""
+    """Changes to several tables, published together by :meth:`commit` (or not at all): one
+    DuckLake transaction."""
 
     def __init__(self, warehouse: Warehouse, run_id: str) -> None:
         self.wh = warehouse
         self.run_id = run_id
-        self.base = warehouse.current()
-        self.tables: dict[str, list[str]] = {k: list(v) for k, v in self.base.tables.items()}
+        self.con = warehouse.connect(read_only=False)
+        self.con.execute("BEGIN")
+        warehouse._evolve(self.con)
+        self.base = _snapshot(self.con)
         self.rows: dict[str, int] = dict(self.base.rows)
         self.changed: set[str] = set()
-        self._written: list[Path] = []
+        self._problems: list[str] = []
         self._seq = 0
-
-    def _write_file(self, table: str, rows: pa.Table) -> str:
-        folder = self.wh.root / "tables" / table
-        folder.mkdir(parents=True, exist_ok=True)
-        self._seq += 1
-        rel = f"tables/{table}/{self.run_id}-{self._seq:03d}.parquet"
-        final = self.wh.root / rel
-        tmp = folder / f".{final.name}.{uuid.uuid4().hex}.tmp"
-        pq.write_table(rows, tmp, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
-        os.replace(tmp, final)
-        self._written.append(final)
-        return rel
 
     def _conform(self, table: str, rows: pa.Table) -> pa.Table:
         schema = TABLES[table].schema
         missing = [n for n in schema.names if n not in rows.column_names]
         for name in missing:
             rows = rows.append_column(name, pa.nulls(rows.num_rows, schema.field(name).type))
-        return rows.select(schema.names).cast(schema)
+        rows = rows.select(schema.names).cast(schema)
+        for column in TABLES[table].required:  # nulls: the Arrow statistics suffice
+            nulls = rows[column].null_count
+            if nulls:
+                self._problems.append(f"{table}.{column} has {nulls} null values")
+        return rows
+
+    def _register(self, rows: pa.Table) -> str:
+        self._seq += 1
+        name = f"_rows_{self._seq}"
+        self.con.register(name, rows)
+        return name
+
+    def _insert(self, table: str, source: str) -> int:
+        row = self.con.execute(f"INSERT INTO {LAKE}.{table} SELECT * FROM {source}").fetchone()
+        n = int(row[0]) if row else 0
+        self.rows[table] = self.rows.get(table, 0) + n
+        self.changed.add(table)
+        return n
+
+    def _delete(self, table: str, where: str) -> int:
+        row = self.con.execute(f"DELETE FROM {LAKE}.{table} WHERE {where}").fetchone()
+        n = int(row[0]) if row else 0
+        self.rows[table] = self.rows.get(table, 0) - n
+        if n:
+            self.changed.add(table)
+        return n
 
     def current(self, table: str) -> pa.Table:
         """The table as this transaction will publish it."""
-        snap = Snapshot(0, None, "", SCHEMA_VERSION, self.tables, self.rows)
-        return self.wh.read(table, snapshot=snap)
+        return _fetch(self.con, f"SELECT * FROM {LAKE}.{table}", TABLES[table].schema)
 
     def append(self, table: str, rows: pa.Table) -> None:
-        """Add rows as a new file (history tables; or state tables with only new keys)."""
+        """Add rows (history tables; or state tables with only new keys). May be called once
+        per chunk: each call writes new files, nothing earlier is rewritten."""
         if rows.num_rows == 0:
             return
-        rows = self._conform(table, rows)
-        self.tables[table] = self.tables.get(table, []) + [self._write_file(table, rows)]
-        self.rows[table] = self.rows.get(table, 0) + rows.num_rows
-        self.changed.add(table)
+        name = self._register(self._conform(table, rows))
+        try:
+            self._insert(table, name)
+        finally:
+            self.con.unregister(name)
 
     def replace(self, table: str, rows: pa.Table) -> None:
         """Make ``rows`` the whole table."""
         rows = self._conform(table, rows)
-        self.tables[table] = [self._write_file(table, rows)] if rows.num_rows else []
-        self.rows[table] = rows.num_rows
+        self._delete(table, "true")
         self.changed.add(table)
+        self.append(table, rows)
 
     def upsert(
         self, table: str, rows: pa.Table, scope: tuple[str, Sequence[str]] | None = None
     ) -> None:
-        """Insert or replace rows by the table's key.
+        """Insert or replace rows by the table's key, writing only what changed.
 
+        A row equal to the stored row of its key is left alone (nothing written); a changed
+        row's old version is marked deleted (a small delete file) and the new one appended.
         ``scope=(column, values)`` also drops every existing row whose ``column`` is in
-        ``values`` (for example all mentions of the articles being replaced). When no existing
-        row is touched the rows are simply appended as a new file.
+        ``values`` (for example all mentions of the articles being replaced).
         """
         spec = TABLES[table]
-        rows = self._conform(table, rows)
-        existing = self.current(table)
-        if existing.num_rows == 0:
-            self.append(table, rows)
-            return
-        drop = _key_mask(existing, rows, spec)
-        if scope is not None and len(scope[1]):
-            column, values = scope
-            value_set = pa.array(list(values), type=existing.schema.field(column).type)
-            drop = pc.or_(drop, pc.is_in(existing[column], value_set=value_set))
-        if not pc.any(drop).as_py():
-            self.append(table, rows)
-            return
-        kept = existing.filter(pc.invert(drop))
-        self.replace(table, pa.concat_tables([kept, rows]))
+        new = self._register(self._conform(table, rows))
+        scoped = ""
+        try:
+            if scope is not None and len(scope[1]):
+                column, values = scope
+                vals = self._register(pa.table({"v": pa.array(list(values), pa.string())}))
+                typ = duckdb_type(spec.schema.field(column).type)
+                scoped = f"{column} IN (SELECT v::{typ} FROM {vals})"
+            keep = f" AND NOT ({scoped})" if scoped else ""
+            # the new rows that differ from what is stored (EXCEPT ALL keeps duplicates, so the
+            # gate still sees a key given twice)
+            changed = f"_changed_{self._seq}"
+            self.con.execute(
+                f"CREATE TEMP TABLE {changed} AS SELECT * FROM {new} EXCEPT ALL "
+                f"SELECT * FROM {LAKE}.{table} WHERE {_key(spec)} IN "
+                f"(SELECT {_key(spec)} FROM {new}){keep}"
+            )
+            where = f"{_key(spec)} IN (SELECT {_key(spec)} FROM {changed})"
+            self._delete(table, f"{where} OR ({scoped})" if scoped else where)
+            self._insert(table, changed)
+            self.con.execute(f"DROP TABLE {changed}")
+        finally:
+            self.con.unregister(new)
 
     def commit(
         self,
@@ -296,85 +606,56 @@ class Transaction:
     ) -> Snapshot:
         """Check, then publish every change at once. Raises QualityGateError and publishes
         nothing when a check fails."""
-        snap = Snapshot(
-            number=self.base.number + 1,
-            run_id=self.run_id,
-            created_at=datetime.now(UTC).isoformat(),
-            schema_version=SCHEMA_VERSION,
-            tables=self.tables,
-            rows=self.rows,
-        )
         try:
-            check_snapshot(
-                self.wh, snap, self.base, self.changed, max_change or {}, max_shrink or {}
-            )
+            check_transaction(self, max_change or {}, max_shrink or {})
         except QualityGateError:
             self.rollback()
             raise
-        name = f"{snap.number:06d}.json"
-        crash_point("before-publish")
-        write_atomic(
-            self.wh.root / "snapshots" / name, json.dumps(snap.to_json(), indent=1).encode()
+        extra = json.dumps({"schema_version": SCHEMA_VERSION, "rows": self.rows})
+        self.con.execute(
+            f"CALL {LAKE}.set_commit_message('infoshos', {_q(self.run_id)}, "
+            f"extra_info => {_q(extra)})"
         )
-        crash_point("after-manifest")
-        write_atomic(self.wh.current_path, (name + "\n").encode())
+        crash_point("before-publish")
+        try:
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            self.rollback()
+            raise WarehouseError(f"commit failed: {_first_line(exc)}") from exc
         crash_point("after-publish")
-        self._written.clear()
-        collect_garbage(self.wh)
+        snap = _snapshot(self.con)
+        self.con.close()
         return snap
 
     def rollback(self) -> None:
-        for path in self._written:
-            with contextlib.suppress(OSError):
-                path.unlink()
-        self._written.clear()
+        """Publish nothing (files already written are deleted by DuckLake or the next run)."""
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute("ROLLBACK")
+        self.con.close()
 
 
-def _key_mask(existing: pa.Table, rows: pa.Table, spec: Table) -> pa.ChunkedArray:
-    """True where an existing row has the same key as one of ``rows``."""
-    if rows.num_rows == 0:
-        return pc.equal(pa.chunked_array([pa.array([False] * existing.num_rows)]), True)
-    if len(spec.key) == 1:
-        k = spec.key[0]
-        return pc.is_in(existing[k], value_set=rows[k].combine_chunks())
-    joined_new = _joined_key(rows, spec.key)
-    return pc.is_in(_joined_key(existing, spec.key), value_set=joined_new.combine_chunks())
-
-
-def _joined_key(table: pa.Table, key: Sequence[str]) -> pa.ChunkedArray:
-    parts = [pc.cast(table[k], pa.string()) for k in key]
-    return pc.binary_join_element_wise(*parts, "\x1f")
-
-
-def check_snapshot(
-    wh: Warehouse,
-    snap: Snapshot,
-    base: Snapshot,
-    changed: set[str],
-    max_change: dict[str, float],
-    max_shrink: dict[str, float] | None = None,
+def check_transaction(
+    tx: Transaction, max_change: dict[str, float], max_shrink: dict[str, float] | None = None
 ) -> None:
-    """The quality gate: unique keys, required columns not null, bounded row-count changes
-    (``max_change``: either way; ``max_shrink``: a keyed table losing rows)."""
-    problems: list[str] = []
-    for name in sorted(changed):
+    """The quality gate, inside the transaction before its commit: required columns not null
+    (checked on the rows written, from their Arrow null counts), keys unique (reading only the
+    key columns), bounded row-count changes (``max_change``: either way; ``max_shrink``: a keyed
+    table losing rows; counts from the lake's metadata)."""
+    problems = list(tx._problems)
+    for name in sorted(tx.changed):
         spec = TABLES[name]
-        table = wh.read(name, snapshot=snap)
-        for column in spec.required:
-            nulls = table[column].null_count
-            if nulls:
-                problems.append(f"{name}.{column} has {nulls} null values")
-        if spec.mode == "state" and table.num_rows:
-            keys = _joined_key(table, spec.key) if len(spec.key) > 1 else table[spec.key[0]]
-            distinct = pc.count_distinct(keys).as_py()
-            if distinct != table.num_rows:
+        if spec.mode == "state":
+            row = tx.con.execute(
+                f"SELECT count(*) - count(DISTINCT {_key(spec)}) FROM {LAKE}.{name}"
+            ).fetchone()
+            dupes = int(row[0]) if row else 0
+            if dupes:
                 problems.append(
-                    f"{name} key {'/'.join(spec.key)} not unique: "
-                    f"{table.num_rows - distinct} duplicate rows"
+                    f"{name} key {'/'.join(spec.key)} not unique: {dupes} duplicate rows"
                 )
         bound = max_change.get(name)
-        before = base.rows.get(name, 0)
-        after = snap.rows.get(name, 0)
+        before = tx.base.rows.get(name, 0)
+        after = tx.rows.get(name, 0)
         if bound is not None and before > 0 and abs(after - before) / before > bound:
             problems.append(
                 f"{name} would change from {before} to {after} rows "
@@ -390,44 +671,40 @@ def check_snapshot(
         raise QualityGateError("quality gate failed: " + "; ".join(problems))
 
 
-def collect_garbage(wh: Warehouse) -> None:
-    """Remove data files no recent snapshot names, and old snapshot manifests."""
-    snap_dir = wh.root / "snapshots"
-    manifests = sorted(snap_dir.glob("[0-9]*.json"))
-    keep = manifests[-KEEP_SNAPSHOTS:]
-    referenced: set[str] = set()
-    for path in keep:
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            snap = Snapshot.from_json(json.loads(path.read_text()))
-            for files in snap.tables.values():
-                referenced.update(files)
-    for path in manifests[: -KEEP_SNAPSHOTS or None]:
-        if path not in keep:
-            with contextlib.suppress(OSError):
-                path.unlink()
-    tables_dir = wh.root / "tables"
-    if not tables_dir.exists():
-        return
-    for path in tables_dir.glob("*/*"):
-        rel = path.relative_to(wh.root).as_posix()
-        if rel not in referenced:
-            with contextlib.suppress(OSError):
-                path.unlink()
+def _file_counts(
+    con: duckdb.DuckDBPyConnection, tables: Sequence[str] = tuple(TABLES)
+) -> dict[str, int]:
+    counts = {}
+    for name in tables:
+        row = con.execute(
+            f"SELECT count(*) FROM ducklake_list_files({_q(LAKE)}, {_q(name)})"
+        ).fetchone()
+        counts[name] = int(row[0]) if row else 0
+    return counts
 
 
-def compact(wh: Warehouse, run_id: str, min_files: int = 2) -> dict[str, tuple[int, int]]:
-    """Rewrite every table made of ``min_files`` or more files as one file, published as a new
-    snapshot like a run (atomic; readers see the old files or the new one). Returns
-    ``{table: (files before, files after)}`` for the tables compacted."""
-    done: dict[str, tuple[int, int]] = {}
+def compact(
+    wh: Warehouse, run_id: str, keep_days: float | None = None
+) -> dict[str, tuple[int, int]]:
+    """DuckLake's own maintenance, under the lock: rewrite files with many deleted rows, merge
+    small adjacent files (both publish a new snapshot; readers see the old files or the new
+    ones), then, with ``keep_days``, expire the snapshots older than that and delete the files
+    only they named. Returns ``{table: (files before, files after)}`` for the tables changed."""
     with wh.lock():
-        tx = wh.transaction(run_id)
-        for name in TABLES:
-            files = tx.tables.get(name, [])
-            if len(files) >= min_files:
-                rows = tx.current(name)
-                tx.replace(name, rows)
-                done[name] = (len(files), len(tx.tables[name]))
-        if done:
-            tx.commit()
-    return done
+        con = wh.connect(read_only=False)
+        try:
+            before = _file_counts(con)
+            con.execute(f"CALL ducklake_rewrite_data_files({_q(LAKE)})")
+            con.execute(f"CALL ducklake_merge_adjacent_files({_q(LAKE)})")
+            if keep_days is not None:
+                cutoff = datetime.now(UTC) - timedelta(days=keep_days)
+                con.execute(
+                    f"CALL ducklake_expire_snapshots({_q(LAKE)}, older_than => ?::TIMESTAMPTZ)",
+                    [cutoff],
+                )
+                con.execute(f"CALL ducklake_cleanup_old_files({_q(LAKE)}, cleanup_all => true)")
+            after = _file_counts(con)
+        finally:
+            con.close()
+    del run_id  # the snapshots DuckLake's maintenance writes carry no run
+    return {t: (before[t], after[t]) for t in TABLES if before[t] != after[t]}

@@ -1,0 +1,432 @@
+"""The lake's promises to users: a `sql` that only reads the warehouse, time travel, ranked
+full-text search, the plain DuckDB 1.5 client, migration from the old snapshot store, upserts that
+write only what changed, and a writer killed mid-transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from helpers_warehouse import build_sample_warehouse
+from helpers_warehouse import query as _query
+
+from infoshos.flows.cli import main
+from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES
+from infoshos.warehouse.search import index_path, search
+from infoshos.warehouse.store import Warehouse, WarehouseError
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    return build_sample_warehouse(tmp_path_factory.mktemp("lake") / "data")
+
+
+def _err(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+ESCAPES = {
+    "copy into the warehouse": "COPY (SELECT * FROM articles LIMIT 1) TO '{root}/lake/x.parquet'",
+    "export": "EXPORT DATABASE '{root}/exported'",
+    "attach": "ATTACH '{root}/other.duckdb' AS other",
+    "install": "INSTALL httpfs",
+    "load": "LOAD httpfs",
+    "read outside": "SELECT * FROM read_csv('/etc/passwd')",
+    "create": "CREATE TABLE t AS SELECT 1 AS x",
+    "set": "SET enable_external_access = true",
+    "maintenance": "SELECT * FROM ducklake_expire_snapshots('lake', older_than => now())",
+    "a write hidden after a read": "SELECT 1; DELETE FROM articles",
+}
+
+
+@pytest.mark.parametrize("case", sorted(ESCAPES))
+def test_sql_without_write_only_reads_the_warehouse(
+    sample: Warehouse, case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _query(sample, "SELECT 1")  # the search index is built by the first reader
+    before = {p: p.stat().st_size for p in sample.root.rglob("*") if p.is_file()}
+    snaps = len(sample.snapshots())
+    sql = ESCAPES[case].format(root=sample.root)
+    assert main(["sql", sql, "--warehouse", str(sample.root)]) == 2
+    err = _err(capsys)
+    assert err.startswith("infoshos: error: "), err
+    assert "refused" in err or "Permission Error" in err or "read-only" in err, err
+    after = {p: p.stat().st_size for p in sample.root.rglob("*") if p.is_file()}
+    assert {p for p in after if "lake.sqlite" not in p.name} == {
+        p for p in before if "lake.sqlite" not in p.name
+    }
+    assert len(sample.snapshots()) == snaps
+    assert _query(sample, "SELECT count(*) FROM articles")[0][0] == 42
+
+
+def test_sql_reads_files_inside_the_warehouse_and_prints_every_statement(
+    sample: Warehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sql", "select 42 as a; select 43 as b", "--warehouse", str(sample.root)]) == 0
+    out = capsys.readouterr().out
+    assert "42" in out and "43" in out and out.index("42") < out.index("43")
+    assert main(["sql", "select 1 as a; select 2 as a", "--format", "csv", "--warehouse",
+                 str(sample.root)]) == 0  # fmt: skip
+    assert capsys.readouterr().out == "a\n1\na\n2\n"
+    files = f"'{sample.root}/lake/main/runs/*.parquet'"
+    assert main(["sql", f"select count(*) > 0 from read_parquet({files})", "--warehouse",
+                 str(sample.root)]) == 0  # fmt: skip
+
+
+def test_time_travel_with_as_of_and_snapshots(
+    sample: Warehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["snapshots", "--warehouse", str(sample.root), "--json"]) == 0
+    snaps = json.loads(capsys.readouterr().out)
+    by_run = {s["run_id"]: s for s in snaps}
+    assert {"r1", "r2", "r3", "r4"} <= set(by_run)
+    first = by_run["r1"]
+    count = "select count(*) as n from articles"
+    now = _query(sample, count)[0][0]
+    for as_of in (str(first["snapshot"]), first["time"]):
+        assert main(["sql", count, "--as-of", as_of, "--format", "csv", "--warehouse",
+                     str(sample.root)]) == 0  # fmt: skip
+        then = int(capsys.readouterr().out.split()[1])
+        assert 0 < then < now
+    assert main(["snapshots", "--warehouse", str(sample.root)]) == 0
+    text = capsys.readouterr().out
+    assert re.search(rf"^\s*{first['snapshot']}\s.*\br1\b", text, re.M), text
+    assert main(["sql", count, "--as-of", "999", "--warehouse", str(sample.root)]) == 2
+    assert "No snapshot found" in _err(capsys)
+    assert main(["sql", count, "--as-of", "1", "--write", "--warehouse", str(sample.root)]) == 2
+    assert "--as-of" in _err(capsys)
+
+
+def _article(aid: str, lang: str, title: str, text: str, day: int) -> dict[str, object]:
+    return {
+        "article_id": aid,
+        "url": f"http://x.test/{aid}",
+        "source": "s",
+        "language": lang,
+        "title": title,
+        "text": text,
+        "content_hash": "h" + aid,
+        "cluster_id": aid,
+        "published_at": datetime(2020, 1, day, tzinfo=UTC),
+        "run_id": "r1",
+    }
+
+
+def _commit_articles(wh: Warehouse, run: str, rows: list[dict[str, object]]) -> None:
+    with wh.lock():
+        tx = wh.transaction(run)
+        tx.upsert("articles", pa.Table.from_pylist(rows))
+        tx.commit()
+
+
+SEARCH_DOCS = [
+    _article("e1", "en", "Ministers meet", "The ministers discussed security. Security first.", 1),
+    _article("e2", "en", "Trade", "A ministerial talk on trade and some security.", 5),
+    _article("e3", "en", "Culture", "A festival of music and dance in Tashkent.", 9),
+    _article("r1", "ru", "Встреча", "Министры обсудили вопросы безопасности региона.", 3),
+    _article("r2", "ru", "Культура", "Фестиваль музыки прошёл в Ташкенте.", 7),
+]
+
+
+def test_search_is_ranked_stemmed_filtered_and_highlighted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wh = Warehouse(tmp_path)
+    _commit_articles(wh, "r1", SEARCH_DOCS)
+    hits = search(wh, "security")
+    assert [h.article_id for h in hits] == ["e1", "e2"]  # BM25: two mentions rank first
+    assert "**security**" in hits[0].snippet.lower()
+    assert [h.article_id for h in search(wh, "minister")] == ["e1"]  # English stemmer
+    ru = search(wh, "безопасность", language="ru")  # Russian stemmer: безопасности
+    assert [h.article_id for h in ru] == ["r1"] and "**безопасности**" in ru[0].snippet
+    assert search(wh, "security", language="ru") == []
+    since = search(wh, "security", since=datetime(2020, 1, 3, tzinfo=UTC).date())
+    assert [h.article_id for h in since] == ["e2"]
+    assert [h.article_id for h in search(wh, "security", limit=1)] == ["e1"]
+    # the index is derived: missing, stale or damaged, it is rebuilt
+    index_path(wh).unlink(missing_ok=True)
+    assert [h.article_id for h in search(wh, "festival")] == ["e3"]
+    _commit_articles(wh, "r2", [_article("e4", "en", "More", "Another festival, festivals.", 2)])
+    assert [h.article_id for h in search(wh, "festival")] == ["e4", "e3"]
+    index_path(wh).write_bytes(b"not a database")
+    assert [h.article_id for h in search(wh, "festival")] == ["e4", "e3"]
+    assert main(["search", "festival", "--warehouse", str(tmp_path), "--limit", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1. [") and "More" in out and "**festival**" in out
+    assert main(["search", "музыка", "--language", "ru", "--json", "--warehouse",
+                 str(tmp_path)]) == 0  # fmt: skip
+    assert [json.loads(x)["article_id"] for x in capsys.readouterr().out.splitlines()] == ["r2"]
+    assert main(["search", " ", "--warehouse", str(tmp_path)]) == 2
+    assert "empty" in _err(capsys)
+
+
+def _readme_commands() -> list[str]:
+    text = README.read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    return [
+        line
+        for block in blocks
+        for line in block.splitlines()
+        if line.startswith(("duckdb ", "python -m infoshos.warehouse.extensions"))
+    ]
+
+
+def test_readme_plain_duckdb_client_attaches_the_lake_and_searches(
+    sample: Warehouse, tmp_path: Path
+) -> None:
+    """The README's commands, run with the `duckdb` command of the duckdb-cli 1.5 package, its
+    extensions installed from the wheels into a fresh HOME (no download)."""
+    commands = _readme_commands()
+    assert any("ducklake:" in c for c in commands) and any("match_bm25" in c for c in commands)
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copytree(sample.root, work / "data")
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    }
+    (tmp_path / "home").mkdir()
+    search(Warehouse(work / "data"), "news")  # the index exists (a run builds it)
+    outputs = []
+    for cmd in commands:
+        cmd = cmd.replace("python -m", f"{sys.executable} -m", 1)
+        proc = subprocess.run(
+            cmd, shell=True, cwd=work, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, (cmd, proc.stderr)
+        outputs.append(proc.stdout)
+    assert any("42" in o for o in outputs), outputs  # the article count
+    assert any("News" in o or "Новость" in o for o in outputs), outputs  # search hits
+    # read-only: the client cannot write
+    write = (
+        "duckdb -c \"ATTACH 'ducklake:sqlite:data/lake.sqlite' AS lake (READ_ONLY, "
+        "DATA_PATH 'data/lake/', OVERRIDE_DATA_PATH true); DELETE FROM lake.articles\""
+    )
+    proc = subprocess.run(write, shell=True, cwd=work, env=env, capture_output=True, text=True)
+    assert proc.returncode != 0 and "read-only" in proc.stderr.lower(), proc.stderr
+
+
+def _write_old_store(wh: Warehouse, root: Path) -> None:
+    """The layout of the store before the lake: Parquet files, a manifest, CURRENT."""
+    tables = {}
+    for name in TABLES:
+        rel = f"tables/{name}/r3-001.parquet"
+        data = wh.read(name)
+        if data.num_rows:
+            (root / "tables" / name).mkdir(parents=True)
+            pq.write_table(data, root / rel, compression="zstd")
+        tables[name] = {"files": [rel] if data.num_rows else [], "rows": data.num_rows}
+    (root / "snapshots").mkdir()
+    manifest = {"snapshot": 7, "run_id": "r4", "created_at": "2020-01-16T03:00:00+00:00",
+                "schema_version": SCHEMA_VERSION, "tables": tables}  # fmt: skip
+    (root / "snapshots" / "000007.json").write_text(json.dumps(manifest))
+    (root / "CURRENT").write_text("000007.json\n")
+    (root / "infoshos.duckdb").write_bytes(b"")
+
+
+def test_migrate_converts_the_old_store_with_no_data_lost(
+    sample: Warehouse, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old"
+    old.mkdir()
+    _write_old_store(sample, old)
+    files = sorted(p.relative_to(old) for p in old.rglob("*") if p.is_file())
+    # an old-format folder is refused, in one line, by everything but migrate
+    for argv in (["sql", "select 1"], ["status"], ["compact"]):
+        assert main([*argv, "--warehouse", str(old)]) == 2
+        assert "infoshos migrate" in _err(capsys)
+    with pytest.raises(WarehouseError, match="old snapshot format"), Warehouse(old).lock():
+        pass
+    assert main(["migrate", "--warehouse", str(old)]) == 0
+    assert "migrated snapshot 7" in capsys.readouterr().out
+    new = Warehouse(old)
+    for name, spec in TABLES.items():
+        key = [(k, "ascending") for k in spec.column_names if k in spec.key] or None
+        want, got = sample.read(name), new.read(name)
+        if key:
+            want, got = want.sort_by(key), got.sort_by(key)
+        assert got.equals(want), name
+    # nothing deleted: the old files are kept, untouched, beside the lake
+    kept = sorted(p.relative_to(old / "legacy-store") for p in (old / "legacy-store").rglob("*"))
+    assert [p for p in kept if (old / "legacy-store" / p).is_file()] == files
+    assert [h.title for h in search(new, "news")]
+    assert main(["migrate", "--warehouse", str(old)]) == 2
+    assert "already a lake" in _err(capsys)
+
+
+def test_upsert_writes_only_what_changed(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    words = [hashlib.sha1(str(n).encode()).hexdigest()[:7] for n in range(20000)]
+    docs = [
+        _article(f"a{i:03d}", "en", f"T{i}", " ".join(words[i * 100 : i * 100 + 300]), 1 + i % 28)
+        for i in range(200)
+    ]
+    _commit_articles(wh, "r1", docs)
+
+    def lake_bytes() -> dict[Path, int]:
+        return {p: p.stat().st_size for p in (tmp_path / "lake").rglob("*.parquet")}
+
+    before = lake_bytes()
+    _commit_articles(wh, "r1", docs)  # the same rows again: nothing written
+    assert lake_bytes() == before
+    changed = [dict(d) for d in docs[:2]] + [_article("new", "en", "N", "new text", 3)]
+    changed[0]["text"] = "changed text"
+    _commit_articles(wh, "r1", docs[2:] + changed)
+    written = {p: n for p, n in lake_bytes().items() if p not in before}
+    assert len(written) == 2  # one small data file and one delete file
+    assert sum(written.values()) < sum(before.values()) * 0.05  # 3 rows of 200: 1.5 % + overhead
+    got = {r["article_id"]: r["text"] for r in wh.read("articles").to_pylist()}
+    assert len(got) == 201 and got["a000"] == "changed text"
+
+
+def test_a_writer_killed_mid_transaction_leaves_the_lake_readable_and_writable(
+    tmp_path: Path,
+) -> None:
+    wh = Warehouse(tmp_path)
+    _commit_articles(wh, "r1", SEARCH_DOCS[:2])
+    code = (
+        "import sys, time, pyarrow as pa\n"
+        "from infoshos.warehouse.store import Warehouse\n"
+        "wh = Warehouse(sys.argv[1])\n"
+        "with wh.lock():\n"
+        "    tx = wh.transaction('r2')\n"
+        "    tx.append('runs', pa.table({'run_id': ['r2'],\n"
+        "        'started_at': pa.array([0], pa.timestamp('us', tz='UTC'))}))\n"
+        "    print('written', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "written"
+        # a reader sees the last committed snapshot while the writer's transaction is open
+        assert Warehouse(tmp_path).read("runs").num_rows == 0
+        assert Warehouse(tmp_path).read("articles").num_rows == 2
+    finally:
+        writer.kill()
+        writer.wait()
+    assert Warehouse(tmp_path).orphans()  # the killed writer's file
+    _commit_articles(wh, "r3", SEARCH_DOCS[2:3])  # the lock's holder deletes it
+    assert Warehouse(tmp_path).orphans() == []
+    assert Warehouse(tmp_path).read("articles").num_rows == 3
+
+
+def test_a_lost_catalog_beside_data_is_refused(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    _commit_articles(wh, "r1", SEARCH_DOCS[:1])
+    wh.close()
+    for f in tmp_path.glob("lake.sqlite*"):
+        f.unlink()
+    with pytest.raises(WarehouseError, match="no catalog"), Warehouse(tmp_path).lock():
+        pass
+    assert list((tmp_path / "lake").rglob("*.parquet"))  # nothing deleted
+
+
+def test_lake_bench_prints_the_bytes_a_daily_run_writes(tmp_path: Path) -> None:
+    """bench/lake.py at a small size: its figures are there, an unchanged re-upsert writes
+    nothing and a 1 % daily run writes a small share (sizes, not times, are asserted)."""
+    bench = Path(__file__).resolve().parent.parent / "bench" / "lake.py"
+    proc = subprocess.run(
+        [sys.executable, str(bench), "--articles", "2000", "--warehouse", str(tmp_path / "w")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-800:]
+    result = json.loads(proc.stdout)
+    assert result["unchanged_upsert_all"]["bytes"] == 0
+    daily = result["daily_run"]
+    assert daily["new"] == daily["updated"] == 20
+    assert 0 < daily["share_of_warehouse"] < 0.05
+    assert result["search_hits"] == 20 and result["search_top20_ms"] > 0
+
+
+def test_readme_time_travel_and_search_commands_run(
+    sample: Warehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = README.read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    commands = [
+        shlex.split(line)
+        for block in blocks
+        for line in block.splitlines()
+        if line.startswith(("infoshos snapshots", "infoshos search", "infoshos sql --warehouse"))
+    ]
+    kinds = {argv[1] for argv in commands}
+    assert {"snapshots", "search", "sql"} <= kinds, kinds
+    for argv in commands:
+        argv = [str(sample.root) if a == "data" else a for a in argv[1:]]
+        assert main(argv) == 0, argv
+        assert capsys.readouterr().out.strip(), argv
+
+
+def test_cleanup_deletes_only_the_files_ducklake_wrote(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    _commit_articles(wh, "r1", SEARCH_DOCS[:1])
+    folder = tmp_path / "lake" / "main" / "articles"
+    mine = folder / "notes-by-hand.parquet"
+    shutil.copy(next(folder.glob("ducklake-*.parquet")), mine)
+    stray = folder / ("ducklake-" + "0" * 8 + "-0000-0000-0000-" + "0" * 12 + ".parquet")
+    shutil.copy(mine, stray)  # looks like an orphan DuckLake wrote
+    assert {p.name for p in wh.orphans()} == {mine.name, stray.name}
+    _commit_articles(wh, "r2", SEARCH_DOCS[1:2])
+    assert mine.exists() and not stray.exists()
+    assert wh.read("articles").num_rows == 2
+
+
+def test_the_index_is_rebuilt_only_when_articles_change(tmp_path: Path) -> None:
+    from infoshos.warehouse.search import index, indexed_snapshot
+
+    wh = Warehouse(tmp_path)
+    _commit_articles(wh, "r1", SEARCH_DOCS)
+    path = index(wh)
+    assert path is not None and indexed_snapshot(path) == wh.snapshot_id()
+    built = path.stat().st_ino
+    with wh.lock():  # a run that changes no article
+        tx = wh.transaction("r2")
+        tx.append("runs", pa.table({"run_id": ["r2"], "started_at": [datetime.now(UTC)]}))
+        tx.commit()
+    assert index(wh) == path and path.stat().st_ino == built  # re-stamped, not rebuilt
+    assert indexed_snapshot(path) == wh.snapshot_id()
+    _commit_articles(wh, "r3", [_article("e9", "en", "New", "A security festival.", 4)])
+    assert index(wh) == path and path.stat().st_ino != built
+    assert "e9" in [h.article_id for h in search(wh, "festival")]
+
+
+def test_search_ranks_exactly_as_duckdbs_match_bm25(sample: Warehouse) -> None:
+    """The fast query (a posting table) gives match_bm25's scores and order."""
+    from infoshos.warehouse import extensions
+
+    for query, table in (("security meeting", "docs_english"), ("терроризм", "docs_russian")):
+        hits = search(sample, query, limit=50)
+        con = extensions.load(extensions.connect(str(index_path(sample)), read_only=True), "fts")
+        ref = con.execute(
+            f"SELECT article_id, score FROM (SELECT article_id, fts_main_{table}.match_bm25("
+            f"article_id, ?) AS score FROM {table}) WHERE score IS NOT NULL "
+            "ORDER BY score DESC, article_id LIMIT 50",
+            [query],
+        ).fetchall()
+        con.close()
+        assert len(ref) > 3, query
+        assert [h.article_id for h in hits] == [a for a, _ in ref], query
+        assert [round(h.score, 9) for h in hits] == [round(s, 9) for _, s in ref], query
