@@ -635,13 +635,13 @@ def test_signature_store_answers_by_content_hash_and_grows() -> None:
         store.add(h, sig)
         store.add(h, b"\0" * SIGNATURE_BYTES)  # a hash is signed once: the first one stays
     assert len(store) == len({h for _, h in sigs})
-    for (aid, h), sig in sigs.items():
+    for (_, h), sig in sigs.items():
         assert store.has(h) and store.signature(h) == sig
         assert store[("any-article", h)] == sig
     assert store.get(("x", "unknown-hash")) is None and not store.has("unknown-hash")
     # without texts: the store alone gives the clusters the texts give (short texts are never
     # sketched, so their text is not needed either)
-    blank = [DedupInput(**{**r, "text": ""}) for r in records]  # type: ignore[typeddict-item]
+    blank = [DedupInput(**{**r, "text": ""}) for r in records]
     assert cluster_articles(blank, previous, signatures=store) == cluster_articles(
         records, previous
     )
