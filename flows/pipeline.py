@@ -44,12 +44,12 @@ from infoshos.flows.crawl_stage import (
 )
 from infoshos.flows.dedup import ClusterRow
 from infoshos.flows.enrich import EnrichResult
-from infoshos.flows.enrich.parallel import EnrichPool, default_workers
+from infoshos.flows.enrich.parallel import EnrichPool, Pending, default_workers
 from infoshos.flows.load import RunWriter
 from infoshos.flows.progress import progress_view
 from infoshos.flows.sources import Source, adhoc_source, load_sources, select_sources
 from infoshos.flows.state import StoredState
-from infoshos.flows.stream import CHUNK_PAGES, RunIndex, gone_fetches
+from infoshos.flows.stream import CHUNK_PAGES, ChunkPlan, RunIndex, gone_fetches
 from infoshos.flows.summary import RunSummary, rule_miss_warnings
 from infoshos.warehouse.faults import crash_point
 from infoshos.warehouse.report import report_markdown
@@ -129,9 +129,10 @@ CLEAN_COLUMNS = (
 
 
 @task(name="enrich", cache_policy=NO_CACHE)
-def enrich_task(rows: list[dict[str, Any]], pool: EnrichPool) -> list[EnrichResult]:
-    """Enrich one chunk's articles on the pool's workers."""
-    return list(pool.map([enrich_record(a) for a in rows]))
+def enrich_task(pool: EnrichPool, submitted: Pending) -> tuple[list[EnrichResult], float]:
+    """Wait for one chunk's enrichment on the pool's workers: the results and the seconds
+    they took on the cores."""
+    return pool.collect(submitted)
 
 
 def enrich_record(article: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +151,32 @@ def dedup_task(
     """Story clusters over every article; the stored texts signed for the first time."""
     signed = index.sign_stored(state)
     return index.cluster(state), signed
+
+
+def write_chunk(
+    index: RunIndex,
+    writer: RunWriter,
+    pool: EnrichPool,
+    summary: RunSummary,
+    cleaned: CleanOutput,
+    planned: ChunkPlan,
+    submitted: Pending,
+) -> None:
+    """Collect a chunk's enrichment and write the chunk. The enrich stage counts the seconds
+    enrichment took on the cores (it overlaps the cleaning of the next chunk)."""
+    results, seconds = enrich_task(big(pool), big(submitted))
+    with summary.stage("enrich"):
+        facts = index.enriched(planned.rows, results)
+    summary.seconds["enrich"] = summary.seconds.get("enrich", 0.0) + seconds
+    with summary.stage("load"):
+        writer.chunk(
+            cleaned.rejects,
+            planned.plan.versions,
+            planned.rows,
+            planned.updated,
+            facts,
+            planned.minhashes,
+        )
 
 
 # -- the stages after the crawl: shared by a run and a re-process ----------------------------
@@ -180,33 +207,28 @@ def process(
     writer = RunWriter(wh, run_id, staging, reprocess)
     workers = default_workers() if pages.count >= POOL_MIN_PAGES else 0
     done = 0
+    pending: tuple[CleanOutput, ChunkPlan, Pending] | None = None
     with EnrichPool(workers) as pool:
         for n, chunk in enumerate(pages.chunks):
             with summary.stage("clean"):
                 cleaned = clean_task(big(chunk), sources)
             if n == 0:
                 crash_point("after-clean")
-            articles = index.take(cleaned)
             with summary.stage("dedup"):
-                planned = index.plan(state, articles)
-            with summary.stage("enrich"):
-                results = enrich_task(big(planned.rows), big(pool)) if planned.rows else []
-                facts = index.enriched(planned.rows, results)
+                planned = index.plan(state, index.take(cleaned))
             with summary.stage("load"):
                 writer.pages(chunk, cleaned.encodings)
-                writer.chunk(
-                    cleaned.rejects,
-                    planned.plan.versions,
-                    planned.rows,
-                    planned.updated,
-                    facts,
-                    planned.minhashes,
-                )
+            # the workers enrich this chunk while the next one is cleaned
+            if pending is not None:
+                write_chunk(index, writer, pool, summary, *pending)
+            pending = (cleaned, planned, pool.submit([enrich_record(a) for a in planned.rows]))
             done += chunk.num_rows
             logger.info(
                 "processed %d/%d pages: %d articles, %d to write",
                 done, pages.count, len(index.seen), len(index.written),
             )  # fmt: skip
+        if pending is not None:
+            write_chunk(index, writer, pool, summary, *pending)
     summary.items["clean"] = len(index.seen)
     for warning in rule_miss_warnings(index.rule_misses, index.rule_miss_examples):
         logger.warning(warning)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -42,6 +44,19 @@ def _warm() -> None:
 
 def _enrich(records: list[dict[str, Any]]) -> EnrichResult:
     return enrich_articles(records)
+
+
+def _enrich_timed(records: list[dict[str, Any]]) -> tuple[EnrichResult, float]:
+    t0 = time.perf_counter()
+    return enrich_articles(records), time.perf_counter() - t0
+
+
+@dataclass
+class Pending:
+    """Batches submitted to an :class:`EnrichPool` (``EnrichPool.collect`` waits for them)."""
+
+    futures: list[Future[tuple[EnrichResult, float]]] = field(default_factory=list)
+    done: list[tuple[EnrichResult, float]] = field(default_factory=list)
 
 
 class EnrichPool:
@@ -76,14 +91,34 @@ class EnrichPool:
             )
         return self._pool
 
+    def _parts(
+        self, records: Sequence[Mapping[str, Any]], batch: int
+    ) -> list[list[dict[str, Any]]]:
+        return [
+            [dict(r) for r in records[start : start + batch]]
+            for start in range(0, len(records), batch)
+        ]
+
+    def submit(self, records: Sequence[Mapping[str, Any]], batch: int = BATCH) -> Pending:
+        """Start enriching ``records`` (at once, in this process, without workers)."""
+        parts = self._parts(records, batch)
+        if self.workers <= 0:
+            return Pending(done=[_enrich_timed(p) for p in parts])
+        pool = self._executor()
+        return Pending(futures=[pool.submit(_enrich_timed, p) for p in parts])
+
+    def collect(self, pending: Pending) -> tuple[list[EnrichResult], float]:
+        """The results of ``submit``, in order, and the seconds of enrichment they took on
+        the cores (the workers' busy time, divided by the number of workers)."""
+        done = pending.done + [f.result() for f in pending.futures]
+        busy = sum(seconds for _, seconds in done)
+        return [r for r, _ in done], busy / max(self.workers, 1)
+
     def map(
         self, records: Sequence[Mapping[str, Any]], batch: int = BATCH
     ) -> Iterator[EnrichResult]:
         """``enrich_articles`` of each ``batch`` records, in order."""
-        parts = [
-            [dict(r) for r in records[start : start + batch]]
-            for start in range(0, len(records), batch)
-        ]
+        parts = self._parts(records, batch)
         if self.workers <= 0:
             yield from (enrich_articles(p) for p in parts)
             return
