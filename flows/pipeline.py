@@ -1,10 +1,13 @@
 """The Prefect flows: a run (crawl -> clean -> dedup -> enrich -> load) and a re-process.
 
-Each stage is a task; the flows and tasks are thin shells around the pure transforms in
-``flows.clean``, ``flows.dedup``, ``flows.links``, ``flows.enrich`` and ``flows.merge``. The
-crawl stage lives in ``flows.crawl_stage`` (a Scrapy subprocess per source, so the flow can run
-again in the same process) and the writing in ``flows.load``. The warehouse lock is held for the
-whole run and the run is published at once.
+Each stage is a task; the flows and tasks only sequence the steps: the pure transforms
+(``flows.clean``, ``flows.dedup``, ``flows.links``, ``flows.enrich``) and decisions
+(``flows.merge``), the stored state (``flows.state``: every read of the warehouse), the run's
+keys between chunks (``flows.stream``) and the writing (``flows.load``). The crawl stage lives
+in ``flows.crawl_stage`` (a Scrapy subprocess per source, so the flow can run again in the same
+process). The pages are processed in chunks of ``CHUNK_PAGES``, each chunk's enrichment running
+on worker processes while the next chunk is cleaned. The warehouse lock is held for the whole
+run and the run is published at once.
 """
 
 from __future__ import annotations
@@ -240,12 +243,13 @@ def process(
             clusters, signed = dedup_task(big(index), big(state))
             writer.keyed("minhashes", signed)
     summary.items["dedup"] = len(clusters)
+    candidates = merge.gone_candidates(pages.gone)
     known = {
         aid: state.gone_at.get(aid)
-        for aid in merge.gone_candidates(pages.gone)
+        for aid in candidates
         if aid in index.written or (not reprocess and aid in state.hashes)
     }
-    gone = merge.gone_articles(merge.gone_candidates(pages.gone), known)
+    gone = merge.gone_articles(candidates, known)
 
     with summary.stage("load"):
         fields = {r["article_id"]: (r["cluster_id"], r["role"] == "canonical") for r in clusters}
