@@ -151,6 +151,11 @@ def prefect_env(home: Path, verbose: bool) -> None:
     os.environ["PREFECT_LOGGING_LEVEL"] = "INFO" if verbose else "WARNING"
 
 
+#: Navigation hops a bench source follows: every list page of the largest site (the sources'
+#: default, 20 hops, would stop a 100k site's paging after a few thousand articles).
+LIST_DEPTH = 1_000_000
+
+
 def sources_yaml(base_url: str, concurrency: int) -> str:
     base = base_url.rstrip("/")
     return f"""\
@@ -168,6 +173,7 @@ sources:
     encoding: windows-1251
     delay: 0
     concurrency: {concurrency}
+    list_depth: {LIST_DEPTH}
   bench-sectsco:
     spider: sectsco
     start_urls:
@@ -181,6 +187,7 @@ sources:
     encoding: utf-8
     delay: 0
     concurrency: {concurrency}
+    list_depth: {LIST_DEPTH}
 """
 
 

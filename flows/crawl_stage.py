@@ -21,6 +21,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from infoshos.flows import progress
+from infoshos.flows.merge import latest_fetches
 from infoshos.flows.sources import Source
 from infoshos.spiders.crawl import discovery_argv
 from infoshos.warehouse.schema import SPOOL
@@ -139,14 +140,7 @@ def latest_article_fetches(wh: Warehouse, columns: list[str]) -> dict[str, dict[
     row's ``columns`` (plus url and fetched_at). Bodies are not read."""
     wanted = ["url", "page_type", "status", "fetched_at", *columns]
     pages = wh.read("pages", columns=list(dict.fromkeys(wanted)))
-    latest: dict[str, dict[str, Any]] = {}
-    for row in pages.filter(pc.equal(pages["status"], 200)).to_pylist():
-        if row["page_type"] not in ("article", "print"):
-            continue
-        prev = latest.get(row["url"])
-        if prev is None or row["fetched_at"] >= prev["fetched_at"]:
-            latest[row["url"]] = row
-    return latest
+    return latest_fetches(pages.filter(pc.equal(pages["status"], 200)).to_pylist())
 
 
 def write_known(wh: Warehouse, path: Path) -> int:
@@ -185,25 +179,56 @@ def write_known(wh: Warehouse, path: Path) -> int:
     return table.num_rows
 
 
-def read_spools(paths: list[Path], run_id: str) -> pa.Table:
-    """The spool files as `pages` rows (page_id and run_id added)."""
-    tables = [pq.read_table(p) for p in paths if p.exists()]
-    if not tables:
-        return (
-            SPOOL.empty_table()
-            .append_column("page_id", pa.array([], pa.string()))
-            .append_column("run_id", pa.array([], pa.string()))
-        )
-    spool = pa.concat_tables(tables, promote_options="default")
-    urls = spool["url"].to_pylist()
-    fetched = spool["fetched_at"].to_pylist()
-    fetch_urls = spool["fetch_url"].to_pylist()
+def _empty_spool() -> pa.Table:
+    return (
+        SPOOL.empty_table()
+        .append_column("page_id", pa.array([], pa.string()))
+        .append_column("run_id", pa.array([], pa.string()))
+    )
+
+
+def _with_ids(batch: pa.Table, run_id: str, first: int) -> pa.Table:
+    """Spool rows with ``page_id`` (hash of run, URL, fetch URL, time and position in the
+    run's spools, ``first`` being the position of the batch's first row) and ``run_id``."""
+    urls = batch["url"].to_pylist()
+    fetched = batch["fetched_at"].to_pylist()
+    fetch_urls = batch["fetch_url"].to_pylist()
     ids = [
         hashlib.sha256(f"{run_id}|{u}|{f}|{t.isoformat()}|{i}".encode()).hexdigest()[:24]
-        for i, (u, f, t) in enumerate(zip(urls, fetch_urls, fetched, strict=True))
+        for i, (u, f, t) in enumerate(zip(urls, fetch_urls, fetched, strict=True), start=first)
     ]
-    spool = spool.append_column("page_id", pa.array(ids, pa.string()))
-    return spool.append_column("run_id", pa.array([run_id] * spool.num_rows, pa.string()))
+    batch = batch.append_column("page_id", pa.array(ids, pa.string()))
+    return batch.append_column("run_id", pa.array([run_id] * batch.num_rows, pa.string()))
+
+
+def spool_batches(
+    paths: list[Path], run_id: str, rows: int, columns: list[str] | None = None
+) -> Iterator[pa.Table]:
+    """The spool files as `pages` rows (page_id and run_id added), ``rows`` at a time, read
+    batch by batch (never a whole file). ``columns``: only these spool columns (the ids are
+    computed all the same)."""
+    position = 0
+    for path in paths:
+        if not path.exists():
+            continue
+        spool = pq.ParquetFile(path)
+        names = spool.schema_arrow.names
+        wanted = None
+        if columns is not None:
+            wanted = [c for c in dict.fromkeys([*columns, "url", "fetch_url", "fetched_at"])]
+            wanted = [c for c in wanted if c in names]
+        for batch in spool.iter_batches(batch_size=rows, columns=wanted):
+            table = pa.Table.from_batches([batch])
+            yield _with_ids(table, run_id, position)
+            position += table.num_rows
+
+
+def read_spools(paths: list[Path], run_id: str) -> pa.Table:
+    """The spool files as `pages` rows (page_id and run_id added), all at once (small runs)."""
+    tables = list(spool_batches(paths, run_id, 1 << 16))
+    if not tables:
+        return _empty_spool()
+    return pa.concat_tables(tables, promote_options="default")
 
 
 # -- clean, dedup, enrich ---------------------------------------------------------------------

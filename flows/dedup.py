@@ -71,6 +71,7 @@ __all__ = [
     "SIGNATURE_SCHEME",
     "PERMUTATIONS_FINGERPRINT",
     "NearDuplicateIndex",
+    "SignatureStore",
     "article_signatures",
     "cluster_articles",
     "minhashes",
@@ -850,6 +851,50 @@ def article_signatures(
         (recs[i]["article_id"], recs[i]["content_hash"]): sig[row].tobytes()
         for row, i in enumerate(rows)
     }
+
+
+class SignatureStore(Mapping[tuple[str, str], bytes]):
+    """Signatures by content hash, compact: one ``(n, NUM_PERM)`` uint32 array (grown by
+    doubling) and a hash -> row index. As a mapping it answers ``(article_id, content_hash)``
+    keys by the hash alone (the signature depends only on the text), so it can be passed to
+    ``cluster_articles(..., signatures=...)`` for any article with a known text."""
+
+    def __init__(self) -> None:
+        self._row: dict[str, int] = {}
+        self._sig = np.empty((0, NUM_PERM), dtype=np.uint32)
+
+    def add(self, content_hash: str, signature: bytes | np.ndarray) -> None:
+        if content_hash in self._row:
+            return
+        row = np.frombuffer(signature, dtype="<u4") if isinstance(signature, bytes) else signature
+        if row.shape != (NUM_PERM,):
+            raise ValueError(f"signature of {content_hash!r}: {row.nbytes} bytes")
+        n = len(self._row)
+        if n == len(self._sig):
+            grown = np.empty((max(1024, 2 * n), NUM_PERM), dtype=np.uint32)
+            grown[:n] = self._sig[:n]
+            self._sig = grown
+        self._sig[n] = row
+        self._row[content_hash] = n
+
+    def has(self, content_hash: str) -> bool:
+        return content_hash in self._row
+
+    def signature(self, content_hash: str) -> bytes | None:
+        row = self._row.get(content_hash)
+        return None if row is None else self._sig[row].astype("<u4").tobytes()
+
+    def __getitem__(self, key: tuple[str, str]) -> bytes:
+        sig = self.signature(key[1])
+        if sig is None:
+            raise KeyError(key)
+        return sig
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return (("", h) for h in self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
 
 
 def _representatives(

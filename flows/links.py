@@ -4,8 +4,9 @@
 Pure transform: records in, link rows out (without ``run_id``).
 
 Input records (mappings): ``article_id``, ``language``, ``published_at`` (aware datetime or
-``None``), ``event_date`` (date or ``None``), ``text`` and ``entity_ids`` (the canonical entity
-ids of the article's mentions, e.g. from ``enrich_articles``).
+``None``), ``event_date`` (date or ``None``), ``text`` (or its ``numbers``: ``link_input`` keeps
+an article's inputs without its text) and ``entity_ids`` (the canonical entity ids of the
+article's mentions, e.g. from ``enrich_articles``).
 
 Rules (``link_translations``):
 
@@ -56,6 +57,8 @@ __all__ = [
     "WINDOW_DAYS",
     "LinkRow",
     "candidate_scores",
+    "link_input",
+    "link_record",
     "link_translations",
     "numbers",
     "score_pair",
@@ -122,8 +125,44 @@ def _coerce(raw: Mapping[str, Any]) -> _Rec | None:
         day=day,
         entities=frozenset(str(e) for e in raw.get("entity_ids") or ()),
         # the numbers of the article's own date are scored as its date, not as shared numbers
-        numbers=frozenset(numbers(str(raw.get("text") or "")) - _date_numbers(event, published)),
+        numbers=frozenset(_numbers_of(raw) - _date_numbers(event, published)),
     )
+
+
+def _numbers_of(raw: Mapping[str, Any]) -> set[str]:
+    """``numbers`` of the text, or the ``numbers`` given instead of a text (``link_input``)."""
+    given = raw.get("numbers")
+    return set(given) if given is not None else numbers(str(raw.get("text") or ""))
+
+
+def link_input(
+    article: Mapping[str, Any], entity_ids: Iterable[str]
+) -> tuple[str, datetime | None, date | None, tuple[str, ...], tuple[str, ...]]:
+    """What ``link_translations`` needs of an article, without its text: (language,
+    published_at, event_date, numbers, entity ids). ``link_record`` makes it a record again."""
+    return (
+        str(article.get("language") or "und"),
+        article.get("published_at"),
+        article.get("event_date"),
+        tuple(sorted(numbers(str(article.get("text") or "")))),
+        tuple(sorted(set(entity_ids))),
+    )
+
+
+def link_record(
+    article_id: str,
+    kept: tuple[str, datetime | None, date | None, tuple[str, ...], tuple[str, ...]],
+) -> dict[str, Any]:
+    """A ``link_translations`` input record from ``link_input``'s tuple."""
+    language, published_at, event_date, nums, entity_ids = kept
+    return {
+        "article_id": article_id,
+        "language": language,
+        "published_at": published_at,
+        "event_date": event_date,
+        "numbers": nums,
+        "entity_ids": entity_ids,
+    }
 
 
 def _date_numbers(*days: date | None) -> set[str]:

@@ -1,28 +1,41 @@
-"""The load stage: everything a run decided to write, published as one snapshot."""
+"""The load stage: a run's rows written into one warehouse transaction, chunk by chunk, and
+published as one snapshot at the end.
+
+:class:`RunWriter` appends each chunk's pages, rejects, versions, facts and signatures as they
+are made, and spills the chunk's article rows to a staging file: their cluster fields are known
+only once every chunk is deduplicated. ``finish`` writes them from there batch by batch, with the
+other end-of-run rows, and commits (the quality gate runs in the commit).
+"""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from prefect import task
-from prefect.cache_policies import NO_CACHE
+import pyarrow.parquet as pq
 
-from infoshos.flows import merge
 from infoshos.warehouse.schema import TABLES
 from infoshos.warehouse.search import index
-from infoshos.warehouse.store import Snapshot, Warehouse
+from infoshos.warehouse.store import Snapshot, Transaction, Warehouse
 
 FACT_TABLES = ("mentions", "roles", "article_countries", "article_topics")
+#: The tables a re-process rebuilds from the pages (emptied first, then written as in a run).
+DERIVED_TABLES = ("articles", "clusters", "entities", *FACT_TABLES, "minhashes")
+STATE_TABLES = ("articles", "clusters", "entities", "mentions")
+#: The quality gate refuses a publish that would shrink a keyed table by more than this.
+MAX_SHRINK = 0.10
+#: Article rows read back from the staging file at a time.
+SPILL_BATCH = 2000
 
 
 @dataclass
 class Enriched:
-    """Enrichment results: entities as records (few, merged with the stored ones) and the
-    per-article facts as Arrow tables (many rows: kept compact)."""
+    """Enrichment results of a chunk: entities as records and the per-article facts as Arrow
+    tables."""
 
     entities: list[dict[str, Any]]
     tables: dict[str, pa.Table]
@@ -35,7 +48,7 @@ def rows_table(table: str, rows: list[dict[str, Any]], run_id: str) -> pa.Table:
     return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema=schema)
 
 
-def pages_rows(pages: pa.Table, encodings: dict[str, str]) -> pa.Table:
+def pages_rows(pages: pa.Table, encodings: Mapping[str, str]) -> pa.Table:
     """Spool rows as `pages` rows: fetches only (links not followed live in `rejects`)."""
     if pages.num_rows == 0:
         return pages
@@ -50,62 +63,106 @@ def pages_rows(pages: pa.Table, encodings: dict[str, str]) -> pa.Table:
     return pages.append_column("error", pa.array(errors, pa.string()))
 
 
-@dataclass
-class Changes:
-    """Everything one run writes, decided before anything is written."""
+class RunWriter:
+    """One run's writes (see the module docstring). ``reprocess``: the derived tables are
+    emptied first and every row is appended."""
 
-    pages: pa.Table
-    rejects: list[dict[str, Any]]
-    plan: merge.ArticlePlan
-    articles: list[dict[str, Any]]
-    clusters: list[dict[str, Any]]
-    enriched: Enriched
-    links: list[dict[str, Any]] | None = None  # None: unchanged
-    minhashes: list[dict[str, Any]] = field(default_factory=list)
-    replace_derived: bool = False
+    def __init__(self, wh: Warehouse, run_id: str, staging: Path, reprocess: bool) -> None:
+        self.wh = wh
+        self.run_id = run_id
+        self.reprocess = reprocess
+        self.tx: Transaction = wh.transaction(run_id)
+        self.spill_path = staging / "articles.parquet"
+        self._spill: pq.ParquetWriter | None = None
+        self.written = 0
+        if reprocess:
+            for table in DERIVED_TABLES:
+                self.tx.replace(table, TABLES[table].schema.empty_table())
 
+    def _put(self, table: str, rows: pa.Table, updated: Collection[str], scope: bool) -> None:
+        """Rows of new articles are appended; with updated ones, the stored rows of those
+        articles (by key, or all of theirs with ``scope``) are replaced."""
+        if rows.num_rows == 0 and not (scope and updated):
+            return
+        if self.reprocess or not updated:
+            self.tx.append(table, rows)
+        else:
+            self.tx.upsert(table, rows, scope=("article_id", list(updated)) if scope else None)
 
-@task(name="load", cache_policy=NO_CACHE)
-def load_task(wh: Warehouse, run_id: str, changes: Changes, run_row: dict[str, Any]) -> Snapshot:
-    """Write the run's files and publish them as one snapshot."""
-    started = time.perf_counter()
-    tx = wh.transaction(run_id)
-    tx.append("pages", changes.pages)
-    tx.append("rejects", rows_table("rejects", changes.rejects, run_id))
-    tx.append("article_versions", rows_table("article_versions", changes.plan.versions, run_id))
-    enriched = changes.enriched
-    if changes.replace_derived:
-        tx.replace("articles", rows_table("articles", changes.articles, run_id))
-        tx.replace("clusters", rows_table("clusters", changes.clusters, run_id))
-        tx.replace("entities", rows_table("entities", enriched.entities, run_id))
+    def pages(self, pages: pa.Table, encodings: Mapping[str, str]) -> None:
+        if not self.reprocess:
+            self.tx.append("pages", pages_rows(pages, encodings))
+
+    def chunk(
+        self,
+        rejects: list[dict[str, Any]],
+        versions: list[dict[str, Any]],
+        articles: list[dict[str, Any]],
+        updated: Collection[str],
+        facts: Mapping[str, pa.Table],
+        minhashes: list[dict[str, Any]],
+    ) -> None:
+        """A chunk's rows; ``updated``: the ids of stored articles among ``articles``."""
+        self.tx.append("rejects", rows_table("rejects", rejects, self.run_id))
+        self.tx.append("article_versions", rows_table("article_versions", versions, self.run_id))
         for table in FACT_TABLES:
-            tx.replace(table, enriched.tables[table])
-    else:
-        if changes.articles:
-            tx.upsert("articles", rows_table("articles", changes.articles, run_id))
-        if changes.clusters:
-            tx.upsert("clusters", rows_table("clusters", changes.clusters, run_id))
-        if enriched.entities:
-            tx.upsert("entities", rows_table("entities", enriched.entities, run_id))
-        changed_ids = [a["article_id"] for a in changes.plan.updated]
-        for table in FACT_TABLES:
-            rows = enriched.tables[table]
-            if rows.num_rows or changed_ids:
-                tx.upsert(table, rows, scope=("article_id", changed_ids))
-    run_row["stage_seconds"]["load"] = round(time.perf_counter() - started, 3)
-    if changes.links is not None:
-        tx.replace("article_links", rows_table("article_links", changes.links, run_id))
-    if changes.replace_derived:
-        tx.replace("minhashes", rows_table("minhashes", changes.minhashes, run_id))
-    elif changes.minhashes:
-        tx.upsert("minhashes", rows_table("minhashes", changes.minhashes, run_id))
-    tx.append("runs", rows_table("runs", [run_row], run_id))
-    shrink = None if changes.replace_derived else dict.fromkeys(STATE_TABLES, MAX_SHRINK)
-    snap = tx.commit(max_shrink=shrink)
-    index(wh)  # derived: a failure leaves a stale index that the next reader rebuilds
-    return snap
+            self._put(table, facts[table], updated, scope=True)
+        self._put("minhashes", rows_table("minhashes", minhashes, self.run_id), updated, False)
+        if articles:
+            rows = rows_table("articles", articles, self.run_id)
+            if self._spill is None:
+                self._spill = pq.ParquetWriter(self.spill_path, rows.schema)
+            self._spill.write_table(rows)
 
+    def articles(
+        self,
+        fields: Callable[[dict[str, Any]], dict[str, Any]],
+        updated: Collection[str],
+        stored: list[dict[str, Any]],
+    ) -> int:
+        """The spilled rows, each through ``fields`` (cluster fields, gone marks), then the
+        ``stored`` rows that changed without being in the run. Returns the rows written."""
+        count = 0
+        for rows in self._spilled():
+            rows = [fields(r) for r in rows]
+            ids = [r["article_id"] for r in rows if r["article_id"] in updated]
+            self._put("articles", rows_table("articles", rows, self.run_id), ids, False)
+            count += len(rows)
+        if stored:
+            self.tx.upsert("articles", rows_table("articles", stored, self.run_id))
+        self.written = count + len(stored)
+        return self.written
 
-STATE_TABLES = ("articles", "clusters", "entities", "mentions")
-#: The quality gate refuses a publish that would shrink a keyed table by more than this.
-MAX_SHRINK = 0.10
+    def _spilled(self) -> Iterator[list[dict[str, Any]]]:
+        if self._spill is None:
+            return
+        self._spill.close()
+        self._spill = None
+        spill = pq.ParquetFile(self.spill_path)
+        for batch in spill.iter_batches(batch_size=SPILL_BATCH):
+            yield batch.to_pylist()
+
+    def keyed(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Changed rows of a keyed table (clusters, entities)."""
+        if not rows:
+            return
+        if self.reprocess:
+            self.tx.append(table, rows_table(table, rows, self.run_id))
+        else:
+            self.tx.upsert(table, rows_table(table, rows, self.run_id))
+
+    def links(self, rows: list[dict[str, Any]]) -> None:
+        self.tx.replace("article_links", rows_table("article_links", rows, self.run_id))
+
+    def commit(self, run_row: dict[str, Any]) -> Snapshot:
+        self.tx.append("runs", rows_table("runs", [run_row], self.run_id))
+        shrink = None if self.reprocess else dict.fromkeys(STATE_TABLES, MAX_SHRINK)
+        snap = self.tx.commit(max_shrink=shrink)
+        index(self.wh)  # derived: a failure leaves a stale index that the next reader rebuilds
+        return snap
+
+    def abort(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+        self.tx.rollback()

@@ -133,3 +133,98 @@ def merge_entities(
         ent["run_id"] = run_id
         out.append(ent)
     return out
+
+
+# -- the other decisions of a run: gone articles, moved clusters, links, re-process pages -----
+GONE_STATUSES = (404, 410)
+ARTICLE_PAGE_TYPES = ("article", "print")
+
+
+def gone_candidates(fetches: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """article_id -> fetched_at of the first fetch of an article (or print) page that answered
+    404 or 410. ``fetches`` need ``article_id``, ``status``, ``page_type`` and ``fetched_at``."""
+    out: dict[str, Any] = {}
+    for row in fetches:
+        if row["status"] in GONE_STATUSES and row["page_type"] in ARTICLE_PAGE_TYPES:
+            out.setdefault(row["article_id"], row["fetched_at"])
+    return out
+
+
+def gone_articles(candidates: Mapping[str, Any], known: Mapping[str, Any | None]) -> dict[str, Any]:
+    """The known articles (``known``: article_id -> its ``gone_at``, None when present) that
+    are gone now: marked ``gone_at`` (never deleted), unless they were already."""
+    return {aid: when for aid, when in candidates.items() if aid in known and known[aid] is None}
+
+
+def moved_articles(
+    stored: Mapping[str, tuple[str | None, bool | None]],
+    clusters: Iterable[Mapping[str, Any]],
+    skip: set[str],
+) -> dict[str, tuple[str, bool]]:
+    """Stored articles (article_id -> stored (cluster_id, is_canonical)) whose cluster fields
+    the dedup result changes, other than those in ``skip`` (written anyway): their new fields."""
+    out: dict[str, tuple[str, bool]] = {}
+    for row in clusters:
+        aid = row["article_id"]
+        if aid in skip or aid not in stored:
+            continue
+        new = (row["cluster_id"], row["role"] == "canonical")
+        if stored[aid] != new:
+            out[aid] = new
+    return out
+
+
+def _link_key(rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str, float]]:
+    return sorted(
+        (r["article_id"], r["other_id"], r["kind"], round(float(r["score"] or 0), 9)) for r in rows
+    )
+
+
+def links_unchanged(
+    stored: Iterable[Mapping[str, Any]], computed: Iterable[Mapping[str, Any]]
+) -> bool:
+    """Whether the computed translation links equal the stored ones (scores to 9 places)."""
+    return _link_key(stored) == _link_key(computed)
+
+
+def latest_fetches(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What a re-process starts from: for each URL, its latest fetch of an article (or print)
+    page that answered 200 (``rows`` need ``url``, ``page_type``, ``status``, ``fetched_at``)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["status"] != 200 or row["page_type"] not in ARTICLE_PAGE_TYPES:
+            continue
+        prev = latest.get(row["url"])
+        if prev is None or row["fetched_at"] >= prev["fetched_at"]:
+            latest[row["url"]] = dict(row)
+    return latest
+
+
+def rows_to_write(
+    plan: ArticlePlan,
+    cleaned: Iterable[Mapping[str, Any]],
+    existing: Mapping[str, Mapping[str, Any]],
+    run_id: str,
+    everything: bool = False,
+) -> list[dict[str, Any]]:
+    """The article rows a run writes: the new and changed ones (keeping a stored ``gone_at``);
+    with ``everything`` (a re-process, which rebuilds the tables from the pages) every cleaned
+    article, the unchanged ones keeping their first run and ``gone_at``."""
+    rows = []
+    for art in plan.changed:
+        was = existing.get(art["article_id"])
+        rows.append(dict(art, gone_at=None if was is None else was.get("gone_at")))
+    if everything:
+        unchanged = set(plan.unchanged)
+        for kept in cleaned:
+            if kept["article_id"] in unchanged:
+                stored = existing[kept["article_id"]]
+                rows.append(
+                    dict(
+                        kept,
+                        run_id=run_id,
+                        first_seen_run=stored["first_seen_run"],
+                        gone_at=stored.get("gone_at"),
+                    )
+                )
+    return rows

@@ -1,10 +1,13 @@
 """The Prefect flows: a run (crawl -> clean -> dedup -> enrich -> load) and a re-process.
 
-Each stage is a task; the flows and tasks are thin shells around the pure transforms in
-``flows.clean``, ``flows.dedup``, ``flows.links``, ``flows.enrich`` and ``flows.merge``. The
-crawl stage lives in ``flows.crawl_stage`` (a Scrapy subprocess per source, so the flow can run
-again in the same process) and the writing in ``flows.load``. The warehouse lock is held for the
-whole run and the run is published at once.
+Each stage is a task; the flows and tasks only sequence the steps: the pure transforms
+(``flows.clean``, ``flows.dedup``, ``flows.links``, ``flows.enrich``) and decisions
+(``flows.merge``), the stored state (``flows.state``: every read of the warehouse), the run's
+keys between chunks (``flows.stream``) and the writing (``flows.load``). The crawl stage lives
+in ``flows.crawl_stage`` (a Scrapy subprocess per source, so the flow can run again in the same
+process). The pages are processed in chunks of ``CHUNK_PAGES``, each chunk's enrichment running
+on worker processes while the next chunk is cleaned. The warehouse lock is held for the whole
+run and the run is published at once.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ import json
 import os
 import shutil
 import uuid
-from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -32,7 +35,6 @@ from prefect.utilities.annotations import quote
 
 from infoshos.flows import health, merge
 from infoshos.flows.clean.articles import CleanOutput, clean_pages
-from infoshos.flows.clean.urls import article_id, canonical_url
 from infoshos.flows.crawl_stage import (
     CrawlOptions,
     crawl_task,
@@ -40,26 +42,27 @@ from infoshos.flows.crawl_stage import (
     plan_crawls,
     read_spools,
     sample_site_if_needed,
+    spool_batches,
     write_known,
 )
-from infoshos.flows.dedup import (
-    SIGNATURE_SCHEME,
-    DedupInput,
-    article_signatures,
-    cluster_articles,
-)
-from infoshos.flows.enrich import enrich_articles
-from infoshos.flows.links import link_translations
-from infoshos.flows.load import FACT_TABLES, Changes, Enriched, load_task, pages_rows, rows_table
+from infoshos.flows.dedup import ClusterRow
+from infoshos.flows.enrich import EnrichResult
+from infoshos.flows.enrich.parallel import EnrichPool, Pending, default_workers
+from infoshos.flows.load import RunWriter
 from infoshos.flows.progress import progress_view
 from infoshos.flows.sources import Source, adhoc_source, load_sources, select_sources
+from infoshos.flows.state import StoredState
+from infoshos.flows.stream import CHUNK_PAGES, ChunkPlan, RunIndex, gone_fetches
 from infoshos.flows.summary import RunSummary, rule_miss_warnings
 from infoshos.warehouse.faults import crash_point
 from infoshos.warehouse.report import report_markdown
-from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES
-from infoshos.warehouse.store import Warehouse
+from infoshos.warehouse.schema import SCHEMA_VERSION
+from infoshos.warehouse.store import Snapshot, Warehouse
 
 PROGRESS_EVERY = 500
+#: A run with fewer pages enriches in its own process (starting the workers and loading their
+#: models, ~10 s, costs more than a second core saves).
+POOL_MIN_PAGES = 3000
 T = TypeVar("T")
 
 
@@ -88,6 +91,14 @@ def lock_hash() -> str | None:
     return None
 
 
+def spool_columns(paths: list[Path], run_id: str, columns: list[str]) -> pa.Table:
+    """A few columns of every spool row (with page_id), without the bodies."""
+    parts = list(spool_batches(paths, run_id, 1 << 16, columns=columns))
+    if not parts:
+        return read_spools([], run_id)
+    return pa.concat_tables(parts, promote_options="default")
+
+
 def big(value: T) -> T:
     """Hand a large argument to a task as it is: Prefect would otherwise walk every element
     looking for futures (at 10,000 articles that walk cost 48 of the load stage's 51 s)."""
@@ -96,308 +107,204 @@ def big(value: T) -> T:
 
 @task(name="clean", cache_policy=NO_CACHE)
 def clean_task(pages: pa.Table, sources: list[Source]) -> CleanOutput:
-    logger = get_run_logger()
+    """Clean one chunk of pages (Arrow batches: never a Python copy of every body at once)."""
     styles = {s.name: s.style for s in sources}
     encodings = {s.name: s.encoding for s in sources}
     timezones = {s.name: s.timezone for s in sources}
-    columns = [
-        c
-        for c in (
-            "page_id", "url", "final_url", "source", "page_type", "status", "headers", "body",
-            "skip_reason", "detail", "language_hint",
-        )
-        if c in pages.column_names
-    ]  # fmt: skip
+    columns = [c for c in CLEAN_COLUMNS if c in pages.column_names]
     out = CleanOutput()
-    done = 0
-    # batch by batch from Arrow: never a Python copy of every body at once
     for batch in pages.select(columns).to_batches(max_chunksize=PROGRESS_EVERY):
         part = clean_pages(batch.to_pylist(), styles, encodings, timezones=timezones)
-        _extend_clean(out, part)
-        done += batch.num_rows
-        logger.info("cleaned %d/%d pages", done, pages.num_rows)
+        out.articles += part.articles
+        out.rejects += part.rejects
+        out.encodings.update(part.encodings)
+        out.repairs.update(part.repairs)
+        out.rule_misses.update(part.rule_misses)
+        for source, example in part.rule_miss_examples.items():
+            out.rule_miss_examples.setdefault(source, example)
     return out
 
 
-def _extend_clean(out: CleanOutput, part: CleanOutput) -> None:
-    seen = {a["article_id"] for a in out.articles}
-    out.articles += [a for a in part.articles if a["article_id"] not in seen]
-    out.rejects += part.rejects
-    out.encodings.update(part.encodings)
-    out.repairs.update(part.repairs)
-    out.rule_misses.update(part.rule_misses)
-    for source, example in part.rule_miss_examples.items():
-        out.rule_miss_examples.setdefault(source, example)
+CLEAN_COLUMNS = (
+    "page_id", "url", "final_url", "source", "page_type", "status", "headers", "body",
+    "skip_reason", "detail", "language_hint",
+)  # fmt: skip
+
+
+@task(name="enrich", cache_policy=NO_CACHE)
+def enrich_task(pool: EnrichPool, submitted: Pending) -> tuple[list[EnrichResult], float]:
+    """Wait for one chunk's enrichment on the pool's workers: the results and the seconds
+    they took on the cores."""
+    return pool.collect(submitted)
+
+
+def enrich_record(article: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "article_id": article["article_id"],
+        "language": article.get("language") or "und",
+        "text": article.get("text") or "",
+        "published_at": article.get("published_at"),
+    }
 
 
 @task(name="dedup", cache_policy=NO_CACHE)
 def dedup_task(
-    all_articles: dict[str, dict[str, Any]],
-    previous: dict[str, str],
-    stored_signatures: dict[tuple[str, str], bytes],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Cluster every article; only texts without a stored signature are hashed. Returns the
-    cluster rows and the new signatures to store."""
-    records = [
-        DedupInput(
-            article_id=a["article_id"],
-            url=a["url"],
-            language=a.get("language") or "und",
-            text=a.get("text") or "",
-            content_hash=a["content_hash"],
-            word_count=a.get("word_count") or 0,
-            seen_order=(
-                a.get("first_seen_run") or "",
-                _iso(a.get("published_at")),
-                a["article_id"],
-            ),
-            published_at=a.get("published_at"),
+    index: RunIndex, state: StoredState
+) -> tuple[list[ClusterRow], list[dict[str, Any]]]:
+    """Story clusters over every article; the stored texts signed for the first time."""
+    signed = index.sign_stored(state)
+    return index.cluster(state), signed
+
+
+def write_chunk(
+    index: RunIndex,
+    writer: RunWriter,
+    pool: EnrichPool,
+    summary: RunSummary,
+    cleaned: CleanOutput,
+    planned: ChunkPlan,
+    submitted: Pending,
+) -> None:
+    """Collect a chunk's enrichment and write the chunk. The enrich stage counts the seconds
+    enrichment took on the cores (it overlaps the cleaning of the next chunk)."""
+    results, seconds = enrich_task(big(pool), big(submitted))
+    with summary.stage("enrich"):
+        facts = index.enriched(planned.rows, results)
+    summary.seconds["enrich"] = summary.seconds.get("enrich", 0.0) + seconds
+    with summary.stage("load"):
+        writer.chunk(
+            cleaned.rejects,
+            planned.plan.versions,
+            planned.rows,
+            planned.updated,
+            facts,
+            planned.minhashes,
         )
-        for a in all_articles.values()
-    ]
-    signatures = article_signatures(records, stored_signatures)
-    rows = cluster_articles(records, previous, signatures=signatures)
-    new = [
-        {"article_id": aid, "content_hash": h, "scheme": SIGNATURE_SCHEME, "signature": sig}
-        for (aid, h), sig in signatures.items()
-        if (aid, h) not in stored_signatures
-    ]
-    return [_as_dict(r) for r in rows], new
-
-
-def stored_signatures(wh: Warehouse) -> dict[tuple[str, str], bytes]:
-    t = wh.read("minhashes", columns=["article_id", "content_hash", "scheme", "signature"])
-    return {
-        (a, h): sig
-        for a, h, scheme, sig in zip(
-            t["article_id"].to_pylist(),
-            t["content_hash"].to_pylist(),
-            t["scheme"].to_pylist(),
-            t["signature"].to_pylist(),
-            strict=True,
-        )
-        if scheme == SIGNATURE_SCHEME
-    }
-
-
-@task(name="enrich", cache_policy=NO_CACHE)
-def enrich_task(articles: list[dict[str, Any]], run_id: str) -> Enriched:
-    logger = get_run_logger()
-    entities: dict[str, dict[str, Any]] = {}
-    parts: dict[str, list[pa.Table]] = {t: [] for t in FACT_TABLES}
-    batch = max(PROGRESS_EVERY // 2, 1)
-    for start in range(0, len(articles), batch):
-        part = enrich_articles(
-            [
-                {
-                    "article_id": a["article_id"],
-                    "language": a.get("language") or "und",
-                    "text": a.get("text") or "",
-                    "published_at": a.get("published_at"),
-                }
-                for a in articles[start : start + batch]
-            ]
-        )
-        for ent in part.entities:
-            row = _as_dict(ent)
-            known = entities.get(row["entity_id"])
-            if known is not None:
-                row["aliases"] = sorted(set(known["aliases"] or []) | set(row["aliases"] or []))
-            entities[row["entity_id"]] = row
-        for table in FACT_TABLES:
-            rows = [_as_dict(r) for r in getattr(part, table)]
-            parts[table].append(rows_table(table, rows, run_id))
-        logger.info("enriched %d/%d articles", min(start + batch, len(articles)), len(articles))
-    tables = {
-        t: pa.concat_tables(p) if p else TABLES[t].schema.empty_table() for t, p in parts.items()
-    }
-    return Enriched(list(entities.values()), tables)
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value or "")
-
-
-def _as_dict(row: Any) -> dict[str, Any]:
-    if isinstance(row, dict):
-        return dict(row)
-    if hasattr(row, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(row)
-    return dict(row._asdict()) if hasattr(row, "_asdict") else dict(row)
-
-
-# -- load -----------------------------------------------------------------------------------
-def _by_id(table: pa.Table, key: str) -> dict[str, dict[str, Any]]:
-    return {row[key]: row for row in table.to_pylist()}
-
-
-def gone_updates(
-    pages: pa.Table, stored: dict[str, dict[str, Any]], run_id: str
-) -> list[dict[str, Any]]:
-    """Known articles whose URL now answers 404 or 410: marked ``gone_at``, never deleted."""
-    out: dict[str, dict[str, Any]] = {}
-    if pages.num_rows == 0:
-        return []
-    for row in pages.select(["url", "status", "page_type", "fetched_at"]).to_pylist():
-        if row["status"] not in (404, 410) or row["page_type"] not in ("article", "print"):
-            continue
-        aid = article_id(canonical_url(row["url"]))
-        art = stored.get(aid)
-        if art is not None and art.get("gone_at") is None and aid not in out:
-            out[aid] = dict(art, gone_at=row["fetched_at"], run_id=run_id)
-    return list(out.values())
 
 
 # -- the stages after the crawl: shared by a run and a re-process ----------------------------
+@dataclass
+class RunPages:
+    """A run's pages: the chunks to process and the few columns the decisions need first."""
+
+    chunks: Iterator[pa.Table]
+    count: int
+    gone: list[dict[str, Any]]
+
+
 def process(
     wh: Warehouse,
+    state: StoredState,
     run_id: str,
-    pages: pa.Table,
+    pages: RunPages,
     sources: list[Source],
     summary: RunSummary,
+    staging: Path,
     reprocess: bool = False,
-) -> Changes:
-    """Clean, deduplicate and enrich ``pages`` against the stored state; decide the changes."""
-    with summary.stage("clean"):
-        cleaned = clean_task(big(pages), sources)
-    summary.items["clean"] = len(cleaned.articles)
-    summary.rule_misses = Counter(cleaned.rule_misses)
-    for warning in rule_miss_warnings(cleaned.rule_misses, cleaned.rule_miss_examples):
-        get_run_logger().warning(warning)
+) -> RunWriter:
+    """Clean, deduplicate, enrich and write ``pages`` chunk by chunk against the stored
+    ``state``; then cluster, write the articles and decide the end-of-run rows. Returns the
+    writer, ready to commit."""
+    logger = get_run_logger()
+    index = RunIndex.start(state, run_id, reprocess)
+    writer = RunWriter(wh, run_id, staging, reprocess)
+    workers = default_workers() if pages.count >= POOL_MIN_PAGES else 0
+    done = 0
+    pending: tuple[CleanOutput, ChunkPlan, Pending] | None = None
+    with EnrichPool(workers) as pool:
+        for n, chunk in enumerate(pages.chunks):
+            with summary.stage("clean"):
+                cleaned = clean_task(big(chunk), sources)
+            if n == 0:
+                crash_point("after-clean")
+            with summary.stage("dedup"):
+                planned = index.plan(state, index.take(cleaned))
+            with summary.stage("load"):
+                writer.pages(chunk, cleaned.encodings)
+            # the workers enrich this chunk while the next one is cleaned
+            if pending is not None:
+                write_chunk(index, writer, pool, summary, *pending)
+            pending = (cleaned, planned, pool.submit([enrich_record(a) for a in planned.rows]))
+            done += chunk.num_rows
+            logger.info(
+                "processed %d/%d pages: %d articles, %d to write",
+                done, pages.count, len(index.seen), len(index.written),
+            )  # fmt: skip
+        if pending is not None:
+            write_chunk(index, writer, pool, summary, *pending)
+    summary.items["clean"] = len(index.seen)
+    for warning in rule_miss_warnings(index.rule_misses, index.rule_miss_examples):
+        logger.warning(warning)
         summary.warnings.append(warning)
-    crash_point("after-clean")
 
+    clusters: list[ClusterRow] = []
     with summary.stage("dedup"):
-        stored = _by_id(wh.read("articles"), "article_id")
-        versions = wh.read("article_versions", columns=["article_id", "version"])
-        latest: dict[str, int] = {}
-        for aid, ver in zip(
-            versions["article_id"].to_pylist(), versions["version"].to_pylist(), strict=True
-        ):
-            latest[aid] = max(latest.get(aid, 0), ver)
-        plan = merge.plan_articles(stored, latest, cleaned.articles, run_id)
-        for art in plan.changed:
-            old = stored.get(art["article_id"])
-            art["gone_at"] = None if old is None else old.get("gone_at")
-        everything = {aid: dict(a) for aid, a in stored.items()}
-        if reprocess:  # the derived tables are rebuilt from the pages alone
-            kept = {a["article_id"] for a in cleaned.articles}
-            everything = {aid: a for aid, a in everything.items() if aid in kept}
-        for art in plan.changed:
-            everything[art["article_id"]] = art
-        gone = gone_updates(pages, everything, run_id)
-        for art in gone:
-            everything[art["article_id"]] = art
-        cluster_rows: list[dict[str, Any]] = []
-        minhashes: list[dict[str, Any]] = []
-        articles_out: list[dict[str, Any]] = gone  # nothing new: only gone_at marks change
-        cluster_out: list[dict[str, Any]] = []
-        if reprocess or plan.changed:
-            previous = {aid: a["cluster_id"] for aid, a in stored.items() if a.get("cluster_id")}
-            known_sigs = {} if reprocess else stored_signatures(wh)
-            cluster_rows, minhashes = dedup_task(big(everything), big(previous), big(known_sigs))
-            changed_ids = {a["article_id"] for a in plan.changed} | {a["article_id"] for a in gone}
-            if reprocess:
-                changed_ids = set(everything)
-            articles_out = merge.apply_clusters(everything, cluster_rows, changed_ids, run_id)
-            stored_clusters = {} if reprocess else _by_id(wh.read("clusters"), "article_id")
-            cluster_out = merge.cluster_changes(stored_clusters, cluster_rows, run_id)
-    summary.items["dedup"] = len(everything) if cluster_rows else 0
+        if reprocess or index.written:
+            clusters, signed = dedup_task(big(index), big(state))
+            writer.keyed("minhashes", signed)
+    summary.items["dedup"] = len(clusters)
+    candidates = merge.gone_candidates(pages.gone)
+    known = {
+        aid: state.gone_at.get(aid)
+        for aid in candidates
+        if aid in index.written or (not reprocess and aid in state.hashes)
+    }
+    gone = merge.gone_articles(candidates, known)
+
+    with summary.stage("load"):
+        fields = {r["article_id"]: (r["cluster_id"], r["role"] == "canonical") for r in clusters}
+        moved = (
+            {} if reprocess else merge.moved_articles(state.clusters, clusters, set(index.written))
+        )
+        stored = state.article_rows(set(moved) | (set(gone) - set(index.written)))
+        for row in stored:
+            aid = row["article_id"]
+            if aid in moved:
+                row["cluster_id"], row["is_canonical"] = moved[aid]
+            if aid in gone:
+                row["gone_at"] = gone[aid]
+            row["run_id"] = run_id
+
+        def with_fields(row: dict[str, Any]) -> dict[str, Any]:
+            aid = row["article_id"]
+            if aid in fields:
+                row["cluster_id"], row["is_canonical"] = fields[aid]
+            if aid in gone:
+                row["gone_at"] = gone[aid]
+            return row
+
+        updated = {aid for aid, was_stored in index.written.items() if was_stored}
+        summary.items["load"] = writer.articles(with_fields, updated, stored)
+        stored_clusters = {} if reprocess or not clusters else state.cluster_rows()
+        writer.keyed("clusters", merge.cluster_changes(stored_clusters, clusters, run_id))
+        del stored_clusters
 
     with summary.stage("enrich"):
-        to_enrich = list(everything.values()) if reprocess else plan.changed
-        enriched = enrich_task(big(to_enrich), run_id)
-        stored_entities = {} if reprocess else _by_id(wh.read("entities"), "entity_id")
-        enriched.entities = merge.merge_entities(stored_entities, enriched.entities, run_id)
-        links = None  # unchanged articles: unchanged links
-        if reprocess or plan.changed:
-            links = translation_links(wh, everything, enriched.tables["mentions"], reprocess)
-    summary.items["enrich"] = len(to_enrich)
+        found = list(index.entities.values())
+        stored_entities = {} if reprocess or not found else state.entities()
+        writer.keyed("entities", merge.merge_entities(stored_entities, found, run_id))
+        if reprocess or index.written:  # unchanged articles: unchanged links
+            links = [dict(r) for r in index.translation_links(state)]
+            if reprocess or not merge.links_unchanged(state.links(), links):
+                writer.links(links)
+    summary.items["enrich"] = index.counts["enriched"]
 
-    roles = {r["article_id"]: r["role"] for r in cluster_rows}
-    summary.articles_new = len(plan.new)
-    summary.articles_updated = len(plan.updated)
-    summary.articles_unchanged = len(plan.unchanged)
+    summary.articles_new = index.counts["new"]
+    summary.articles_updated = index.counts["updated"]
+    summary.articles_unchanged = index.counts["unchanged"]
     summary.articles_gone = len(gone)
-    summary.duplicates = sum(1 for a in plan.changed if roles.get(a["article_id"]) == "duplicate")
-    summary.rejects = Counter(r["reason"] for r in cleaned.rejects)
-    summary.mentions_new = enriched.tables["mentions"].num_rows
-    summary.repairs = cleaned.repairs
-    return Changes(
-        pages=pages_rows(pages, cleaned.encodings) if not reprocess else pages.slice(0, 0),
-        rejects=cleaned.rejects,
-        plan=plan,
-        articles=articles_out,
-        clusters=cluster_out,
-        enriched=enriched,
-        links=links,
-        minhashes=minhashes,
-        replace_derived=reprocess,
+    summary.duplicates = sum(
+        1 for r in clusters if r["role"] == "duplicate" and r["article_id"] in index.changed
     )
-
-
-def translation_links(
-    wh: Warehouse,
-    articles: dict[str, dict[str, Any]],
-    new_mentions: pa.Table,
-    reprocess: bool,
-) -> list[dict[str, Any]] | None:
-    """Translation links over all articles (a new translation may link to an old article);
-    None when they equal the stored ones."""
-    entity_ids: dict[str, set[str]] = {}
-    fresh_pairs = list(
-        zip(
-            new_mentions["article_id"].to_pylist(),
-            new_mentions["entity_id"].to_pylist(),
-            strict=True,
-        )
-    )
-    fresh = {aid for aid, _ in fresh_pairs}
-    if not reprocess:
-        stored = wh.read("mentions", columns=["article_id", "entity_id"])
-        for aid, eid in zip(
-            stored["article_id"].to_pylist(), stored["entity_id"].to_pylist(), strict=True
-        ):
-            if aid not in fresh:
-                entity_ids.setdefault(aid, set()).add(eid)
-    for aid, eid in fresh_pairs:
-        entity_ids.setdefault(aid, set()).add(eid)
-    rows: list[dict[str, Any]] = [
-        dict(r)
-        for r in link_translations(
-            [
-                {
-                    "article_id": a["article_id"],
-                    "language": a.get("language") or "und",
-                    "published_at": a.get("published_at"),
-                    "event_date": a.get("event_date"),
-                    "text": a.get("text") or "",
-                    "entity_ids": entity_ids.get(a["article_id"], set()),
-                }
-                for a in articles.values()
-            ]
-        )
-    ]
-    if not reprocess:
-        old = wh.read("article_links", columns=["article_id", "other_id", "kind", "score"])
-        key = sorted(
-            (r["article_id"], r["other_id"], r["kind"], round(float(r["score"]), 9)) for r in rows
-        )
-        was = sorted(
-            (r["article_id"], r["other_id"], r["kind"], round(r["score"] or 0, 9))
-            for r in old.to_pylist()
-        )
-        if key == was:
-            return None
-    return rows
+    summary.rejects = index.rejects
+    summary.mentions_new = index.counts["mentions"]
+    summary.repairs = index.repairs
+    summary.rule_misses = index.rule_misses
+    return writer
 
 
 def publish(
-    wh: Warehouse,
-    run_id: str,
-    changes: Changes,
+    writer: RunWriter,
     summary: RunSummary,
     sources: list[Source],
     mode: str,
@@ -412,11 +319,16 @@ def publish(
             mode=mode,
             source_yield=source_yield,
         )
-        snap = load_task(wh, run_id, big(changes), run_row)
-    summary.items["load"] = len(changes.articles)
+        snap = load_task(writer, run_row)
     summary.entities = snap.rows.get("entities", 0)
     summary.articles_total = snap.rows.get("articles", 0)
     summary.snapshot = snap.number
+
+
+@task(name="load", cache_policy=NO_CACHE)
+def load_task(writer: RunWriter, run_row: dict[str, Any]) -> Snapshot:
+    """Publish the run's rows as one snapshot (the quality gate runs first)."""
+    return writer.commit(run_row)
 
 
 def finish(summary: RunSummary, wh: Warehouse | None = None) -> Any:
@@ -514,29 +426,31 @@ def run_pipeline(
             outs = [staging / f"spool-{i}.parquet" for i in range(len(plans))]
             futures = [crawl_task.submit(p, o) for p, o in zip(plans, outs, strict=True)]
             stats = [f.result() for f in futures]
-            pages = read_spools(outs, run_id)
         summary.crawl_warnings = sum(int(st.get("log_warnings", 0)) for st in stats)
         summary.crawl_errors = sum(int(st.get("log_errors", 0)) for st in stats)
         crash_point("after-crawl")
-        fetched = pc.sum(pc.is_null(pages["skip_reason"])).as_py() or 0
+        # the few columns the decisions need before any chunk: no bodies
+        heads = spool_columns(outs, run_id, ["source", "page_type", "status", "skip_reason"])
+        fetched = pc.sum(pc.is_null(heads["skip_reason"])).as_py() or 0
         summary.items["crawl"] = summary.pages_fetched = int(fetched)
         skipped = {
             p.source.name: int(st.get("known_skipped", 0))
             for p, st in zip(plans, stats, strict=True)
         }
         yields = health.source_yield(
-            pages.select(["source", "page_type", "status", "skip_reason"]).to_pylist(), skipped
+            heads.select(["source", "page_type", "status", "skip_reason"]).to_pylist(), skipped
         )
-        history = [
-            dict(r["source_yield"] or [])
-            for r in wh.read("runs", columns=["mode", "status", "source_yield"]).to_pylist()
-            if r["mode"] == mode and r["status"] == "completed" and mode != "backfill"
-        ]
+        state = StoredState.read(wh)
+        history = state.yield_history(mode)
         summary.messages += health.yield_alarms(summary.sources, yields, history)
         if summary.messages:
             summary.status = "flagged"
-        changes = process(wh, run_id, pages, selected, summary)
-        publish(wh, run_id, changes, summary, selected, mode, yields)
+        pages = RunPages(
+            spool_batches(outs, run_id, CHUNK_PAGES), heads.num_rows, gone_fetches(heads)
+        )
+        del heads
+        writer = process(wh, state, run_id, pages, selected, summary, staging)
+        publish(writer, summary, selected, mode, yields)
     logger.info("run %s published snapshot %s", run_id, summary.snapshot)
     return finish(summary, wh)
 
@@ -549,16 +463,23 @@ def reprocess_pipeline(warehouse: str = "data", sources_file: str | None = None)
     catalog = load_sources(sources_file)
     wh = Warehouse(warehouse)
     run_id = new_run_id()
-    with wh.lock(wait_seconds=_lock_wait()):
+    with wh.lock(wait_seconds=_lock_wait()), _run_folder(wh, run_id) as staging:
         with_stored = wh.read("pages", columns=["source"])
         names = sorted(set(with_stored["source"].to_pylist()))
         summary = RunSummary(run_id=run_id, sources=names)
         selected = [catalog[n] if n in catalog else adhoc_source_named(n) for n in names]
         with summary.stage("crawl"):
-            pages = latest_pages(wh)
-        summary.items["crawl"] = pages.num_rows
-        changes = process(wh, run_id, pages, selected, summary, reprocess=True)
-        publish(wh, run_id, changes, summary, selected, "reprocess")
+            latest = latest_pages(wh)
+        summary.items["crawl"] = latest.num_rows
+        state = StoredState.read(wh, signatures=False)
+        pages = RunPages(
+            (pa.Table.from_batches([b]) for b in latest.to_batches(max_chunksize=CHUNK_PAGES)),
+            latest.num_rows,
+            [],
+        )
+        del latest
+        writer = process(wh, state, run_id, pages, selected, summary, staging, reprocess=True)
+        publish(writer, summary, selected, "reprocess")
     logger.info("re-process %s published snapshot %s", run_id, summary.snapshot)
     return finish(summary, wh)
 

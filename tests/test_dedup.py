@@ -23,6 +23,7 @@ from infoshos.flows.dedup import (
     DedupInput,
     IndexRecord,
     NearDuplicateIndex,
+    SignatureStore,
     article_signatures,
     cluster_articles,
     minhashes,
@@ -623,3 +624,32 @@ def test_stored_signatures_are_used_and_keyed_by_content_hash() -> None:
     assert len(partition(cluster_articles(records, signatures=stale))) == 2
     with pytest.raises(ValueError):
         cluster_articles(records, signatures={("b", records[1]["content_hash"]): b"x" * 12})
+
+
+def test_signature_store_answers_by_content_hash_and_grows() -> None:
+    records = fixture_records()
+    previous = {"energy.one_word": "old-energy"}
+    sigs = article_signatures(records)
+    store = SignatureStore()
+    for (_, h), sig in sigs.items():
+        store.add(h, sig)
+        store.add(h, b"\0" * SIGNATURE_BYTES)  # a hash is signed once: the first one stays
+    assert len(store) == len({h for _, h in sigs})
+    for (_, h), sig in sigs.items():
+        assert store.has(h) and store.signature(h) == sig
+        assert store[("any-article", h)] == sig
+    assert store.get(("x", "unknown-hash")) is None and not store.has("unknown-hash")
+    # without texts: the store alone gives the clusters the texts give (short texts are never
+    # sketched, so their text is not needed either)
+    blank = [DedupInput(**{**r, "text": ""}) for r in records]
+    assert cluster_articles(blank, previous, signatures=store) == cluster_articles(
+        records, previous
+    )
+    grown = SignatureStore()
+    rows = np.arange(3000 * NUM_PERM, dtype=np.uint32).reshape(3000, NUM_PERM)
+    for i, row in enumerate(rows):
+        grown.add(f"h{i}", row)
+    assert len(grown) == 3000
+    assert grown.signature("h2999") == rows[2999].astype("<u4").tobytes()
+    with pytest.raises(ValueError):
+        grown.add("bad", b"x" * 12)

@@ -17,6 +17,8 @@ from infoshos.flows.links import (
     THRESHOLD,
     WINDOW_DAYS,
     candidate_scores,
+    link_input,
+    link_record,
     link_translations,
     numbers,
 )
@@ -227,3 +229,13 @@ def test_common_key_alone_does_not_block_everything() -> None:
         rec(f"a{i:03d}", "en" if i % 2 else "ru", {"org:sco", f"person:p{i}"}) for i in range(300)
     ]
     assert candidate_scores(records) == []
+
+
+def test_link_inputs_without_text_give_the_same_links(
+    sample: tuple[list[dict[str, Any]], dict[str, str], set[frozenset[str]]],
+) -> None:
+    records, _, _ = sample
+    kept = [link_record(r["article_id"], link_input(r, r["entity_ids"])) for r in records]
+    assert all("text" not in k for k in kept)
+    assert link_translations(kept) == link_translations(records)
+    assert link_translations(kept)  # the sample site has translations

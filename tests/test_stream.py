@@ -1,0 +1,166 @@
+"""Runs in chunks: the spool read batch by batch, the stored state read as keys, enrichment on
+worker processes, and a whole run in small chunks giving the warehouse one chunk gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from helpers_warehouse import build_sample_warehouse
+from helpers_warehouse import query as _query
+
+from infoshos.flows.crawl_stage import read_spools, spool_batches
+from infoshos.flows.enrich import enrich_articles
+from infoshos.flows.enrich.parallel import EnrichPool
+from infoshos.flows.state import StoredState
+from infoshos.spiders.sample_site import expected_articles
+from infoshos.warehouse.schema import SPOOL
+from infoshos.warehouse.store import Warehouse
+
+
+def _spool(path: Path, n: int, start: int) -> None:
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = [
+        {
+            "url": f"https://example.org/news/{start + i}",
+            "fetch_url": f"http://127.0.0.1/news/{start + i}",
+            "source": "s",
+            "page_type": "article",
+            "status": 200,
+            "body": b"<html>%d</html>" % i,
+            "fetched_at": t0 + timedelta(seconds=start + i),
+        }
+        for i in range(n)
+    ]
+    pq.write_table(pa.Table.from_pylist(rows, schema=SPOOL), path, row_group_size=7)
+
+
+def test_spool_batches_give_the_ids_of_one_read_in_any_batch_size(tmp_path: Path) -> None:
+    paths = [tmp_path / "a.parquet", tmp_path / "missing.parquet", tmp_path / "b.parquet"]
+    _spool(paths[0], 23, 0)
+    _spool(paths[2], 11, 100)
+    whole = read_spools(paths, "run-1")
+    assert whole.num_rows == 34 and len(set(whole["page_id"].to_pylist())) == 34
+    for rows in (1, 5, 64):
+        batches = list(spool_batches(paths, "run-1", rows))
+        assert all(b.num_rows <= rows for b in batches)
+        assert pa.concat_tables(batches).equals(whole)
+    heads = list(spool_batches(paths, "run-1", 10, columns=["status"]))
+    got = pa.concat_tables(heads)
+    assert "body" not in got.column_names and "status" in got.column_names
+    assert got["page_id"].to_pylist() == whole["page_id"].to_pylist()
+    assert read_spools([tmp_path / "none.parquet"], "r").num_rows == 0
+
+
+def test_stored_state_reads_keys_and_rows_on_demand(tmp_path: Path) -> None:
+    wh = build_sample_warehouse(tmp_path / "wh")
+    state = StoredState.read(wh)
+    stored = {
+        r[0]: r[1:]
+        for r in _query(
+            wh, "select article_id, content_hash, first_seen_run, cluster_id from articles"
+        )
+    }
+    assert state.hashes == {a: v[0] for a, v in stored.items()}
+    assert state.first_seen == {a: v[1] for a, v in stored.items()}
+    assert {a: c for a, (c, _) in state.clusters.items()} == {a: v[2] for a, v in stored.items()}
+    versions = dict(_query(wh, "select article_id, max(version) from article_versions group by 1"))
+    assert state.versions == versions
+    assert set(state.dedup) == set(stored)
+    some = sorted(stored)[:3]
+    rows = state.article_rows(some)
+    assert sorted(r["article_id"] for r in rows) == some
+    texts = dict(
+        _query(wh, f"select article_id, text from articles where article_id in {tuple(some)}")
+    )
+    assert state.texts(some) == texts
+    assert state.article_rows([]) == [] and state.texts([]) == {}
+    assert state.articles[some[0]]["content_hash"] == stored[some[0]][0]
+    inputs = state.link_inputs(skip=set(some))
+    assert set(inputs) == set(stored) - set(some)
+    assert state.yield_history("full") == [] or isinstance(state.yield_history("full")[0], dict)
+
+
+def test_enrich_pool_gives_the_results_of_one_process() -> None:
+    records = [
+        {
+            "article_id": a.key,
+            "language": a.language,
+            "text": a.text,
+            "published_at": a.published_at,
+        }
+        for a in expected_articles()
+    ][:24]
+    with EnrichPool(0) as local:
+        here = list(local.map(records, batch=5))
+    with EnrichPool(2) as pool:
+        there = list(pool.map(records, batch=5))
+        later, seconds = pool.collect(pool.submit(records, batch=5))
+    assert later == here and seconds > 0
+    with EnrichPool(0) as local:
+        now, local_seconds = local.collect(local.submit(records, batch=5))
+    assert now == here and local_seconds > 0
+    assert len(here) == len(there) == 5
+    assert there == here
+    assert sum(len(r.mentions) for r in there) > 0
+    one = enrich_articles(records[:5])
+    assert there[0] == one
+
+
+@pytest.mark.slow
+def test_a_run_in_small_chunks_writes_what_one_chunk_writes(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infoshos.flows import pipeline
+
+    one = tmp_path / "one"
+    pipeline.run_pipeline(warehouse=str(one))
+    # chunks of 7 pages, enriched on two worker processes
+    monkeypatch.setattr(pipeline, "CHUNK_PAGES", 7)
+    monkeypatch.setattr(pipeline, "POOL_MIN_PAGES", 0)
+    monkeypatch.setenv("INFOSHOS_ENRICH_WORKERS", "2")
+    chunked = tmp_path / "chunked"
+    result: Any = pipeline.run_pipeline(warehouse=str(chunked))
+    assert result["articles_new"] > 7
+    tables = (
+        "articles", "clusters", "entities", "mentions", "roles", "article_countries",
+        "article_topics", "article_links", "article_versions", "minhashes",
+    )  # fmt: skip
+    a, b = Warehouse(one), Warehouse(chunked)
+    for table in tables:
+        _same(_rows(a, table), _rows(b, table), table)
+    assert _count(a, "pages") == _count(b, "pages")
+    assert _count(a, "rejects") == _count(b, "rejects")
+    # a re-process in small chunks rebuilds the same tables
+    before = {t: _rows(b, t) for t in ("articles", "clusters", "mentions", "entities")}
+    again: Any = pipeline.reprocess_pipeline(warehouse=str(chunked))
+    assert again["articles_new"] == 0
+    for table, rows in before.items():
+        _same(_rows(b, table), rows, table)
+
+
+def _same(got: list[tuple[Any, ...]], expected: list[tuple[Any, ...]], table: str) -> None:
+    extra = sorted(set(map(repr, got)) - set(map(repr, expected)))[:5]
+    missing = sorted(set(map(repr, expected)) - set(map(repr, got)))[:5]
+    assert got == expected, f"{table}: extra {extra}, missing {missing}"
+
+
+def _rows(wh: Warehouse, table: str) -> list[tuple[Any, ...]]:
+    if table == "entities":
+        # ids and types only: the name and aliases of an entity NER found (not in the
+        # gazetteer) come from the surfaces of the articles enriched in one batch with it
+        return sorted(_query(wh, "select entity_id, type, iso_code from entities"), key=repr)
+    skip = "run_id, first_seen_run" if table == "articles" else "run_id"
+    if table == "article_versions":
+        skip = "run_id, page_id"
+    if table == "articles":
+        skip += ", page_id"
+    return sorted(_query(wh, f"select * exclude ({skip}) from {table}"), key=repr)
+
+
+def _count(wh: Warehouse, table: str) -> int:
+    return int(_query(wh, f"select count(*) from {table}")[0][0])
