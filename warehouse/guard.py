@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from infoshos.warehouse.store import WarehouseError
+from infoshos.warehouse.store import LAKE_CATALOG, WarehouseError
 
-#: Files only a warehouse holds: the snapshot pointer and the catalog of views.
-MARKER_FILES = ("CURRENT", "infoshos.duckdb")
+#: Files only a warehouse holds: the DuckLake catalog; in a warehouse of the old store (the
+#: input of ``infoshos migrate``), the snapshot pointer and the catalog of views.
+MARKER_FILES = (LAKE_CATALOG, "CURRENT", "infoshos.duckdb")
 #: Folders that together make a warehouse: its data files and the snapshots naming them.
 MARKER_DIRS = ("tables", "snapshots")
 
