@@ -26,7 +26,6 @@ import json
 import os
 import re
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -142,8 +141,6 @@ class Warehouse:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).expanduser().absolute()
-        self._db: duckdb.DuckDBPyConnection | None = None
-        self._db_lock = threading.Lock()
 
     # -- paths and state ----------------------------------------------------------------------
     @property
@@ -189,27 +186,18 @@ class Warehouse:
 
     @contextlib.contextmanager
     def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor of this object's shared read-only connection (it sees the latest commit),
-        closed after use so that no read stays open in the catalog."""
-        with self._db_lock:
-            if self._db is None:
-                db = self.connect(read_only=True)
-                try:
-                    self._check_version(db)
-                except WarehouseError:
-                    db.close()
-                    raise
-                self._db = db
-            cur = self._db.cursor()
+        """A read-only connection for one read, closed after it. (A connection kept open
+        across reads pins the catalog's state: in one process, a DuckLake attached later would
+        still see the snapshot it saw, not a commit another process made since.)"""
+        con = self.connect(read_only=True)
         try:
-            yield cur
+            self._check_version(con)
+            yield con
         finally:
-            cur.close()
+            con.close()
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        """Nothing to release: every read opens and closes its own connection."""
 
     def _check_version(self, con: duckdb.DuckDBPyConnection) -> int:
         try:
