@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     rates = {}
     for workers in (0, args.workers):
         with EnrichPool(workers) as pool:
-            pool.collect(pool.submit(records[:4]))  # models loaded (workers started) first
+            # every worker started and its models loaded first (one task per worker: a spawn
+            # pool starts a worker for each task submitted while none is idle)
+            pool.collect(pool.submit(records[: 4 * max(workers, 1)], batch=4))
             t0 = time.perf_counter()
             results, _ = pool.collect(pool.submit(records))
             seconds = time.perf_counter() - t0
