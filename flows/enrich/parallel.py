@@ -10,6 +10,7 @@ same batches, whichever way they were computed (tested).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
@@ -34,6 +35,25 @@ def default_workers() -> int:
     if given is not None and given.strip():
         return max(0, int(given))
     return min(2, os.cpu_count() or 1)
+
+
+#: Thread counts of the BLAS libraries numpy, spaCy and natasha use. A worker runs with 1 (unless
+#: the environment sets them): with 2 workers on 2 cores, OpenBLAS's own threads per worker made
+#: the pool no faster than one process (bench/enrich_pool.py: 1.02x; with 1 thread each, 1.95x).
+BLAS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _single_threaded_children() -> Iterator[None]:
+    """Workers started in this block inherit one BLAS thread each (spawn copies the
+    environment when a worker starts, which a pool does on submit)."""
+    added = [k for k in BLAS_THREADS_ENV if k not in os.environ]
+    os.environ.update(dict.fromkeys(added, "1"))
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
 
 
 def _warm() -> None:
@@ -105,7 +125,8 @@ class EnrichPool:
         if self.workers <= 0:
             return Pending(done=[_enrich_timed(p) for p in parts])
         pool = self._executor()
-        return Pending(futures=[pool.submit(_enrich_timed, p) for p in parts])
+        with _single_threaded_children():
+            return Pending(futures=[pool.submit(_enrich_timed, p) for p in parts])
 
     def collect(self, pending: Pending) -> tuple[list[EnrichResult], float]:
         """The results of ``submit``, in order, and the seconds of enrichment they took on
@@ -122,4 +143,6 @@ class EnrichPool:
         if self.workers <= 0:
             yield from (enrich_articles(p) for p in parts)
             return
-        yield from self._executor().map(_enrich, parts)
+        with _single_threaded_children():
+            results = self._executor().map(_enrich, parts)
+        yield from results
