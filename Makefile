@@ -36,8 +36,10 @@ $(STAMP): $(LOCKS) pyproject.toml setup.py
 lock:
 	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet uv==$(UV_VERSION); }
 	$(UV_COMPILE) $(UPGRADE) pyproject.toml -o requirements/runtime.lock
-	$(PYTHON) -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb")); \
-	  print("-c ../requirements/runtime.lock", *d["project"]["optional-dependencies"]["dev"], sep="\n")' \
+	$(PYTHON) -c 'import re, tomllib; x = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]; \
+	  own = lambda r: re.fullmatch(r"infoshos\[(\w+)\]", r); \
+	  flat = lambda n: [d for r in x[n] for d in (flat(own(r)[1]) if own(r) else [r])]; \
+	  print("-c ../requirements/runtime.lock", *flat("dev"), sep="\n")' \
 	  > build/dev.in
 	$(UV_COMPILE) $(UPGRADE) build/dev.in -o requirements/dev.lock
 	echo "pip==$(PIP_VERSION)" > build/pip.in
