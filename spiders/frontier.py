@@ -25,7 +25,7 @@ keys), ``count`` (claims), ``leases``, ``scores``, ``robots:<origin>``, ``slot:<
 from __future__ import annotations
 
 import logging
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import redis
 from scrapy import Request, Spider, signals
@@ -145,7 +145,7 @@ def _is_new(request: Request) -> bool:
     return not (request.meta.get("retry_times") or request.meta.get("redirect_times"))
 
 
-class LeasedQueue(PriorityQueue):  # type: ignore[misc]
+class LeasedQueue(PriorityQueue):
     """scrapy-redis's priority queue with claims on push and leases on pop."""
 
     def __init__(self, server: redis.Redis, spider: Spider, key: str, serializer: Any = None):
@@ -202,7 +202,7 @@ class LeasedQueue(PriorityQueue):  # type: ignore[misc]
         """Never: the queue is the crawl's, not this worker's (see :func:`reset_frontier`)."""
 
 
-class FrontierScheduler(Scheduler):  # type: ignore[misc]
+class FrontierScheduler(Scheduler):
     """scrapy-redis's scheduler: every request goes to the shared queue (the queue claims)."""
 
     queue: LeasedQueue
@@ -277,7 +277,7 @@ class FrontierWorker:
             engine = self.crawler.engine
             slot = getattr(engine, "_slot", None)
             if slot is not None:  # poll again soon, not at the 5 s heartbeat
-                reactor.callLater(min(self.interval, 0.5), slot.nextcall.schedule)  # type: ignore[attr-defined]
+                cast(Any, reactor).callLater(min(self.interval, 0.5), slot.nextcall.schedule)
             raise DontCloseSpider("the shared frontier is not done")
 
 
@@ -308,7 +308,7 @@ class PoliteHTTPHandler:
 
             key = crawl_key(self.crawl, f"slot:{origin_text(request.url)}")
             while wait := int(self._slot(keys=[key], args=[self.delay_ms])):
-                await maybe_deferred_to_future(deferLater(reactor, wait / 1000, lambda: None))  # type: ignore[arg-type]
+                await maybe_deferred_to_future(deferLater(reactor, wait / 1000, lambda: None))
         response: Response = await self.inner.download_request(request)
         return response
 
@@ -337,7 +337,9 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
         if self.server is not None and netloc not in self._parsers:
             body = self.server.get(self._key(request))
             if body is not None:
-                self._parsers[netloc] = build_from_crawler(self._parserimpl, self.crawler, body)
+                self._parsers[netloc] = build_from_crawler(
+                    cast(Any, self._parserimpl), self.crawler, body
+                )
                 self._stats.inc_value("robotstxt/shared")
         return await super().robot_parser(request)
 

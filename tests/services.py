@@ -90,7 +90,7 @@ class LocalServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 cwd=self.folder,
-                preexec_fn=self.preexec(),  # noqa: PLW1509 - only a setuid before exec
+                preexec_fn=self.preexec(),
             )
         wait_for_port(self.port, self.proc, 60, self.log)
 
@@ -126,8 +126,9 @@ class RedisServer(LocalServer):
         return f"redis://127.0.0.1:{self.port}/0"
 
     def command(self) -> Sequence[str]:
-        return [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                "--appendonly", "no", "--dir", str(self.folder), "--protected-mode", "yes"]  # fmt: skip
+        port, folder = str(self.port), str(self.folder)
+        return [self.binary, "--bind", "127.0.0.1", "--port", port, "--save", "",
+                "--appendonly", "no", "--dir", folder]  # fmt: skip
 
 
 def _as_nobody() -> tuple[int, int] | None:
@@ -182,7 +183,7 @@ class PostgresServer(LocalServer):
             ],  # fmt: skip
             check=True,
             capture_output=True,
-            preexec_fn=self.preexec(),  # noqa: PLW1509
+            preexec_fn=self.preexec(),
             cwd=self.folder,
         )
 
