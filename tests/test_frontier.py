@@ -127,3 +127,68 @@ def test_worker_options_are_checked() -> None:
     )
     assert proc.returncode == 2
     assert "--redis and --frontier go together" in proc.stderr
+
+
+def readme_commands() -> list[str]:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("### Crawling with several workers (Redis)", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_readme_run_and_worker(redis_url: str, tmp_path: Path) -> None:
+    """The README's two commands, as written (the Redis URL aside), against the sample site
+    configured as a live source: the run and a worker share the crawl, the run publishes it."""
+    import shlex
+
+    import redis
+    from redesigned_site import sources_file
+
+    from infoshos.spiders.frontier import crawl_key
+    from infoshos.spiders.sample_site import SampleSite
+
+    run_line, worker_line = readme_commands()
+    assert run_line.startswith("infoshos run --redis") and "crawl-worker" in worker_line
+    bin_dir = Path(sys.executable).parent
+    client = redis.Redis.from_url(redis_url)
+    with SampleSite(port=0) as site:
+        sources_file(tmp_path, site.base_url, "mysite", delay=0.05).rename(
+            tmp_path / "sources.yaml"
+        )
+
+        def start(line: str) -> subprocess.Popen[str]:
+            argv = shlex.split(line.replace("redis://127.0.0.1:6379/0", redis_url))
+            argv[0] = str(bin_dir / argv[0])
+            return subprocess.Popen(
+                argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+
+        run = start(run_line)
+        deadline = time.monotonic() + 90
+        while not client.scard(crawl_key("mysite", "dupefilter")) and time.monotonic() < deadline:
+            assert run.poll() is None, run.communicate()[1][-3000:]
+            time.sleep(0.1)
+        extra = start(worker_line)
+        worker_out, worker_err = extra.communicate(timeout=180)
+        run_out, run_err = run.communicate(timeout=180)
+    assert run.returncode == 0, run_err[-3000:]
+    assert extra.returncode == 0, worker_err[-3000:]
+    assert json.loads(worker_out.strip().splitlines()[-1])["finish_reason"] == "finished"
+    sql = subprocess.run(
+        [
+            str(bin_dir / "infoshos"),
+            "sql",
+            "--warehouse",
+            "data",
+            "--format",
+            "json",
+            "SELECT count(*) AS n, count(DISTINCT url) AS urls FROM pages",
+        ],  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert sql.returncode == 0, sql.stderr
+    counts = json.loads(sql.stdout.splitlines()[0])
+    assert counts["n"] > 20
+    assert counts["n"] == counts["urls"]  # every page once, whichever worker fetched it
