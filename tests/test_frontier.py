@@ -69,7 +69,11 @@ def fetched(folder: Path, stem: str | None = None) -> list[str]:
     if not parts:
         return []
     table = pa.concat_tables([pq.read_table(p, columns=["url", "status"]) for p in parts])
-    return [u for u, s in zip(table["url"].to_pylist(), table["status"].to_pylist()) if s == 200]
+    return [
+        u
+        for u, s in zip(table["url"].to_pylist(), table["status"].to_pylist(), strict=True)
+        if s == 200
+    ]
 
 
 def test_two_workers_share_the_delay_and_the_pages(redis_url: str, tmp_path: Path) -> None:
@@ -78,7 +82,7 @@ def test_two_workers_share_the_delay_and_the_pages(redis_url: str, tmp_path: Pat
         counts = [finish(p) for p in procs]
         times = sorted(t for t, _ in site.times)
         hits = dict(site.hits)
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert min(gaps) >= DELAY - TOLERANCE, f"requests {min(gaps):.3f} s apart, delay {DELAY}"
     assert hits.pop("/robots.txt") == 1  # fetched once, its rules shared
     assert set(hits.values()) == {1}, "a page was fetched twice"
