@@ -21,7 +21,7 @@ LOCK_VENV := build/lock-venv
 UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 \
 	--generate-hashes --no-emit-package setuptools --custom-compile-command "make lock"
 
-.PHONY: demo test lint typecheck pytest install clean lock
+.PHONY: demo test lint typecheck pytest pytest-scale install clean lock
 
 $(STAMP): $(LOCKS) pyproject.toml setup.py
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (set PYTHON=...)" >&2; exit 1; }
@@ -36,8 +36,10 @@ $(STAMP): $(LOCKS) pyproject.toml setup.py
 lock:
 	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/pip install --quiet uv==$(UV_VERSION); }
 	$(UV_COMPILE) $(UPGRADE) pyproject.toml -o requirements/runtime.lock
-	$(PYTHON) -c 'import tomllib; d = tomllib.load(open("pyproject.toml", "rb")); \
-	  print("-c ../requirements/runtime.lock", *d["project"]["optional-dependencies"]["dev"], sep="\n")' \
+	$(PYTHON) -c 'import re, tomllib; x = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]; \
+	  own = lambda r: re.fullmatch(r"infoshos\[(\w+)\]", r); \
+	  flat = lambda n: [d for r in x[n] for d in (flat(own(r)[1]) if own(r) else [r])]; \
+	  print("-c ../requirements/runtime.lock", *flat("dev"), sep="\n")' \
 	  > build/dev.in
 	$(UV_COMPILE) $(UPGRADE) build/dev.in -o requirements/dev.lock
 	echo "pip==$(PIP_VERSION)" > build/pip.in
@@ -64,9 +66,15 @@ typecheck: $(STAMP)
 # In CI (CI=true, as root) the browser test's Chromium is installed from Debian's packages.
 pytest: $(STAMP)
 	@if [ "$${CI:-}" = "true" ]; then .ci/install-chromium; fi
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not scale"
 
-test: lint typecheck pytest
+# The scale-out tests, a separate job: Redis, PostgreSQL, S3 (moto) and Dask, each started by
+# the tests on 127.0.0.1 (tests/services.py). In CI their Debian packages are installed first.
+pytest-scale: $(STAMP)
+	@if [ "$${CI:-}" = "true" ]; then .ci/install-services; fi
+	$(BIN)/python -m pytest -q -m scale
+
+test: lint typecheck pytest pytest-scale
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

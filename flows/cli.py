@@ -5,6 +5,7 @@
     infoshos sql "SELECT ..." [--warehouse DIR] [--format table|csv|json] [--write]
     infoshos sources
     infoshos serve-sample [--port N]
+    infoshos crawl-worker --redis URL (--source NAME | --start-url URL ...) [--warehouse DIR]
 
 Operator errors (an unknown source, a malformed config, an unwritable folder, a bad URL, date or
 time zone, a bad query) print one line on stderr and exit 2; ``--debug`` shows the traceback. The
@@ -92,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         metavar="K",
         help="stop the idn walk after K idns without an article (default 50)",
+    )
+    run.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share each source's crawl through this Redis: crawl-worker processes join it",
     )
 
     sql = sub.add_parser("sql", help="run a SQL query against the warehouse (read-only)")
@@ -198,6 +204,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _timezone_arg(probe, "the IANA zone of datelines without an offset (a URL: UTC)")
     probe.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    wrk = sub.add_parser(
+        "crawl-worker", help="join a source's crawl shared through Redis (several machines)"
+    )
+    wrk.add_argument("--redis", required=True, metavar="URL", help="redis://HOST:PORT/DB")
+    _warehouse_arg(wrk)
+    wrk.add_argument("--source", metavar="NAME", help="a configured source")
+    wrk.add_argument("--start-url", action="append", metavar="URL", help="a site (generic)")
+    wrk.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+    wrk.add_argument(
+        "--lease",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="how long a killed worker's requests stay taken before re-queued (default 30)",
+    )
 
     serve = sub.add_parser("serve-sample", help="serve the bundled sample site on 127.0.0.1")
     serve.add_argument("--port", type=int, default=8800, help="port (default 8800)")
@@ -317,6 +338,12 @@ def _check_run(args: argparse.Namespace) -> None:
         args.start_url or not any(s.spider == "infoshos" for s in selected)
     ):
         raise ConfigError("--idn-from/--idn-to walk infoshos-style sources; none is selected")
+    if args.redis is not None:
+        from infoshos.flows.frontier import check_redis
+
+        if any(s.sample for s in selected) and not args.start_url:
+            raise ConfigError("--redis shares live crawls; the bundled sample site is local")
+        check_redis(args.redis)
     _check_writable(args.warehouse)
 
 
@@ -336,9 +363,42 @@ def cmd_run(args: argparse.Namespace) -> int:
         idn_to=args.idn_to,
         idn_gap=args.idn_gap,
         timezone=args.timezone,
+        redis=args.redis,
         return_state=True,
     )
     return _report_flow(state, as_json=args.json)
+
+
+def cmd_crawl_worker(args: argparse.Namespace) -> int:
+    """One worker of a source's shared crawl; prints its counts as JSON, exits when the whole
+    crawl is done (0), 1 when the crawl failed."""
+    from infoshos.flows.frontier import Frontier, check_redis, frontier_folder, worker_name
+    from infoshos.flows.sources import ConfigError, adhoc_source, load_sources, select_sources
+
+    if bool(args.source) == bool(args.start_url):
+        raise ConfigError("crawl-worker takes --source NAME or --start-url URL (one of them)")
+    if args.start_url:
+        source = adhoc_source([_check_url(u) for u in args.start_url])
+    else:
+        source = select_sources([args.source], load_sources(args.sources))[0]
+        if source.sample:
+            raise ConfigError(f"{source.name} is the bundled sample site, not a live source")
+    check_redis(args.redis)
+    folder = frontier_folder(args.warehouse, source.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    from infoshos.flows.crawl_stage import CrawlPlan, run_crawl
+
+    known = folder / "known.parquet"
+    plan = CrawlPlan(
+        source,
+        list(source.start_urls),
+        list(source.url_map),
+        known=known if known.exists() else None,
+        frontier=Frontier(args.redis, source.name, args.lease),
+    )
+    stats = run_crawl(plan, folder / f"{worker_name()}.parquet")
+    print(json.dumps({k: v for k, v in stats.items() if k != "links_by_via"}, sort_keys=True))
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -583,6 +643,7 @@ COMMANDS = {
     "serve-sample": cmd_serve_sample,
     "status": cmd_status,
     "probe": cmd_probe,
+    "crawl-worker": cmd_crawl_worker,
 }
 
 

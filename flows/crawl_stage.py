@@ -21,9 +21,10 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from infoshos.flows import progress
+from infoshos.flows.frontier import Frontier
 from infoshos.flows.merge import latest_fetches
 from infoshos.flows.sources import Source
-from infoshos.spiders.crawl import discovery_argv
+from infoshos.spiders.crawl import discovery_argv, frontier_argv
 from infoshos.warehouse.schema import SPOOL
 from infoshos.warehouse.store import Warehouse
 
@@ -54,6 +55,9 @@ class CrawlPlan:
     url_map: list[tuple[str, str]] = field(default_factory=list)
     options: CrawlOptions = field(default_factory=CrawlOptions)
     known: Path | None = None
+    #: A crawl shared through Redis: this crawl is one of its workers, writing spool parts
+    #: ``<out stem>-<n>.parquet`` (:mod:`infoshos.flows.frontier`).
+    frontier: Frontier | None = None
 
 
 def crawl_argv(plan: CrawlPlan, out: Path) -> list[str]:
@@ -90,6 +94,8 @@ def crawl_argv(plan: CrawlPlan, out: Path) -> list[str]:
         argv.append("--idn-ahead")  # an incremental run walks up from the highest known idn
         if opts.idn_gap is not None:
             argv += ["--idn-gap", str(opts.idn_gap)]
+    if plan.frontier is not None:
+        argv += frontier_argv(plan.frontier.redis, plan.frontier.crawl, plan.frontier.lease)
     return argv
 
 
@@ -112,7 +118,7 @@ def run_crawl(
         on_progress or (lambda _line: None),
         logger or logging.getLogger("infoshos.crawl"),
     )
-    if proc.returncode != 0 or not out.exists():
+    if proc.returncode != 0 or (plan.frontier is None and not out.exists()):
         tail = (proc.stderr_tail or proc.stdout.strip().splitlines())[-1:] or ["no output"]
         raise CrawlError(f"crawl of {plan.source.name} failed ({proc.returncode}): {tail[0]}")
     stats: dict[str, Any] = {}

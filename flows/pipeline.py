@@ -37,6 +37,7 @@ from infoshos.flows import health, merge
 from infoshos.flows.clean.articles import CleanOutput, clean_pages
 from infoshos.flows.crawl_stage import (
     CrawlOptions,
+    CrawlPlan,
     crawl_task,
     latest_article_fetches,
     plan_crawls,
@@ -48,6 +49,13 @@ from infoshos.flows.crawl_stage import (
 from infoshos.flows.dedup import ClusterRow
 from infoshos.flows.enrich import EnrichResult
 from infoshos.flows.enrich.parallel import EnrichPool, Pending, default_workers
+from infoshos.flows.frontier import (
+    Frontier,
+    frontier_folder,
+    spool_parts,
+    start_crawl,
+    worker_name,
+)
 from infoshos.flows.load import RunWriter
 from infoshos.flows.progress import progress_view
 from infoshos.flows.sources import Source, adhoc_source, load_sources, select_sources
@@ -383,6 +391,7 @@ def run_pipeline(
     idn_to: int | None = None,
     idn_gap: int | None = None,
     timezone: str | None = None,
+    redis: str | None = None,
 ) -> Any:
     """Crawl the sources (default: the bundled sample site; ``["all"]``: every live source),
     clean, deduplicate, enrich and publish one snapshot of the warehouse.
@@ -424,8 +433,12 @@ def run_pipeline(
             write_known(wh, known)
             plans = plan_crawls(selected, base_url, options, known)
             outs = [staging / f"spool-{i}.parquet" for i in range(len(plans))]
+            if redis is not None:  # each crawl shared: this run is one of its workers
+                outs = [shared_crawl(wh, p, redis) for p in plans]
             futures = [crawl_task.submit(p, o) for p, o in zip(plans, outs, strict=True)]
             stats = [f.result() for f in futures]
+            if redis is not None:  # every worker's parts, the crawls being done
+                outs = [part for o in outs for part in spool_parts(o.parent)]
         summary.crawl_warnings = sum(int(st.get("log_warnings", 0)) for st in stats)
         summary.crawl_errors = sum(int(st.get("log_errors", 0)) for st in stats)
         crash_point("after-crawl")
@@ -482,6 +495,20 @@ def reprocess_pipeline(warehouse: str = "data", sources_file: str | None = None)
         publish(writer, summary, selected, "reprocess")
     logger.info("re-process %s published snapshot %s", run_id, summary.snapshot)
     return finish(summary, wh)
+
+
+def shared_crawl(wh: Warehouse, plan: CrawlPlan, redis: str) -> Path:
+    """Start a source's crawl shared through Redis (:mod:`infoshos.flows.frontier`): a fresh
+    frontier and spool folder, the known file in it for the other workers; the spool stem of
+    this run's own worker."""
+    crawl = Frontier(redis, plan.source.name)
+    folder = frontier_folder(wh.root, crawl.crawl)
+    start_crawl(crawl, folder)
+    if plan.known is not None:
+        shutil.copyfile(plan.known, folder / "known.parquet")
+        plan.known = folder / "known.parquet"
+    plan.frontier = crawl
+    return folder / f"{worker_name()}.parquet"
 
 
 def adhoc_source_named(name: str) -> Source:

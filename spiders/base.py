@@ -512,6 +512,8 @@ class PortalSpider(scrapy.Spider):
                 "infoshos_depth": depth,
                 "infoshos_via": via,
                 "infoshos_nav": nav_depth,
+                # the key a shared frontier claims the URL under (infoshos.spiders.frontier)
+                "infoshos_key": self.seen_key(fetch_url),
             },
         )
 

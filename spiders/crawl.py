@@ -27,6 +27,12 @@ never-used idn) are not spool rows: the JSON line counts them as ``idn_missing``
 highest idn walked as ``idn_last`` (null when not backfilling). ``--idn-ahead`` (infoshos
 only): with ``--known``, also walk idns upward from the highest known one until the gap.
 
+Shared frontier (:mod:`infoshos.spiders.frontier`): ``--redis URL --frontier NAME`` makes this
+process one worker of the crawl ``NAME``, sharing its queue, duplicate filter, page budget,
+robots.txt and per-site delay (``--delay``) with every worker of that crawl; ``--out`` is then
+the stem of the worker's spool parts (``<stem>-<n>.parquet``); ``--lease SECONDS`` (default 30)
+is how long a killed worker's requests stay taken before they are re-queued.
+
 Progress: ``--progress PATH`` appends a JSON line of counts every ``--progress-interval``
 seconds (default 2) while the crawl runs (see :mod:`infoshos.spiders.progress`).
 """
@@ -88,6 +94,9 @@ def crawl_command(
     next_css: str | None = None,
     list_depth: int | None = None,
     idn_ahead: bool = False,
+    redis: str | None = None,
+    frontier: str | None = None,
+    lease: float | None = None,
 ) -> list[str]:
     """The argv of a crawl (``python -m infoshos.spiders.crawl ...``) for a subprocess."""
     argv = [python or sys.executable, "-m", "infoshos.spiders.crawl", "--spider", spider]
@@ -132,7 +141,16 @@ def crawl_command(
     argv += discovery_argv(article_patterns, list_patterns, list_css, next_css, list_depth)
     if idn_ahead:
         argv += ["--idn-ahead"]
+    argv += frontier_argv(redis, frontier, lease)
     return argv
+
+
+def frontier_argv(redis: str | None, frontier: str | None, lease: float | None = None) -> list[str]:
+    """The options that make a crawl one worker of a shared frontier (none without redis)."""
+    if redis is None:
+        return []
+    argv = ["--redis", redis, "--frontier", str(frontier)]
+    return argv + (["--lease", str(lease)] if lease is not None else [])
 
 
 def discovery_argv(
@@ -196,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-css", default=None, help="CSS of one list item (optional hint)")
     p.add_argument("--next-css", default=None, help="CSS of the next-page link (optional hint)")
     p.add_argument("--list-depth", type=int, default=None, help="navigation hops followed")
+    p.add_argument("--redis", default=None, metavar="URL", help="join a shared frontier")
+    p.add_argument("--frontier", default=None, metavar="NAME", help="the shared crawl's name")
+    p.add_argument("--lease", type=float, default=None, help="seconds a taken request is held")
     return p
 
 
@@ -266,17 +287,30 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             raise ArgumentError(f"bad pattern {pattern!r}: {exc}") from None
     if args.list_depth is not None and args.list_depth < 0:
         raise ArgumentError("--list-depth must be >= 0")
+    if (args.redis is None) != (args.frontier is None):
+        raise ArgumentError("--redis and --frontier go together")
+    if args.redis is not None and not args.redis.startswith(("redis://", "rediss://", "unix://")):
+        raise ArgumentError(f"--redis must be a redis:// URL: {args.redis!r}")
+    if args.lease is not None and (args.redis is None or not args.lease > 0):
+        raise ArgumentError("--lease needs --redis and must be > 0")
     out = Path(args.out)
     if out.exists() and out.is_dir():
         raise ArgumentError(f"--out is a directory: {out}")
     return args
 
 
-def spool_counts(path: str | Path) -> dict[str, Any]:
-    """Counts of a spool file: fetched pages, skipped links, failed requests, statuses."""
+def spool_counts(path: str | Path | list[Path]) -> dict[str, Any]:
+    """Counts of a spool file (or of parts): fetched pages, skipped links, failed requests,
+    statuses."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path, columns=["status", "skip_reason"])
+    from infoshos.warehouse.schema import SPOOL
+
+    paths = path if isinstance(path, list) else [path]
+    columns = ["status", "skip_reason"]
+    parts = [pq.read_table(p, columns=columns) for p in paths]
+    table = pa.concat_tables(parts) if parts else SPOOL.empty_table().select(columns)
     statuses = table.column("status").to_pylist()
     reasons = table.column("skip_reason").to_pylist()
     by_status: dict[str, int] = {}
@@ -291,6 +325,35 @@ def spool_counts(path: str | Path) -> dict[str, Any]:
         "rows": table.num_rows,
         "statuses": by_status,
     }
+
+
+def frontier_overrides(args: argparse.Namespace, settings: Any) -> dict[str, Any]:
+    """Settings of a worker of a shared frontier: the scrapy-redis scheduler with leases, the
+    source's delay kept per site in Redis (no local delay on top), robots.txt shared."""
+    from infoshos.spiders.frontier import DEFAULT_LEASE, frontier_settings
+
+    delay = settings.getfloat("DOWNLOAD_DELAY") if args.delay is None else args.delay
+    overrides = frontier_settings(
+        args.redis, args.frontier, args.lease or DEFAULT_LEASE, args.max_pages
+    )
+    handler = "infoshos.spiders.frontier.PoliteHTTPHandler"
+    middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
+    middlewares["scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"] = None
+    middlewares["infoshos.spiders.frontier.SharedRobotsTxtMiddleware"] = 100
+    extensions = dict(settings.getdict("EXTENSIONS"))
+    extensions["infoshos.spiders.frontier.FrontierWorker"] = 510
+    overrides.update(
+        {
+            "INFOSHOS_FRONTIER_DELAY": delay,
+            "DOWNLOAD_DELAY": 0,
+            "DOWNLOAD_DELAY_JITTER": 0,
+            "AUTOTHROTTLE_ENABLED": False,
+            "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
+            "DOWNLOADER_MIDDLEWARES": middlewares,
+            "EXTENSIONS": extensions,
+        }
+    )
+    return overrides
 
 
 def run(args: argparse.Namespace) -> int:
@@ -329,6 +392,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["INFOSHOS_PROGRESS"] = str(Path(args.progress).resolve())
     if args.progress_interval is not None:
         overrides["INFOSHOS_PROGRESS_INTERVAL"] = args.progress_interval
+    if args.redis is not None:
+        overrides.update(frontier_overrides(args, settings))
     settings.setdict(overrides, priority="cmdline")
 
     kwargs: dict[str, Any] = {
@@ -364,10 +429,15 @@ def run(args: argparse.Namespace) -> int:
     process.start()
 
     reason = crawler.stats.get_value("finish_reason") if crawler.stats else None
-    if not out.exists():
+    if args.redis is not None:
+        from infoshos.spiders.spool import part_paths
+
+        counts = spool_counts(part_paths(out))
+    elif not out.exists():
         print(f"crawl: error: no spool written ({reason})", file=sys.stderr)
         return 1
-    counts = spool_counts(out)
+    else:
+        counts = spool_counts(out)
     counts["finish_reason"] = reason
     stats = crawler.stats
     for name in ("known_skipped", "since_skipped", "pagination_stopped", "idn_missing"):

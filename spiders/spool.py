@@ -4,6 +4,12 @@ Enabled by the ``INFOSHOS_SPOOL`` setting (the output path). Records are buffere
 in row groups (``INFOSHOS_SPOOL_BATCH`` rows) to ``<path>.tmp`` with zstd compression; the file
 is moved into place with ``os.replace`` when the spider closes, so a reader never sees a
 half-written spool. A crawl that yields nothing still produces an empty file with the schema.
+
+Parts (``INFOSHOS_SPOOL_PARTS``, a crawl worker of a shared frontier): every flush writes a
+whole Parquet file ``<stem>-<n>.parquet`` next to the path (``.tmp`` then ``os.replace``), at
+least every ``INFOSHOS_SPOOL_FLUSH_SECONDS``, and then sends :data:`spool_part_written`: what a
+worker killed at any moment had written stays readable, and the frontier acknowledges a request
+only once its records are in a part (:mod:`infoshos.spiders.frontier`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,15 @@ from scrapy.exceptions import NotConfigured
 from infoshos.warehouse.schema import SPOOL
 
 REQUIRED = ("url", "source", "page_type", "fetched_at")
+#: Sent (no arguments) after each flush of a spool in parts, the records buffered until then
+#: being written.
+spool_part_written = object()
+
+
+def part_paths(path: str | os.PathLike[str]) -> list[Path]:
+    """The parts of a spool in parts (``<stem>-<n>.parquet``), in order."""
+    path = Path(path)
+    return sorted(path.parent.glob(f"{path.stem}-[0-9]*.parquet"))
 
 
 def to_table(records: list[dict[str, Any]]) -> pa.Table:
@@ -35,8 +50,20 @@ def to_table(records: list[dict[str, Any]]) -> pa.Table:
 
 
 class SpoolWriter:
-    def __init__(self, path: str | os.PathLike[str], batch_size: int = 200) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        batch_size: int = 200,
+        crawler: Crawler | None = None,
+        parts: bool = False,
+        flush_seconds: float = 1.0,
+    ) -> None:
         self.path = Path(path)
+        self.crawler = crawler
+        self.parts = parts
+        self.flush_seconds = flush_seconds
+        self.part = 0
+        self._loop: Any = None
         self.tmp_path = self.path.with_name(self.path.name + ".tmp")
         self.batch_size = max(1, int(batch_size))
         self.buffer: list[dict[str, Any]] = []
@@ -48,11 +75,39 @@ class SpoolWriter:
         path = crawler.settings.get("INFOSHOS_SPOOL")
         if not path:
             raise NotConfigured("INFOSHOS_SPOOL is not set")
-        return cls(path, crawler.settings.getint("INFOSHOS_SPOOL_BATCH", 200))
+        s = crawler.settings
+        return cls(
+            path,
+            s.getint("INFOSHOS_SPOOL_BATCH", 200),
+            crawler,
+            s.getbool("INFOSHOS_SPOOL_PARTS"),
+            s.getfloat("INFOSHOS_SPOOL_FLUSH_SECONDS", 1.0),
+        )
 
     def open_spider(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.parts:
+            if self._loop is None:
+                from twisted.internet import task
+
+                self._loop = task.LoopingCall(self.flush)
+                self._loop.start(self.flush_seconds, now=False)
+            return
         self.writer = pq.ParquetWriter(str(self.tmp_path), SPOOL, compression="zstd")
+
+    def write_part(self) -> None:
+        """The buffer as the next part file (none when empty), then the signal."""
+        if self.buffer:
+            self.part += 1
+            path = self.path.with_name(f"{self.path.stem}-{self.part:05d}.parquet")
+            tmp = path.with_name(path.name + ".tmp")
+            table = to_table(self.buffer)
+            pq.write_table(table, tmp, compression="zstd")
+            os.replace(tmp, path)
+            self.rows += table.num_rows
+            self.buffer = []
+        if self.crawler is not None:
+            self.crawler.signals.send_catch_log(spool_part_written)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, dict):
@@ -66,6 +121,9 @@ class SpoolWriter:
         return item
 
     def flush(self) -> None:
+        if self.parts:
+            self.write_part()
+            return
         if not self.buffer:
             return
         if self.writer is None:
@@ -77,6 +135,11 @@ class SpoolWriter:
         self.buffer = []
 
     def close_spider(self) -> None:
+        if self.parts:
+            if self._loop is not None and self._loop.running:
+                self._loop.stop()
+            self.write_part()
+            return
         self.flush()
         if self.writer is None:
             self.open_spider()

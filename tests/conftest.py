@@ -23,3 +23,7 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+# The local servers of the scale-out tests (Redis, PostgreSQL, S3), for every test module.
+from services import postgres_dsn, redis_url, s3_endpoint  # noqa: E402, F401

@@ -9,7 +9,8 @@ Paths (below ``/infoshos/``, canonical prefix ``http://infoshos.sample.test/``):
   (:data:`HOSTILE_LINKS`); it also sets a cookie;
 - ``/robots.txt`` disallows ``/infoshos/private/``.
 
-Every request is logged (``site.hits``: path -> count, ``site.conditional``: path -> the
+Every request is logged (``site.hits``: path -> count, ``site.times``: (monotonic time, path)
+in arrival order, ``site.conditional``: path -> the
 If-None-Match / If-Modified-Since headers received, ``site.cookies_sent``). Waits are bounded
 (``hang`` at most ``hang_seconds``, released when the server stops); the server is threaded
 with daemon threads.
@@ -22,6 +23,7 @@ import hashlib
 import socket
 import struct
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -148,6 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
         site = self.server.site
         path = self.path
         with site.lock:
+            site.times.append((time.monotonic(), path))
             site.hits[path] += 1
             count = site.hits[path]
             cond = {
@@ -262,6 +265,7 @@ class FaultSite:
         self.slow_seconds = 0.2
         self.lock = threading.Lock()
         self.hits: Counter[str] = Counter()
+        self.times: list[tuple[float, str]] = []
         self.conditional: dict[str, dict[str, str]] = {}
         #: Requests that carried a Cookie header (the faults page sets one).
         self.cookies_sent = 0
