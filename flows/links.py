@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -88,7 +89,7 @@ def numbers(text: str) -> set[str]:
     return {m.lstrip("0") or "0" for m in _NUMBER.findall(text)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Rec:
     article_id: str
     language: str
@@ -140,12 +141,14 @@ def link_input(
 ) -> tuple[str, datetime | None, date | None, tuple[str, ...], tuple[str, ...]]:
     """What ``link_translations`` needs of an article, without its text: (language,
     published_at, event_date, numbers, entity ids). ``link_record`` makes it a record again."""
+    # interned: the same numbers and entity ids recur over many articles, and a run keeps
+    # this tuple for every article it writes
     return (
-        str(article.get("language") or "und"),
+        sys.intern(str(article.get("language") or "und")),
         article.get("published_at"),
         article.get("event_date"),
-        tuple(sorted(numbers(str(article.get("text") or "")))),
-        tuple(sorted(set(entity_ids))),
+        tuple(sorted(sys.intern(n) for n in numbers(str(article.get("text") or "")))),
+        tuple(sorted({sys.intern(str(e)) for e in entity_ids})),
     )
 
 
