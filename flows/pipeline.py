@@ -6,8 +6,9 @@ Each stage is a task; the flows and tasks only sequence the steps: the pure tran
 keys between chunks (``flows.stream``) and the writing (``flows.load``). The crawl stage lives
 in ``flows.crawl_stage`` (a Scrapy subprocess per source, so the flow can run again in the same
 process). The pages are processed in chunks of ``CHUNK_PAGES``, each chunk's enrichment running
-on worker processes while the next chunk is cleaned. The warehouse lock is held for the whole
-run and the run is published at once.
+on worker processes while the next chunk is cleaned; with ``dask``, the chunks' cleaning, page
+files and enrichment run on a Dask cluster instead (``flows.runner``, ``flows.chunks``). The
+warehouse lock is held for the whole run and the run is published at once.
 """
 
 from __future__ import annotations
