@@ -6,8 +6,8 @@ runners give the flow (``flows.pipeline.process``) the same things in the same o
 
 - ``clean(chunks, sources, folder)``: each chunk cleaned (:class:`Cleaned`), in order. In
   process the chunk's spool rows come back for the flow's transaction to append; on Dask, one
-  task per chunk cleans it and writes its `pages` rows as a Parquet file in ``folder`` (the lake's
-  folder of the table, named like DuckLake's own files), which the transaction registers
+  task per chunk cleans it and writes its `pages` rows as a Parquet file in ``folder()`` (the
+  lake's folder of the table, named like DuckLake's own files), which the transaction registers
   (``ducklake_add_data_files``): the page bodies never travel back to the flow.
 - ``enrich(records)``: the chunk's enrichment started, in batches of ``parallel.BATCH`` records
   (so the results are those of an in-process run); the returned function waits for the results
@@ -57,6 +57,8 @@ CLEAN_COLUMNS = (
 
 T = TypeVar("T")
 Collect = Callable[[], tuple[list[EnrichResult], float]]
+#: Where the workers write the chunks' page files (asked only on Dask; None: no page rows).
+Folder = Callable[[], Path | None]
 
 
 @dataclass
@@ -144,7 +146,7 @@ class ChunkRunner(Protocol):
     ) -> None: ...
 
     def clean(
-        self, chunks: Iterable[pa.Table], sources: list[Source], folder: Path | None
+        self, chunks: Iterable[pa.Table], sources: list[Source], folder: Folder
     ) -> Iterator[Cleaned]: ...
 
     def enrich(self, records: Sequence[Mapping[str, Any]]) -> Collect: ...
@@ -166,7 +168,7 @@ class LocalChunks:
         self.pool.close()
 
     def clean(
-        self, chunks: Iterable[pa.Table], sources: list[Source], folder: Path | None
+        self, chunks: Iterable[pa.Table], sources: list[Source], folder: Folder
     ) -> Iterator[Cleaned]:
         del folder  # the flow appends the page rows itself
         for chunk in chunks:
@@ -228,11 +230,11 @@ class DaskChunks:
         self._stack.__exit__(kind, exc, tb)
 
     def clean(
-        self, chunks: Iterable[pa.Table], sources: list[Source], folder: Path | None
+        self, chunks: Iterable[pa.Table], sources: list[Source], folder: Folder
     ) -> Iterator[Cleaned]:
         """One task per chunk, up to one per worker ahead of the chunk the flow plans."""
         window: deque[tuple[Any, int]] = deque()
-        params = {"sources": sources, "folder": folder}
+        params = {"sources": sources, "folder": folder()}
         for chunk in chunks:
             task_params = {"pages": Opaque(chunk), **params}
             window.append((self.runner.submit(clean_chunk_task, task_params), chunk.num_rows))

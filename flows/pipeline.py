@@ -197,7 +197,7 @@ def process(
     done = 0
     pending: tuple[CleanOutput, ChunkPlan, Collect] | None = None
     with chunk_runner(dask_setting(dask), workers) as runner:
-        chunks = runner.clean(pages.chunks, sources, writer.pages_folder())
+        chunks = runner.clean(pages.chunks, sources, writer.pages_folder)
         for n, got in enumerate(staged(chunks, summary, "clean")):
             cleaned = got.output
             if n == 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -210,19 +211,24 @@ def test_a_run_killed_before_its_commit_leaves_worker_files_as_orphans_the_next_
 
 
 # -- runs on a cluster ---------------------------------------------------------------------------
-def _tables(wh: Warehouse) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table but `runs`, rows without the per-run columns, sorted."""
+def _tables(wh: Warehouse, same_pages: bool = True) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table but `runs`, rows without the per-run columns, sorted. Two crawls of one site
+    (``same_pages`` False) give their pages in different orders, hence different chunks and
+    enrichment batches: the name and aliases of an entity come from the surfaces of the batch
+    that found it, so entities are compared by id and type only (as in test_stream)."""
     out = {}
     for name, spec in TABLES.items():
         if name == "runs":
             continue
         cols = [COMPARED.get(c, c) for c in spec.column_names if c not in PER_RUN]
+        if name == "entities" and not same_pages:
+            cols = ["entity_id", "type", "iso_code"]
         out[name] = sorted(_query(wh, f"select {', '.join(cols)} from {name}"), key=repr)
     return out
 
 
-def _same_tables(a: Warehouse, b: Warehouse) -> None:
-    left, right = _tables(a), _tables(b)
+def _same_tables(a: Warehouse, b: Warehouse, same_pages: bool = True) -> None:
+    left, right = _tables(a, same_pages), _tables(b, same_pages)
     for name in left:
         extra = sorted(set(map(repr, right[name])) - set(map(repr, left[name])))[:3]
         missing = sorted(set(map(repr, left[name])) - set(map(repr, right[name])))[:3]
@@ -250,7 +256,7 @@ def cluster() -> Iterator[Any]:
 def test_a_dask_run_writes_the_tables_of_a_single_process_run(
     prefect_harness: None, cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from infoshos.flows import pipeline
+    from infoshos.flows import pipeline, stream
     from infoshos.warehouse import store
 
     monkeypatch.setattr(pipeline, "CHUNK_PAGES", 7)  # many chunks, several in flight
@@ -265,20 +271,26 @@ def test_a_dask_run_writes_the_tables_of_a_single_process_run(
         register(self, table, paths)
 
     monkeypatch.setattr(store.Transaction, "add_files", spy)
-    on_dask = tmp_path / "data"
+    on_dask = tmp_path / "dask"
     result: Any = pipeline.run_pipeline(warehouse=str(on_dask), dask=cluster.scheduler_address)
     a, b = Warehouse(one), Warehouse(on_dask)
     assert result["articles_new"] > 7 and b.current().rows == a.current().rows
-    _same_tables(a, b)
+    _same_tables(a, b, same_pages=False)
     # the page rows are the files the workers wrote (pyarrow's, not DuckDB's), registered
     assert len(added) > 1 and sorted(b.files("pages")) == sorted(added)
     assert all(pq.read_metadata(f).created_by.startswith("parquet-cpp-arrow") for f in added)
     assert all(pq.read_metadata(f).created_by.startswith("DuckDB") for f in a.files("pages"))
-    # a re-process on Dask (the README's command) rebuilds the same tables
-    done = _readme_command("reprocess", on_dask, cluster.scheduler_address)
+
+    # the same pages processed in process and on Dask: a re-process of two copies of one
+    # warehouse (on Dask: the README's command) gives every table identical, entities included
+    monkeypatch.setattr(pipeline, "CHUNK_PAGES", stream.CHUNK_PAGES)  # as in the command
+    copy = tmp_path / "data"
+    shutil.copytree(one, copy)
+    pipeline.reprocess_pipeline(warehouse=str(one))
+    done = _readme_command("reprocess", copy, cluster.scheduler_address)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert b.current().number == result["snapshot"] + 1
-    _same_tables(a, b)
+    assert Warehouse(copy).current().number == a.current().number
+    _same_tables(a, Warehouse(copy))
 
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -346,6 +358,7 @@ def test_a_dask_worker_killed_mid_run_leaves_the_lake_consistent(
         )
         killer.join(timeout=5)
     assert killed, "no worker was busy during the run"
+    print(f"worker {killed[0]} killed; the run {'completed' if state.is_completed() else 'failed'}")
     after = wh.current()
     if state.is_completed():  # Dask ran the killed worker's tasks again elsewhere
         assert after.number == previous.number + 1
