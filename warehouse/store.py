@@ -286,6 +286,24 @@ class Warehouse:
             for batch in cur.execute(sql).to_arrow_reader(batch_rows):
                 yield pa.Table.from_batches([batch]).cast(schema)
 
+    def rows_by_key(
+        self, table: str, key: str, values: Sequence[str], columns: Sequence[str] | None = None
+    ) -> pa.Table:
+        """The rows (``columns``, default all) whose ``key`` is in ``values``: DuckDB filters
+        while it reads, so only the matching rows are ever in memory."""
+        schema = _schema(table, columns)
+        if not values or not self.exists():
+            self._refuse_legacy()
+            return schema.empty_table()
+        with self._cursor() as cur:
+            # outside a transaction a registered view is released when unregistered
+            cur.register("_keys", pa.table({"v": pa.array(list(values), pa.string())}))
+            try:
+                sql = self._select(table, columns, None) + f" WHERE {key} IN (SELECT v FROM _keys)"
+                return _fetch(cur, sql, schema)
+            finally:
+                cur.unregister("_keys")
+
     def files(self, table: str, snapshot: Snapshot | None = None) -> list[Path]:
         """The Parquet data files of an append-only table (``mode="append"``): each holds whole
         rows, none is ever partly deleted. Use :meth:`read` or :meth:`scan` for the others."""
