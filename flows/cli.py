@@ -4,6 +4,8 @@
     infoshos probe SOURCE_OR_URL [--sources FILE] [--pages N] [--timezone TZ] [--json]
     infoshos sql "SELECT ..." [--warehouse DIR] [--format table|csv|json] [--write]
     infoshos sources
+    infoshos verify [--warehouse DIR] [--json]
+    infoshos recover [--warehouse DIR]
     infoshos serve-sample [--port N]
 
 Operator errors (an unknown source, a malformed config, an unwritable folder, a bad URL, date or
@@ -14,6 +16,7 @@ options of ``run``, ``reprocess`` and ``serve`` are all checked before Prefect i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -158,6 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: keep every snapshot)",
     )
 
+    ver = sub.add_parser(
+        "verify",
+        help="check the catalog and every data file (size, sha256); exit 1 when a problem is found",
+    )
+    _warehouse_arg(ver)
+    ver.add_argument("--json", action="store_true", help="print the findings as JSON")
+
+    rec = sub.add_parser(
+        "recover", help="rebuild a lost or damaged catalog from its newest sound copy"
+    )
+    _warehouse_arg(rec)
+
     src = sub.add_parser("sources", help="list the configured sources, or --check a file")
     src.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
     src.add_argument(
@@ -284,6 +299,15 @@ def _check_writable(warehouse: str) -> None:
         pass
 
 
+def _hold_lock(warehouse: str) -> contextlib.AbstractContextManager[None]:
+    """The warehouse's lock, taken before Prefect starts and held until the run ends (the flow
+    takes it again, re-entrantly): a second run started meanwhile is refused at once. Taking it
+    checks the folder, the catalog, the current files' sizes and the free space."""
+    from infoshos.warehouse.store import Warehouse, lock_wait
+
+    return Warehouse(warehouse).lock(wait_seconds=lock_wait())
+
+
 def _prefect_env(warehouse: str) -> None:
     """Prefect keeps its state in a folder we own and never phones home."""
     os.environ.setdefault("PREFECT_HOME", str(Path(warehouse).absolute() / ".prefect"))
@@ -317,27 +341,27 @@ def _check_run(args: argparse.Namespace) -> None:
         args.start_url or not any(s.spider == "infoshos" for s in selected)
     ):
         raise ConfigError("--idn-from/--idn-to walk infoshos-style sources; none is selected")
-    _check_writable(args.warehouse)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     _check_run(args)
-    _prefect_env(args.warehouse)
-    from infoshos.flows.pipeline import run_pipeline
+    with _hold_lock(args.warehouse):
+        _prefect_env(args.warehouse)
+        from infoshos.flows.pipeline import run_pipeline
 
-    state = run_pipeline(
-        warehouse=args.warehouse,
-        sources=args.source,
-        start_urls=args.start_url,
-        sources_file=args.sources,
-        full=args.full,
-        since=args.since,
-        idn_from=args.idn_from,
-        idn_to=args.idn_to,
-        idn_gap=args.idn_gap,
-        timezone=args.timezone,
-        return_state=True,
-    )
+        state = run_pipeline(
+            warehouse=args.warehouse,
+            sources=args.source,
+            start_urls=args.start_url,
+            sources_file=args.sources,
+            full=args.full,
+            since=args.since,
+            idn_from=args.idn_from,
+            idn_to=args.idn_to,
+            idn_gap=args.idn_gap,
+            timezone=args.timezone,
+            return_state=True,
+        )
     return _report_flow(state, as_json=args.json)
 
 
@@ -358,13 +382,13 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
     Warehouse(args.warehouse).require()
     load_sources(args.sources)  # a malformed file fails here, in one line
-    _check_writable(args.warehouse)
-    _prefect_env(args.warehouse)
-    from infoshos.flows.pipeline import reprocess_pipeline
+    with _hold_lock(args.warehouse):
+        _prefect_env(args.warehouse)
+        from infoshos.flows.pipeline import reprocess_pipeline
 
-    state = reprocess_pipeline(
-        warehouse=args.warehouse, sources_file=args.sources, return_state=True
-    )
+        state = reprocess_pipeline(
+            warehouse=args.warehouse, sources_file=args.sources, return_state=True
+        )
     return _report_flow(state, as_json=False)
 
 
@@ -520,6 +544,33 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the warehouse is sound, 1 with a line per problem, 2 when there is none."""
+    from infoshos.warehouse.integrity import verify
+    from infoshos.warehouse.store import Warehouse
+
+    report = verify(Warehouse(args.warehouse))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+    else:
+        for problem in report.problems:
+            print(f"problem: {problem}")
+        print(report.summary())
+    return 0 if report.ok else 1
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from infoshos.warehouse.integrity import recover
+    from infoshos.warehouse.store import Warehouse
+
+    done = recover(Warehouse(args.warehouse))
+    if done is None:
+        print(f"the catalog of {args.warehouse} is sound: nothing to recover")
+        return 0
+    print("\n".join(done.lines()))
+    return 0
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     from infoshos.flows.sources import load_sources, read_sources_file
 
@@ -583,12 +634,15 @@ COMMANDS = {
     "serve-sample": cmd_serve_sample,
     "status": cmd_status,
     "probe": cmd_probe,
+    "verify": cmd_verify,
+    "recover": cmd_recover,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from infoshos.flows.sources import ConfigError
+    from infoshos.warehouse.integrity import disk_full
     from infoshos.warehouse.store import WarehouseError
 
     try:
@@ -604,9 +658,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one line for the operator; --debug for the traceback
         if args.debug:
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"infoshos: error: {type(exc).__name__}: {first}", file=sys.stderr)
+        if disk_full(exc):
+            print(
+                f"infoshos: error: the disk is full ({_first(exc)}); free some space and run "
+                "again (an interrupted run publishes nothing)",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"infoshos: error: {type(exc).__name__}: {_first(exc)}", file=sys.stderr)
         return 1
+
+
+def _first(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
 
 
 if __name__ == "__main__":
