@@ -499,7 +499,11 @@ def ensure_copy(wh: Warehouse) -> None:
     """Copy the catalog when it is newer than its newest copy (a writer killed between its
     commit and its copy): called when the lock is taken."""
     newest = copies(wh)
-    if not newest or newest[0][0] < wh.snapshot_id():
+    try:
+        current = wh.snapshot_id() if wh.exists() else 0
+    except WarehouseError:
+        return  # a damaged catalog is never copied
+    if current and (not newest or newest[0][0] < current):
         save_copy(wh)
 
 

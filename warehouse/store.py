@@ -279,8 +279,12 @@ class Warehouse:
     def snapshot_id(self) -> int:
         """The number of the latest snapshot, read straight from the SQLite catalog (cheap: no
         DuckDB, no row counts); 0 for a new warehouse."""
+        from infoshos.warehouse.integrity import catalog_fault, check_catalog
+
         if not self.exists():
             return 0
+        if catalog_fault(self.catalog_path) is not None:
+            check_catalog(self)  # the one-line refusal that offers `infoshos recover`
         try:
             db = sqlite3.connect(f"{self.catalog_path.as_uri()}?mode=ro", uri=True)
             try:
@@ -288,9 +292,7 @@ class Warehouse:
             finally:
                 db.close()
         except sqlite3.Error as exc:
-            from infoshos.warehouse.integrity import check_catalog
-
-            check_catalog(self)  # the one-line refusal that offers `infoshos recover`
+            check_catalog(self)
             raise WarehouseError(f"warehouse {self.root}: catalog unreadable: {exc}") from exc
         return int(row[0]) if row and row[0] is not None else 0
 
@@ -370,7 +372,7 @@ class Warehouse:
         """Hold the warehouse's write lock; a second writer waits, then fails clearly. Once
         held: the catalog and the current snapshot's files are checked, files a killed run left
         behind (named by no snapshot) are deleted, and the catalog is copied if its newest copy
-        is older. Re-entrant within a process (the checks run once, at the first hold)."""
+        is older (again when the lock is released). Re-entrant within a process (the checks run once, at the first hold)."""
         from infoshos.warehouse import integrity
 
         self._refuse_legacy()
@@ -386,6 +388,7 @@ class Warehouse:
                 integrity.settle_pending(self)
                 integrity.ensure_copy(self)
             yield
+            integrity.ensure_copy(self)  # after a commit no copy followed (`sql --write`)
 
     def _lock_key(self) -> Path:
         return self.root.resolve()
