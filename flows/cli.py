@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -308,6 +309,38 @@ def _hold_lock(warehouse: str) -> contextlib.AbstractContextManager[None]:
     return Warehouse(warehouse).lock(wait_seconds=lock_wait())
 
 
+class _NoTraceback(logging.Formatter):
+    """A console formatter that leaves out tracebacks (``--debug`` keeps them): the failure
+    ends in the CLI's one line. The record is left whole for the other handlers (Prefect's
+    API log keeps the traceback)."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def _console_without_tracebacks() -> None:
+    """Prefect's console log without tracebacks (called once Prefect has set up logging)."""
+    loggers = [logging.getLogger()] + [
+        logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            console = isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler
+            )
+            if console and not isinstance(handler.formatter, _NoTraceback):
+                handler.setFormatter(_NoTraceback(handler.formatter))
+
+
 def _prefect_env(warehouse: str) -> None:
     """Prefect keeps its state in a folder we own and never phones home."""
     os.environ.setdefault("PREFECT_HOME", str(Path(warehouse).absolute() / ".prefect"))
@@ -349,6 +382,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         _prefect_env(args.warehouse)
         from infoshos.flows.pipeline import run_pipeline
 
+        if not args.debug:
+            _console_without_tracebacks()
         state = run_pipeline(
             warehouse=args.warehouse,
             sources=args.source,
@@ -386,6 +421,8 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
         _prefect_env(args.warehouse)
         from infoshos.flows.pipeline import reprocess_pipeline
 
+        if not args.debug:
+            _console_without_tracebacks()
         state = reprocess_pipeline(
             warehouse=args.warehouse, sources_file=args.sources, return_state=True
         )
