@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shlex
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -436,3 +438,26 @@ def test_disk_full_is_found_in_the_chain_of_causes() -> None:
     except WarehouseError as outer:
         assert integrity.disk_full(outer)
     assert not integrity.disk_full(OSError(errno.EACCES, "Permission denied"))
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_readme_verify_and_recover_commands_run(
+    copy: Warehouse, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = README.read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    lines = [ln for b in blocks for ln in b.splitlines()]
+    recover = [shlex.split(ln) for ln in lines if ln.startswith("infoshos recover")]
+    verify = [shlex.split(ln) for ln in lines if ln.startswith("infoshos verify")]
+    assert len(recover) == 1 and len(verify) == 2
+    shown = re.search(r"```\n(recovered snapshot .*?)\.\.\.\n```", text)
+    assert shown is not None
+    _garbage(copy.catalog_path)
+    for argv in recover + verify:
+        argv = [str(copy.root) if a == "data" else a for a in argv[1:]]
+        code, out, err = _cli(argv, capsys)
+        assert code == 0 and out and not err, (argv, err)
+        if argv[0] == "recover":
+            assert out.startswith(shown.group(1)), out

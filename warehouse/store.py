@@ -372,7 +372,8 @@ class Warehouse:
         """Hold the warehouse's write lock; a second writer waits, then fails clearly. Once
         held: the catalog and the current snapshot's files are checked, files a killed run left
         behind (named by no snapshot) are deleted, and the catalog is copied if its newest copy
-        is older (again when the lock is released). Re-entrant within a process (the checks run once, at the first hold)."""
+        is older (again when the lock is released). Re-entrant within a process (the checks
+        run once, at the first hold)."""
         from infoshos.warehouse import integrity
 
         self._refuse_legacy()
