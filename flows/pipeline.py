@@ -64,7 +64,7 @@ from infoshos.flows.summary import RunSummary, rule_miss_warnings
 from infoshos.warehouse.faults import crash_point
 from infoshos.warehouse.report import report_markdown
 from infoshos.warehouse.schema import SCHEMA_VERSION
-from infoshos.warehouse.store import Snapshot, Warehouse
+from infoshos.warehouse.store import Snapshot, Warehouse, lock_wait
 
 PROGRESS_EVERY = 500
 #: A run with fewer pages enriches in its own process (starting the workers and loading their
@@ -374,8 +374,6 @@ def _run_folder(wh: Warehouse, run_id: str) -> Iterator[Path]:
 
 
 # -- the flows ------------------------------------------------------------------------------
-def _lock_wait() -> float:
-    return float(os.environ.get("INFOSHOS_LOCK_WAIT", "0"))
 
 
 @flow(name="infoshos-run", log_prints=False)
@@ -422,7 +420,7 @@ def run_pipeline(
     options = CrawlOptions(
         full=full, since=since, idn_from=idn_from, idn_to=idn_to, idn_gap=idn_gap
     )
-    with wh.lock(wait_seconds=_lock_wait()), _run_folder(wh, run_id) as staging:
+    with wh.lock(wait_seconds=lock_wait()), _run_folder(wh, run_id) as staging:
         with (
             summary.stage("crawl"),
             sample_site_if_needed(selected) as base_url,
@@ -475,7 +473,7 @@ def reprocess_pipeline(warehouse: str = "data", sources_file: str | None = None)
     catalog = load_sources(sources_file)
     wh = Warehouse(warehouse)
     run_id = new_run_id()
-    with wh.lock(wait_seconds=_lock_wait()), _run_folder(wh, run_id) as staging:
+    with wh.lock(wait_seconds=lock_wait()), _run_folder(wh, run_id) as staging:
         with_stored = wh.read("pages", columns=["source"])
         names = sorted(set(with_stored["source"].to_pylist()))
         summary = RunSummary(run_id=run_id, sources=names)
