@@ -35,6 +35,7 @@ from infoshos.flows.runner import (
     dask_setting,
     parse_dask,
 )
+from infoshos.warehouse.integrity import verify
 from infoshos.warehouse.schema import SPOOL, TABLES
 from infoshos.warehouse.store import (
     OWN_FILE,
@@ -119,6 +120,8 @@ def test_worker_files_are_published_by_the_run_transaction_or_not_at_all(tmp_pat
     rows = [tuple(r.values()) for r in expected.select(cols).to_pylist()]
     assert _pages(wh) == sorted(rows, key=lambda r: r[1])
     assert sorted(wh.files("pages")) == sorted(f for f in files if f is not None)
+    report = verify(wh)  # the registered files' checksums are recorded like DuckLake's own
+    assert report.ok and report.files > 2, report.problems
 
     # a file that is not the table's declared columns is refused, nothing published
     wrong = folder / "ducklake-00000000-0000-4000-8000-000000000000.parquet"
@@ -280,6 +283,7 @@ def test_a_dask_run_writes_the_tables_of_a_single_process_run(
     assert len(added) > 1 and sorted(b.files("pages")) == sorted(added)
     assert all(pq.read_metadata(f).created_by.startswith("parquet-cpp-arrow") for f in added)
     assert all(pq.read_metadata(f).created_by.startswith("DuckDB") for f in a.files("pages"))
+    assert verify(b).ok, verify(b).problems  # checksums recorded, no file left unnamed
 
     # the same pages processed in process and on Dask: a re-process of two copies of one
     # warehouse (on Dask: the README's command) gives every table identical, entities included
@@ -291,6 +295,7 @@ def test_a_dask_run_writes_the_tables_of_a_single_process_run(
     assert done.returncode == 0, done.stderr[-2000:]
     assert Warehouse(copy).current().number == a.current().number
     _same_tables(a, Warehouse(copy))
+    assert verify(Warehouse(copy)).ok
 
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -371,4 +376,5 @@ def test_a_dask_worker_killed_mid_run_leaves_the_lake_consistent(
     done = _readme_command("run", wh.root, cluster.scheduler_address)
     assert done.returncode == 0, done.stderr[-2000:]
     assert wh.current().number > after.number and wh.orphans() == []
+    assert verify(wh).ok, verify(wh).problems
     assert {t: rows for t, rows in _tables(wh).items() if t in KEYED} == before
