@@ -25,6 +25,7 @@ import contextlib
 import functools
 import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,10 +78,15 @@ class Opaque(Generic[T]):
     looking for futures (slow on thousands of records), not other objects. (``quote`` does
     not survive the trip to a Dask worker: the task receives the annotation's tuple.)"""
 
-    __slots__ = ("value",)
+    __slots__ = ("token", "value")
 
     def __init__(self, value: T) -> None:
         self.value = value
+        self.token = uuid.uuid4().hex
+
+    def __dask_tokenize__(self) -> str:
+        """Dask names a task by hashing its arguments: without this, by pickling the value."""
+        return self.token
 
 
 def clean_chunk(pages: pa.Table, sources: Sequence[Source]) -> CleanOutput:
