@@ -185,6 +185,22 @@ def _wjaccard(a: frozenset[str], b: frozenset[str], w: Mapping[str, float]) -> f
     return sum(w.get(k, 1.0) for k in a & b) / union
 
 
+def _total(s: frozenset[str], w: Mapping[str, float]) -> float:
+    return sum(w.get(k, 1.0) for k in s)
+
+
+def _wjaccard_totals(
+    a: frozenset[str], b: frozenset[str], w: Mapping[str, float], ta: float, tb: float
+) -> float:
+    """``_wjaccard`` from the two sets' weight totals: only the intersection is summed."""
+    inter = a & b
+    if not inter:
+        return 0.0
+    shared = sum(w.get(k, 1.0) for k in inter)
+    union = ta + tb - shared
+    return shared / union if union > 0 else 0.0
+
+
 def _dates_ok(a: _Rec, b: _Rec) -> bool:
     if a.event_date is not None and b.event_date is not None and a.event_date != b.event_date:
         return False
@@ -238,12 +254,16 @@ def _by_day(records: Iterable[Mapping[str, Any]]) -> Iterator[tuple[date, list[_
 
 
 def _candidates(
-    days: Iterable[tuple[date, list[_Rec]]], num_w: Mapping[str, float]
+    days: Iterable[tuple[date, list[_Rec]]],
+    num_w: Mapping[str, float],
+    totals: dict[str, tuple[float, float]],
+    ent_w: Mapping[str, float],
 ) -> Iterator[tuple[_Rec, list[_Rec]]]:
     """For each record, the records with a larger id in another language sharing a blocking
     key within the window. A sweep over the days: only the (key, day) buckets of the days
     within ``WINDOW_DAYS`` of the current day are held, so memory follows the articles of a
-    week, not of the whole archive."""
+    week, not of the whole archive. ``totals`` holds the entity and number weight totals of
+    the records in the window (for ``_wjaccard_totals``)."""
     window = timedelta(days=WINDOW_DAYS)
     offsets = [timedelta(days=d) for d in range(-WINDOW_DAYS, WINDOW_DAYS + 1)]
     index: dict[tuple[str, date], list[_Rec]] = defaultdict(list)
@@ -257,6 +277,7 @@ def _candidates(
         if group is None:
             return False
         for r in group[1]:
+            totals[r.article_id] = (_total(r.entities, ent_w), _total(r.numbers, num_w))
             keys[r.article_id] = _blocking_keys(r, num_w)
             for k in keys[r.article_id]:
                 index[k, group[0]].append(r)
@@ -271,6 +292,7 @@ def _candidates(
         while behind and behind[0][0] < day - window:
             old_day, old = behind.popleft()
             for r in old:
+                del totals[r.article_id]
                 for k in keys.pop(r.article_id):
                     index.pop((k, old_day), None)
         for a in group:
@@ -317,11 +339,16 @@ def _scored_by_day(
     ent_w = {k: math.log(1.0 + n / c) for k, c in ent_df.items()}
     num_w = {k: math.log(1.0 + n / c) for k, c in num_df.items()}
     keyed = []
-    for a, others in _candidates(_by_day(records()), num_w):
+    totals: dict[str, tuple[float, float]] = {}
+    for a, others in _candidates(_by_day(records()), num_w, totals, ent_w):
+        ea, na = totals[a.article_id]
         for b in others:
             if not _dates_ok(a, b):
                 continue
-            score = round(score_pair(a, b, ent_w, num_w), 6)
+            eb, nb = totals[b.article_id]
+            ent = _wjaccard_totals(a.entities, b.entities, ent_w, ea, eb)
+            num = _wjaccard_totals(a.numbers, b.numbers, num_w, na, nb)
+            score = round(W_ENTITIES * ent + W_NUMBERS * num + W_DATES * _date_score(a, b), 6)
             if threshold is not None and score < threshold:
                 continue
             gap = (

@@ -547,7 +547,13 @@ class Warehouse:
         integrity.save_copy(self)
 
     def _evolve(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Add the tables and columns the declarations gained since the lake was written."""
+        """Add the tables and columns the declarations gained since the lake was written; the
+        data files are written with ``COMPRESSION`` (DuckLake's default is snappy)."""
+        row = con.execute(
+            f"SELECT value FROM {LAKE}.options() WHERE option_name = 'parquet_compression'"
+        ).fetchone()
+        if not row or row[0] != COMPRESSION:
+            con.execute(f"CALL {LAKE}.set_option('parquet_compression', {_q(COMPRESSION)})")
         have: dict[str, set[str]] = {}
         for t, c in con.execute(
             "SELECT table_name, column_name FROM information_schema.columns "
