@@ -187,10 +187,31 @@ def process(
     """Clean, deduplicate, enrich and write ``pages`` chunk by chunk against the stored
     ``state``; then cluster, write the articles and decide the end-of-run rows. Returns the
     writer, ready to commit. ``dask``: run the chunks' cleaning and enrichment on that Dask
-    cluster (:mod:`infoshos.flows.runner`; default ``$INFOSHOS_DASK``, else in process)."""
-    logger = get_run_logger()
-    index = RunIndex.start(state, run_id, reprocess, staging)
+    cluster (:mod:`infoshos.flows.runner`; default ``$INFOSHOS_DASK``, else in process).
+    A run that fails here rolls its transaction back at once (its files are orphans the next
+    run deletes), rather than holding it open until the process ends."""
     writer = RunWriter(wh, run_id, staging, reprocess)
+    try:
+        fill(writer, state, pages, sources, summary, staging, dask)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer
+
+
+def fill(
+    writer: RunWriter,
+    state: StoredState,
+    pages: RunPages,
+    sources: list[Source],
+    summary: RunSummary,
+    staging: Path,
+    dask: str | None,
+) -> None:
+    """The steps of :func:`process`, into ``writer``."""
+    logger = get_run_logger()
+    run_id, reprocess = writer.run_id, writer.reprocess
+    index = RunIndex.start(state, run_id, reprocess, staging)
     workers = default_workers() if pages.count >= POOL_MIN_PAGES else 0
     done = 0
     pending: tuple[CleanOutput, ChunkPlan, Collect] | None = None
@@ -283,7 +304,6 @@ def process(
     summary.mentions_new = index.counts["mentions"]
     summary.repairs = index.repairs
     summary.rule_misses = index.rule_misses
-    return writer
 
 
 def publish(

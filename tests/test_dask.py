@@ -334,13 +334,27 @@ def test_a_dask_worker_killed_mid_run_leaves_the_lake_consistent(
 ) -> None:
     from distributed import Client
 
-    from infoshos.flows import pipeline
+    from infoshos.flows import chunks, pipeline
 
     monkeypatch.setattr(pipeline, "CHUNK_PAGES", 7)
     wh = Warehouse(tmp_path / "data")
     pipeline.run_pipeline(warehouse=str(wh.root))
     previous = wh.current()
     before = {t: rows for t, rows in _tables(wh).items() if t in KEYED}
+
+    # a task that fails fails the run: nothing is published (the task's code travels to the
+    # workers with the module globals it uses, this failing cleaner among them)
+    def broken(pages: Any, sources: Any) -> Any:
+        raise RuntimeError("a broken cleaner")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(chunks, "clean_chunk", broken)
+        failed: Any = pipeline.run_pipeline(
+            warehouse=str(wh.root), full=True, dask=cluster.scheduler_address, return_state=True
+        )
+    assert failed.is_failed() and "a broken cleaner" in str(failed.message)
+    assert wh.current().number == previous.number and wh.current().rows == previous.rows
+
     killed: list[int] = []
     with Client(cluster.scheduler_address) as client:
         pids: dict[str, int] = client.run(os.getpid)
