@@ -14,7 +14,9 @@ only once its records are in a part (:mod:`infoshos.spiders.frontier`).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
 
@@ -129,12 +131,18 @@ class SpoolWriter:
         if self.crawler is not None and self.crawler.stats is not None:
             self.crawler.stats.set_value(SPOOL_ERROR, reason)
 
-    def flush(self) -> None:
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Record an OSError of the block (see ``_failed``), then let it go on."""
         try:
-            self._flush()
+            yield
         except OSError as exc:
             self._failed(exc)
             raise
+
+    def flush(self) -> None:
+        with self._writing():
+            self._flush()
 
     def _flush(self) -> None:
         if self.parts:
@@ -151,11 +159,8 @@ class SpoolWriter:
         self.buffer = []
 
     def close_spider(self) -> None:
-        try:
+        with self._writing():
             self._close()
-        except OSError as exc:
-            self._failed(exc)
-            raise
 
     def _close(self) -> None:
         if self.parts:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import in_ci
 
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -42,7 +43,7 @@ def need_binary(path: str | Path, package: str) -> str:
     if found and os.access(found, os.X_OK):
         return found
     message = f"{path} is missing: install Debian's {package} (.ci/install-services)"
-    if os.environ.get("CI") == "true":
+    if in_ci():
         pytest.fail(message)
     pytest.skip(message)
 
