@@ -123,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     sea.add_argument("--limit", type=_positive, default=20, metavar="N", help="default 20")
     sea.add_argument("--json", action="store_true", help="print the hits as JSON Lines")
 
+    lake = sub.add_parser("lake", help="show, or set, where the warehouse's lake lives")
+    _warehouse_arg(lake)
+    lake.add_argument("--catalog", metavar="sqlite:PATH|postgres:CONNECTION", default="")
+    lake.add_argument("--data-path", metavar="DIR|s3://BUCKET/PREFIX/", default="")
+
     mig = sub.add_parser("migrate", help="convert a warehouse of the old snapshot store")
     _warehouse_arg(mig)
 
@@ -298,10 +303,11 @@ def _check_timezone(name: str) -> str:
     return name
 
 
-def _check_writable(warehouse: str) -> None:
+def _check_writable(warehouse: str, sources: list[str] | None = None) -> None:
+    """The lock a run needs is free (in a shared lake: its ``sources``' locks)."""
     from infoshos.warehouse.store import Warehouse
 
-    with Warehouse(warehouse).lock():
+    with Warehouse(warehouse).lock(sources=sources):
         pass
 
 
@@ -344,7 +350,11 @@ def _check_run(args: argparse.Namespace) -> None:
         if any(s.sample for s in selected) and not args.start_url:
             raise ConfigError("--redis shares live crawls; the bundled sample site is local")
         check_redis(args.redis)
-    _check_writable(args.warehouse)
+    if args.start_url:
+        from infoshos.flows.sources import adhoc_source
+
+        selected = [adhoc_source(args.start_url, args.timezone)]
+    _check_writable(args.warehouse, [s.name for s in selected])
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -506,6 +516,26 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lake(args: argparse.Namespace) -> int:
+    """Show the lake's location; with --catalog/--data-path, write it to warehouse.yaml (a new
+    lake only: the lake's files are never moved)."""
+    from infoshos.warehouse.location import Location, LocationError
+    from infoshos.warehouse.store import Warehouse, WarehouseError
+
+    wh = Warehouse(args.warehouse)
+    if args.catalog or args.data_path:
+        try:
+            loc = Location.make(wh.root, args.catalog, args.data_path)
+        except LocationError as exc:
+            raise WarehouseError(str(exc)) from None
+        if loc != wh.location and wh.exists():
+            raise WarehouseError(f"warehouse {wh.root} already has a lake; it is not moved")
+        loc.save()
+        wh = Warehouse(args.warehouse)
+    print(json.dumps({**wh.location.describe(), "exists": wh.exists()}))
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     from infoshos.warehouse.migrate import LEGACY_FOLDER, migrate
     from infoshos.warehouse.store import Warehouse
@@ -638,6 +668,7 @@ COMMANDS = {
     "snapshots": cmd_snapshots,
     "search": cmd_search,
     "migrate": cmd_migrate,
+    "lake": cmd_lake,
     "extract": cmd_extract,
     "report": cmd_report,
     "serve-sample": cmd_serve_sample,

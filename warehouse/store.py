@@ -7,6 +7,10 @@ Layout of a warehouse folder::
     search.duckdb   the full-text search index, derived from ``articles`` (see search.py)
     .lock           held by the one run that may write
 
+A ``warehouse.yaml`` in the folder puts the catalog and the data files elsewhere (a PostgreSQL
+catalog, an S3 data path: see location.py); runs into such a shared lake lock their sources and
+commit one at a time (shared.py).
+
 The tables are declared in ``schema.py``; the lake is created from those declarations and gains
 the columns a newer declaration adds. A run is one DuckLake transaction: it writes new files (no
 snapshot names them yet), the quality gate checks the transaction's state, and the commit writes
@@ -36,15 +40,17 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from infoshos.warehouse import extensions
+from infoshos.warehouse import extensions, shared
 from infoshos.warehouse.faults import crash_point
 from infoshos.warehouse.legacy import is_legacy
+from infoshos.warehouse.location import LAKE_CATALOG, LAKE_DATA, Location, LocationError
 from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES, Table
 
+__all__ = ["LAKE_CATALOG", "LAKE_DATA"]  # (re-exported: declared in location.py)
+
 COMPRESSION = "zstd"
-LAKE_CATALOG = "lake.sqlite"
-LAKE_DATA = "lake"
 #: The name the lake is attached under (``lake.articles``; ``USE lake`` makes it the default).
 LAKE = "lake"
 #: A one-row table in the lake: the schema version of the declarations that wrote it.
@@ -61,6 +67,9 @@ class WarehouseError(Exception):
 
 class QualityGateError(WarehouseError):
     """The new snapshot failed a check; nothing was published."""
+
+
+LakeMoved = shared.LakeMoved
 
 
 @dataclass
@@ -103,22 +112,8 @@ def duckdb_type(t: pa.DataType) -> str:
 
 
 def attach_sql(root: Path, read_only: bool = False, as_of: str | int | None = None) -> str:
-    """The ``ATTACH`` statement of the lake in ``root`` (absolute paths: the folder may move)."""
-    options = [
-        f"DATA_PATH {_q(str(root / LAKE_DATA) + os.sep)}",
-        "OVERRIDE_DATA_PATH true",
-        "DATA_INLINING_ROW_LIMIT 0",
-    ]
-    if read_only:
-        options.append("READ_ONLY")
-    if isinstance(as_of, int):
-        options.append(f"SNAPSHOT_VERSION {as_of}")
-    elif as_of is not None:
-        options.append(f"SNAPSHOT_TIME {_q(as_of)}")
-    return (
-        f"ATTACH {_q('ducklake:sqlite:' + str(root / LAKE_CATALOG))} AS {LAKE} "
-        f"({', '.join(options)})"
-    )
+    """The ``ATTACH`` statement of the lake of the folder ``root`` (see location.py)."""
+    return Location.of(root).attach_sql(read_only=read_only, as_of=as_of, name=LAKE)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -141,17 +136,25 @@ class Warehouse:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).expanduser().absolute()
+        try:
+            self.location = Location.of(self.root)
+        except LocationError as exc:
+            raise WarehouseError(f"warehouse {self.root}: {exc}") from None
+        self._exists = False
 
     # -- paths and state ----------------------------------------------------------------------
     @property
     def catalog_path(self) -> Path:
-        return self.root / LAKE_CATALOG
+        return self.location.catalog_file or self.root / LAKE_CATALOG
 
     @property
     def data_path(self) -> Path:
         return self.root / LAKE_DATA
 
     def exists(self) -> bool:
+        if self.location.shared:  # once there, a lake stays: asked until seen
+            self._exists = self._exists or shared.has_table(self.location, META_TABLE)
+            return self._exists
         return self.catalog_path.exists()
 
     def _refuse_legacy(self) -> None:
@@ -175,11 +178,11 @@ class Warehouse:
         self.require()
         con = extensions.connect()
         try:
-            extensions.load(con)
-            con.execute(attach_sql(self.root, read_only=read_only, as_of=as_of))
+            self.location.prepare(con)
+            con.execute(self.location.attach_sql(read_only=read_only, as_of=as_of, name=LAKE))
             con.execute(f"USE {LAKE}")
             con.execute("SET TimeZone = 'UTC'")
-        except duckdb.Error as exc:
+        except (duckdb.Error, LocationError) as exc:
             con.close()
             raise WarehouseError(f"warehouse {self.root}: {_first_line(exc)}") from exc
         return con
@@ -225,6 +228,8 @@ class Warehouse:
     def snapshot_id(self) -> int:
         """The number of the latest snapshot, read straight from the SQLite catalog (cheap: no
         DuckDB, no row counts); 0 for a new warehouse."""
+        if self.location.shared:
+            return shared.snapshot_id(self.location)
         if not self.exists():
             return 0
         try:
@@ -286,7 +291,7 @@ class Warehouse:
             for batch in cur.execute(sql).to_arrow_reader(batch_rows):
                 yield pa.Table.from_batches([batch]).cast(schema)
 
-    def files(self, table: str, snapshot: Snapshot | None = None) -> list[Path]:
+    def files(self, table: str, snapshot: Snapshot | None = None) -> list[str]:
         """The Parquet data files of an append-only table (``mode="append"``): each holds whole
         rows, none is ever partly deleted. Use :meth:`read` or :meth:`scan` for the others."""
         if TABLES[table].mode != "append":
@@ -298,7 +303,11 @@ class Warehouse:
             rows = cur.execute(
                 f"SELECT data_file FROM ducklake_list_files({_q(LAKE)}, {_q(table)}{at})"
             ).fetchall()
-        return [Path(r[0]) for r in rows]
+        return [str(r[0]) for r in rows]
+
+    def read_file(self, path: str) -> pa.Table:
+        """One data file named by :meth:`files` (a local path or an ``s3://`` URL)."""
+        return pq.read_table(self.location.fs_path(path), filesystem=self.location.filesystem())
 
     def file_count(self, table: str) -> int:
         """How many data files make up the table now (``compact`` merges them)."""
@@ -309,11 +318,25 @@ class Warehouse:
 
     # -- writing -----------------------------------------------------------------------------
     @contextlib.contextmanager
-    def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
+    def lock(
+        self, wait_seconds: float = 0.0, sources: Sequence[str] | None = None
+    ) -> Iterator[None]:
         """Hold the warehouse's write lock; a second writer waits, then fails clearly. Once
-        held, files a killed run left behind (named by no snapshot) are deleted."""
+        held, files a killed run left behind (named by no snapshot) are deleted. In a shared
+        lake a run locks only its ``sources`` (see shared.py)."""
         self._refuse_legacy()
         self._ensure_writable()
+        if self.location.shared:
+            try:
+                with shared.writer_lock(self.location, wait_seconds, sources, self._delete_orphans):
+                    yield
+            except shared.LockBusy as exc:
+                what = f"source {str(exc).split(':', 1)[1]}" if ":" in str(exc) else "the lake"
+                raise WarehouseError(
+                    f"warehouse {self.root}: {what} is locked by another run; "
+                    "try again when it has finished"
+                ) from None
+            return
         fh = open(self.root / ".lock", "a+")  # noqa: SIM115 - held across the yield
         deadline = time.monotonic() + wait_seconds
         try:
@@ -341,7 +364,7 @@ class Warehouse:
                 fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
 
-    def orphans(self) -> list[Path]:
+    def orphans(self) -> list[str]:
         """Data files in the lake's folder that no snapshot names (a killed run's)."""
         if not self.exists():
             return []
@@ -353,16 +376,17 @@ class Warehouse:
             ).fetchall()
         finally:
             con.close()
-        return [Path(r[0]) for r in rows]
+        return [str(r[0]) for r in rows]
 
     def _delete_orphans(self) -> None:
         """Delete data files no snapshot names (a killed run's); only under the lock, and only
         files DuckLake itself names (``ducklake-<uuid>[-delete].parquet``): a file someone put
         in the folder by hand is left alone."""
+        fs = self.location.filesystem()
         for path in self.orphans():
-            if OWN_FILE.fullmatch(path.name):
+            if OWN_FILE.fullmatch(path.rsplit("/", 1)[-1]):
                 with contextlib.suppress(OSError):
-                    path.unlink()
+                    fs.delete_file(self.location.fs_path(path))
 
     def _ensure_writable(self) -> None:
         try:
@@ -373,6 +397,8 @@ class Warehouse:
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise WarehouseError(f"warehouse folder {self.root} is not writable: {reason}") from exc
+        if not self.location.is_default:
+            return
         if not self.exists() and self.data_path.exists() and any(self.data_path.rglob("*.parquet")):
             raise WarehouseError(
                 f"warehouse {self.root} has data files in {LAKE_DATA}/ but no catalog "
@@ -381,12 +407,28 @@ class Warehouse:
 
     def _create(self) -> None:
         """Create the lake from the declarations, whole or not at all (built under a temporary
-        name, then renamed)."""
+        name, then renamed; a shared catalog: in one transaction, one writer at a time)."""
         self._ensure_writable()
+        if self.location.shared:
+            with shared.commit_lock(self.location):
+                if not self.exists():
+                    self._create_tables(self.location.attach_sql(name=LAKE))
+            return
         tmp = self.root / f".{LAKE_CATALOG}.{uuid.uuid4().hex}.tmp"
-        con = extensions.load(extensions.connect())
+        self._create_tables(self.location.attach_sql().replace(str(self.catalog_path), str(tmp), 1))
+        # WAL: readers never block a writer's commit (the mode is kept in the file)
+        db = sqlite3.connect(tmp)
         try:
-            con.execute(attach_sql(self.root).replace(str(self.catalog_path), str(tmp), 1))
+            db.execute("PRAGMA journal_mode=WAL")
+        finally:
+            db.close()
+        os.replace(tmp, self.catalog_path)
+
+    def _create_tables(self, attach: str) -> None:
+        con = extensions.connect()
+        try:
+            self.location.prepare(con)
+            con.execute(attach)
             con.execute("BEGIN")
             con.execute(f"CREATE TABLE {LAKE}.{META_TABLE} (schema_version INTEGER)")
             con.execute(f"INSERT INTO {LAKE}.{META_TABLE} VALUES ({SCHEMA_VERSION})")
@@ -399,13 +441,6 @@ class Warehouse:
             con.execute("COMMIT")
         finally:
             con.close()
-        # WAL: readers never block a writer's commit (the mode is kept in the file)
-        db = sqlite3.connect(tmp)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-        finally:
-            db.close()
-        os.replace(tmp, self.catalog_path)
 
     def _evolve(self, con: duckdb.DuckDBPyConnection) -> None:
         """Add the tables and columns the declarations gained since the lake was written."""
@@ -428,12 +463,23 @@ class Warehouse:
         if self._check_version(con) < SCHEMA_VERSION:
             con.execute(f"UPDATE {LAKE}.{META_TABLE} SET schema_version = {SCHEMA_VERSION}")
 
-    def transaction(self, run_id: str) -> Transaction:
-        """A write transaction (the caller holds :meth:`lock`); creates the lake if needed."""
+    def transaction(self, run_id: str, base: int | None = None) -> Transaction:
+        """A write transaction (the caller holds :meth:`lock`); creates the lake if needed.
+        ``base``: the snapshot the caller's decisions read; the commit refuses (LakeMoved) when
+        another writer committed after it."""
         self._refuse_legacy()
         if not self.exists():
             self._create()
-        return Transaction(self, run_id)
+        return Transaction(self, run_id, base)
+
+    @contextlib.contextmanager
+    def committing(self) -> Iterator[None]:
+        """Commits one at a time (a shared lake; the lock of a local one already does it)."""
+        if self.location.shared:
+            with shared.commit_lock(self.location):
+                yield
+        else:
+            yield
 
 
 def create_sql(spec: Table) -> str:
@@ -485,9 +531,10 @@ class Transaction:
     """Changes to several tables, published together by :meth:`commit` (or not at all): one
     DuckLake transaction."""
 
-    def __init__(self, warehouse: Warehouse, run_id: str) -> None:
+    def __init__(self, warehouse: Warehouse, run_id: str, base: int | None = None) -> None:
         self.wh = warehouse
         self.run_id = run_id
+        self.expect = base
         self.con = warehouse.connect(read_only=False)
         self.con.execute("BEGIN")
         warehouse._evolve(self.con)
@@ -615,11 +662,16 @@ class Transaction:
             f"extra_info => {_q(extra)})"
         )
         crash_point("before-publish")
-        try:
-            self.con.execute("COMMIT")
-        except duckdb.Error as exc:
-            self.rollback()
-            raise WarehouseError(f"commit failed: {_first_line(exc)}") from exc
+        with self.wh.committing():
+            latest = self.wh.snapshot_id() if self.expect is not None else None
+            if latest is not None and latest != self.expect:
+                self.rollback()
+                raise LakeMoved(f"snapshot {latest} was committed after {self.expect}")
+            try:
+                self.con.execute("COMMIT")
+            except duckdb.Error as exc:
+                self.rollback()
+                raise WarehouseError(f"commit failed: {_first_line(exc)}") from exc
         crash_point("after-publish")
         snap = _snapshot(self.con)
         self.con.close()
