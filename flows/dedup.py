@@ -880,6 +880,16 @@ class SignatureStore(Mapping[tuple[str, str], bytes]):
     def has(self, content_hash: str) -> bool:
         return content_hash in self._row
 
+    def rows(self, content_hashes: Sequence[str]) -> np.ndarray:
+        """The row of each hash in :meth:`matrix`, -1 where there is no signature."""
+        get = self._row.get
+        return np.fromiter((get(h, -1) for h in content_hashes), np.int64, len(content_hashes))
+
+    def matrix(self, rows: np.ndarray) -> np.ndarray:
+        """The signatures of ``rows`` (from :meth:`rows`) as one ``(len(rows), NUM_PERM)``
+        uint32 array."""
+        return self._sig[rows]
+
     def signature(self, content_hash: str) -> bytes | None:
         row = self._row.get(content_hash)
         return None if row is None else self._sig[row].astype("<u4").tobytes()
@@ -916,33 +926,37 @@ def _representatives(
 def _rep_signatures(
     recs: Sequence[DedupInput], reps: Sequence[int], known: Mapping[tuple[str, str], bytes]
 ) -> tuple[list[int], np.ndarray]:
-    """The representatives long enough to be sketched (ascending) and their signatures."""
-    given: dict[int, bytes] = {}
-    todo: list[int] = []
-    for i in reps:
-        blob = known.get((recs[i]["article_id"], recs[i]["content_hash"]))
-        if blob is None:
-            todo.append(i)
-        elif len(blob) != SIGNATURE_BYTES:
-            raise ValueError(f"signature of {recs[i]['article_id']!r}: {len(blob)} bytes")
-        else:
-            given[i] = blob
-    rows: dict[int, np.ndarray] = {}
-    if given:
-        order = sorted(given)
-        block = np.frombuffer(b"".join(given[i] for i in order), dtype="<u4")
-        block = block.reshape(len(order), NUM_PERM).astype(np.uint32)
-        rows.update(zip(order, block, strict=True))
+    """The representatives long enough to be sketched (ascending) and their signatures: one
+    ``(len(reps), NUM_PERM)`` array filled in place (no per-row objects: at the end of a run
+    this runs over every article)."""
+    sig = np.empty((len(reps), NUM_PERM), dtype=np.uint32)
+    ok = np.zeros(len(reps), dtype=bool)
+    todo: list[int] = []  # positions in reps
+    if isinstance(known, SignatureStore):
+        stored = known.rows([recs[i]["content_hash"] for i in reps])
+        have = np.flatnonzero(stored >= 0)
+        sig[have] = known.matrix(stored[have])
+        ok[have] = True
+        todo = np.flatnonzero(stored < 0).tolist()
+    else:
+        for pos, i in enumerate(reps):
+            blob = known.get((recs[i]["article_id"], recs[i]["content_hash"]))
+            if blob is None:
+                todo.append(pos)
+            elif len(blob) != SIGNATURE_BYTES:
+                raise ValueError(f"signature of {recs[i]['article_id']!r}: {len(blob)} bytes")
+            else:
+                sig[pos] = np.frombuffer(blob, dtype="<u4")
+                ok[pos] = True
     for start in range(0, len(todo), _BATCH):
         part = todo[start : start + _BATCH]
-        sig, counts = _sketch_texts([recs[i]["text"] for i in part])
-        for i, row, count in zip(part, sig, counts, strict=True):
+        computed, counts = _sketch_texts([recs[reps[pos]]["text"] for pos in part])
+        for pos, row, count in zip(part, computed, counts, strict=True):
             if count >= MIN_WORDS:
-                rows[i] = row
-    keys = sorted(rows)
-    if not keys:
-        return [], np.empty((0, NUM_PERM), dtype=np.uint32)
-    return keys, np.stack([rows[i] for i in keys])
+                sig[pos] = row
+                ok[pos] = True
+    keep = np.flatnonzero(ok)
+    return [reps[pos] for pos in keep.tolist()], sig[keep]
 
 
 def _cluster(

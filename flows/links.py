@@ -44,8 +44,9 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
@@ -88,7 +89,7 @@ def numbers(text: str) -> set[str]:
     return {m.lstrip("0") or "0" for m in _NUMBER.findall(text)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Rec:
     article_id: str
     language: str
@@ -140,12 +141,14 @@ def link_input(
 ) -> tuple[str, datetime | None, date | None, tuple[str, ...], tuple[str, ...]]:
     """What ``link_translations`` needs of an article, without its text: (language,
     published_at, event_date, numbers, entity ids). ``link_record`` makes it a record again."""
+    # interned: the same numbers and entity ids recur over many articles, and a run keeps
+    # this tuple for every article it writes
     return (
-        str(article.get("language") or "und"),
+        sys.intern(str(article.get("language") or "und")),
         article.get("published_at"),
         article.get("event_date"),
-        tuple(sorted(numbers(str(article.get("text") or "")))),
-        tuple(sorted(set(entity_ids))),
+        tuple(sorted(sys.intern(n) for n in numbers(str(article.get("text") or "")))),
+        tuple(sorted({sys.intern(str(e)) for e in entity_ids})),
     )
 
 
@@ -212,36 +215,49 @@ def score_pair(a: _Rec, b: _Rec, ent_w: Mapping[str, float], num_w: Mapping[str,
     return W_ENTITIES * ent + W_NUMBERS * num + W_DATES * _date_score(a, b)
 
 
-def _candidates(recs: Sequence[_Rec], num_w: Mapping[str, float]) -> set[tuple[int, int]]:
-    """Index pairs (i < j) in different languages sharing a blocking key within the window."""
+def _blocking_keys(r: _Rec, num_w: Mapping[str, float]) -> list[str]:
+    """The article's entity ids and the rarer half of its numbers (numbers that are only dates
+    are poor keys: keep the highest weights)."""
+    out = {"e:" + e for e in r.entities}
+    if r.numbers:
+        cut = sorted(num_w.get(x, 0.0) for x in r.numbers)[len(r.numbers) // 2]
+        out |= {"n:" + x for x in r.numbers if num_w.get(x, 0.0) >= cut}
+    return list(out)
 
-    # numbers that are only dates are poor keys: keep the rarer half (highest weight)
-    def keys(r: _Rec) -> set[str]:
-        out = {"e:" + e for e in r.entities}
-        if r.numbers:
-            cut = sorted(num_w.get(x, 0.0) for x in r.numbers)[len(r.numbers) // 2]
-            out |= {"n:" + x for x in r.numbers if num_w.get(x, 0.0) >= cut}
-        return out
 
-    rec_keys = [keys(r) for r in recs]
+def _candidates(recs: Sequence[_Rec], num_w: Mapping[str, float]) -> Iterator[tuple[int, set[int]]]:
+    """For each record ``i``, the records ``j > i`` in another language sharing a blocking key
+    within the window. A sweep over the days: only the (key, day) buckets of the days within
+    ``WINDOW_DAYS`` of the current day are held, so memory follows the articles of a week, not
+    of the whole archive."""
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for i, r in enumerate(recs):
+        by_day[r.day].append(i)
+    days = sorted(by_day)
     index: dict[tuple[str, date], list[int]] = defaultdict(list)
-    for i, ks in enumerate(rec_keys):
-        for k in ks:
-            index[k, recs[i].day].append(i)
-    pairs: set[tuple[int, int]] = set()
+    keys: dict[int, list[str]] = {}
     offsets = [timedelta(days=d) for d in range(-WINDOW_DAYS, WINDOW_DAYS + 1)]
-    for i, ks in enumerate(rec_keys):
-        a = recs[i]
-        buckets = [index.get((k, a.day + off)) for k in ks for off in offsets]
-        present = [b for b in buckets if b]
-        usable = [b for b in present if len(b) <= BUCKET_MAX]
-        if not usable and present:  # only common keys: use the smallest bucket
-            usable = [min(present, key=len)]
-        for bucket in usable:
-            for j in bucket:
-                if j > i and recs[j].language != a.language:
-                    pairs.add((i, j))
-    return pairs
+    window = timedelta(days=WINDOW_DAYS)
+    added = removed = 0
+    for day in days:
+        while added < len(days) and days[added] <= day + window:
+            for i in by_day[days[added]]:
+                keys[i] = _blocking_keys(recs[i], num_w)
+                for k in keys[i]:
+                    index[k, days[added]].append(i)
+            added += 1
+        while days[removed] < day - window:
+            for i in by_day[days[removed]]:
+                for k in keys.pop(i):
+                    index.pop((k, days[removed]), None)
+            removed += 1
+        for i in by_day[day]:
+            a = recs[i]
+            present = [b for k in keys[i] for off in offsets if (b := index.get((k, day + off)))]
+            usable = [b for b in present if len(b) <= BUCKET_MAX]
+            if not usable and present:  # only common keys: use the smallest bucket
+                usable = [min(present, key=len)]
+            yield i, {j for b in usable for j in b if j > i and recs[j].language != a.language}
 
 
 def candidate_scores(articles: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, float]]:
@@ -261,9 +277,7 @@ def link_translations(
     recs = _records(articles)
     linked: set[tuple[int, str]] = set()  # (article index, language it has a link in)
     rows: list[LinkRow] = []
-    for score, i, j in _scored(recs):
-        if score < threshold:
-            break
+    for score, i, j in _scored(recs, threshold):
         if (i, recs[j].language) in linked or (j, recs[i].language) in linked:
             continue
         linked.add((i, recs[j].language))
@@ -284,23 +298,30 @@ def _records(articles: Sequence[Mapping[str, Any]]) -> list[_Rec]:
     return recs
 
 
-def _scored(recs: Sequence[_Rec]) -> list[tuple[float, int, int]]:
-    """Candidate pairs (i < j, sorted records) passing the date rules: (score, i, j), best
-    first; ties go to the pair published closer in time, then by position (that is, by ids),
-    so a translation links to the original rather than to a republished copy."""
+def _scored(recs: Sequence[_Rec], threshold: float | None = None) -> list[tuple[float, int, int]]:
+    """Candidate pairs (i < j, sorted records) passing the date rules (and scoring at least
+    ``threshold``): (score, i, j), best first; ties go to the pair published closer in time,
+    then by position (that is, by ids), so a translation links to the original rather than to
+    a republished copy."""
     n = len(recs)
     ent_w = _weights((r.entities for r in recs), n)
     num_w = _weights((r.numbers for r in recs), n)
     keyed = []
-    for i, j in _candidates(recs, num_w):
-        a, b = recs[i], recs[j]
-        if _dates_ok(a, b):
+    for i, others in _candidates(recs, num_w):
+        a = recs[i]
+        for j in others:
+            b = recs[j]
+            if not _dates_ok(a, b):
+                continue
+            score = round(score_pair(a, b, ent_w, num_w), 6)
+            if threshold is not None and score < threshold:
+                continue
             gap = (
                 abs(a.published_at - b.published_at) if a.published_at and b.published_at else None
             )
             seconds = (
                 gap.total_seconds() if gap is not None else 86400.0 * abs((a.day - b.day).days)
             )
-            keyed.append((-round(score_pair(a, b, ent_w, num_w), 6), seconds, i, j))
+            keyed.append((-score, seconds, i, j))
     keyed.sort()
     return [(-neg, i, j) for neg, _, i, j in keyed]
