@@ -498,7 +498,7 @@ def run_pipeline(
                     writer.abort()
                     if replay:
                         raise WarehouseError(f"run {run_id} not published: {exc}") from None
-                    logger.info("another run committed first (%s); processing again", exc)
+                    logger.warning("another run committed first (%s); processing again", exc)
     logger.info("run %s published snapshot %s", run_id, summary.snapshot)
     return finish(summary, wh)
 
