@@ -36,12 +36,12 @@ S3_SECRET = "s3-" + uuid.uuid4().hex
 README_DSN = "dbname=infoshos host=127.0.0.1 port=5432 user=infoshos"
 README_BUCKET = "s3://infoshos-lake/archive/"
 #: Columns a run or the clock makes (ids, times, the run's own settings): they differ between
-#: two lakes written by the same runs (``fetch_url``: the sample site's port). ``mode``: a run into
-#: an empty lake counts as full.
+#: two lakes written by the same runs (``fetch_url``: the sample site's port; ``via``: which link
+#: reached a page first, crawl timing). ``mode``: a run into an empty lake counts as full.
 RUN_MADE = {
     "run_id", "first_seen_run", "page_id", "fetch_url", "headers", "body", "fetched_at",
     "started_at", "finished_at", "stage_seconds", "code_version", "lock_hash", "config",
-    "message", "mode",
+    "message", "mode", "via",
 }  # fmt: skip
 
 
