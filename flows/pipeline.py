@@ -483,7 +483,7 @@ def run_pipeline(
             # lock throughout, so that it cannot lose again
             with wh.committing() if replay else contextlib.nullcontext():
                 summary = copy.deepcopy(crawled)
-                base = wh.snapshot_id()
+                base = wh.ensure().snapshot_id()  # (a new lake's creation is not a move)
                 state = StoredState.read(wh)
                 history = state.yield_history(mode)
                 summary.messages += health.yield_alarms(summary.sources, yields, history)

@@ -165,51 +165,56 @@ def _poll(wh: Warehouse) -> tuple[int, int, int, int]:
 def test_two_runs_at_once_make_the_lake_two_runs_in_a_row_make(
     postgres_dsn: str, lake_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """Run B writes its whole run and is held just before its commit; run A (another source)
-    runs and commits meanwhile; B finds the lake moved, processes again on A's snapshot and
-    commits. A reader polls the lake throughout and sees only whole runs. The lake equals the
-    one made by A then B, run one after the other into a fresh lake."""
+    """Runs B and then A (another source) start on the same snapshot, write their whole runs
+    and are held just before their commits, both holding their locks; B commits; A finds the
+    lake moved, processes again on B's snapshot and commits. A reader polls the lake throughout
+    and sees only whole runs. The lake equals the one made by B then A, run one after the other
+    into a fresh lake (the order of their starts and commits: an article seen in both sources
+    is canonical in the run that started first)."""
     shared = _shared(tmp_path / "shared", postgres_dsn, lake_env)
-    gate = tmp_path / "gate"
-    paused = {**lake_env, PAUSE_ENV: f"before-publish:{gate}"}
-    b = _start("run", "--warehouse", str(shared), "--source", B, env=paused)
     seen: set[tuple[int, int, int, int]] = set()
     wh = Warehouse(shared)
-    deadline = time.monotonic() + 300
-    while not Path(f"{gate}.reached").exists():
-        assert b.poll() is None, b.communicate()[1][-3000:]
-        assert time.monotonic() < deadline
-        if wh.exists():
+
+    def held(source: str, gate: Path) -> subprocess.Popen[str]:
+        env = {**lake_env, PAUSE_ENV: f"before-publish:{gate}"}
+        run = _start("run", "--warehouse", str(shared), "--source", source, env=env)
+        deadline = time.monotonic() + 300
+        while not Path(f"{gate}.reached").exists():
+            assert run.poll() is None, run.communicate()[1][-3000:]
+            assert time.monotonic() < deadline
+            if wh.exists():
+                seen.add(_poll(wh))
+            time.sleep(0.2)
+        return run
+
+    def finish(run: subprocess.Popen[str], gate: Path) -> str:
+        gate.touch()
+        while run.poll() is None:
             seen.add(_poll(wh))
-        time.sleep(0.2)
-    a = _start("run", "--warehouse", str(shared), "--source", A, env=lake_env)
-    while a.poll() is None:
-        seen.add(_poll(wh))
-        time.sleep(0.1)
-    a_err = a.communicate()[1]
-    assert a.returncode == 0, a_err[-3000:]
-    gate.touch()
-    while b.poll() is None:
-        seen.add(_poll(wh))
-        time.sleep(0.1)
-    b_out, b_err = b.communicate()
-    assert b.returncode == 0, b_err[-3000:]
-    assert "another run committed first" in b_out + b_err  # B replayed on A's snapshot
+            time.sleep(0.1)
+        out, err = run.communicate()
+        assert run.returncode == 0, err[-3000:]
+        return out + err
+
+    b = held(B, tmp_path / "gate-b")
+    a = held(A, tmp_path / "gate-a")
+    assert "another run committed first" not in finish(b, tmp_path / "gate-b")
+    assert "another run committed first" in finish(a, tmp_path / "gate-a")  # A replayed
     seen.add(_poll(wh))
 
     reference = _shared(tmp_path / "reference", postgres_dsn, lake_env, suffix="_ref")
-    _run(reference, A, lake_env)
     _run(reference, B, lake_env)
+    _run(reference, A, lake_env)
     got, want = _tables(wh), _tables(Warehouse(reference))
     assert got["articles"] and got["pages"]
-    for name in TABLES:
-        assert got[name] == want[name], name  # no row lost or doubled, none different
+    for name in TABLES:  # no row lost or doubled, none different
+        assert got[name] == want[name], (name, _differences(got[name], want[name]))
     for name, spec in TABLES.items():
         if spec.mode == "state":  # keys unique
             keys = [tuple(r) for r in _keys(wh, name, spec.key)]
             assert len(keys) == len(set(keys)), name
 
-    # the reader saw the empty lake, A's run and then A's and B's: never a partial run
+    # the reader saw the empty lake, B's run and then B's and A's: never a partial run
     runs = {s[3]: s for s in seen}
     by_snapshot: dict[int, set[tuple[int, int, int, int]]] = {}
     for s in seen:
@@ -218,6 +223,18 @@ def test_two_runs_at_once_make_the_lake_two_runs_in_a_row_make(
     final = _poll(wh)
     assert set(runs) <= {0, 1, 2} and runs[2] == final
     assert 1 in runs and 0 < runs[1][1] < final[1] and 0 < runs[1][2] < final[2]
+
+
+def _differences(got: list[tuple[Any, ...]], want: list[tuple[Any, ...]]) -> list[str]:
+    """The first rows that differ, as (position, column index, got, want) lines."""
+    out = [f"{len(got)} rows, {len(want)} expected"]
+    for g, w in zip(got, want, strict=False):
+        if g != w:
+            pairs = enumerate(zip(g, w, strict=True))
+            out += [f"{i}: {a!r:.80} != {b!r:.80}" for i, (a, b) in pairs if a != b]
+            if len(out) > 6:
+                break
+    return out
 
 
 def _keys(wh: Warehouse, table: str, key: tuple[str, ...]) -> list[tuple[Any, ...]]:

@@ -467,10 +467,14 @@ class Warehouse:
         """A write transaction (the caller holds :meth:`lock`); creates the lake if needed.
         ``base``: the snapshot the caller's decisions read; the commit refuses (LakeMoved) when
         another writer committed after it."""
+        return Transaction(self.ensure(), run_id, base)
+
+    def ensure(self) -> Warehouse:
+        """This warehouse, its lake created if there is none yet (the caller holds the lock)."""
         self._refuse_legacy()
         if not self.exists():
             self._create()
-        return Transaction(self, run_id, base)
+        return self
 
     @contextlib.contextmanager
     def committing(self) -> Iterator[None]:
