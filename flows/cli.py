@@ -4,6 +4,8 @@
     infoshos probe SOURCE_OR_URL [--sources FILE] [--pages N] [--timezone TZ] [--json]
     infoshos sql "SELECT ..." [--warehouse DIR] [--format table|csv|json] [--write]
     infoshos sources
+    infoshos verify [--warehouse DIR] [--json]
+    infoshos recover [--warehouse DIR]
     infoshos serve-sample [--port N]
     infoshos crawl-worker --redis URL (--source NAME | --start-url URL ...) [--warehouse DIR]
 
@@ -15,7 +17,9 @@ options of ``run``, ``reprocess`` and ``serve`` are all checked before Prefect i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -169,6 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: keep every snapshot)",
     )
 
+    ver = sub.add_parser(
+        "verify",
+        help="check the catalog and every data file (size, sha256); exit 1 when a problem is found",
+    )
+    _warehouse_arg(ver)
+    ver.add_argument("--json", action="store_true", help="print the findings as JSON")
+
+    rec = sub.add_parser(
+        "recover", help="rebuild a lost or damaged catalog from its newest sound copy"
+    )
+    _warehouse_arg(rec)
+
     src = sub.add_parser("sources", help="list the configured sources, or --check a file")
     src.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
     src.add_argument(
@@ -303,12 +319,55 @@ def _check_timezone(name: str) -> str:
     return name
 
 
-def _check_writable(warehouse: str, sources: list[str] | None = None) -> None:
-    """The lock a run needs is free (in a shared lake: its ``sources``' locks)."""
+def _check_writable(warehouse: str) -> None:
     from infoshos.warehouse.store import Warehouse
 
-    with Warehouse(warehouse).lock(sources=sources):
+    with Warehouse(warehouse).lock():
         pass
+
+
+def _hold_lock(
+    warehouse: str, sources: list[str] | None = None
+) -> contextlib.AbstractContextManager[None]:
+    """The warehouse's lock, taken before Prefect starts and held until the run ends (the flow
+    takes it again, re-entrantly): a second run started meanwhile is refused at once. Taking it
+    checks the folder, the catalog, the current files' sizes and the free space. In a shared
+    lake a run holds only its ``sources``' locks."""
+    from infoshos.warehouse.store import Warehouse, lock_wait
+
+    return Warehouse(warehouse).lock(wait_seconds=lock_wait(), sources=sources)
+
+
+class _NoTraceback(logging.Formatter):
+    """A console formatter that leaves out tracebacks (``--debug`` keeps them): the failure
+    ends in the CLI's one line. The record is left whole for the other handlers (Prefect's
+    API log keeps the traceback)."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def _console_without_tracebacks() -> None:
+    """Prefect's console log without tracebacks (called once Prefect has set up logging)."""
+    loggers = [logging.getLogger()] + [
+        logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            console = isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler
+            )
+            if console and not isinstance(handler.formatter, _NoTraceback):
+                handler.setFormatter(_NoTraceback(handler.formatter))
 
 
 def _prefect_env(warehouse: str) -> None:
@@ -318,8 +377,9 @@ def _prefect_env(warehouse: str) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def _check_run(args: argparse.Namespace) -> None:
-    """Every option of ``run``, checked before Prefect starts its temporary API (~8 s)."""
+def _check_run(args: argparse.Namespace) -> list[str]:
+    """Every option of ``run``, checked before Prefect starts its temporary API (~8 s); the
+    names of the sources the run writes."""
     from infoshos.flows.sources import ConfigError, load_sources, select_sources
 
     for url in args.start_url or []:
@@ -354,28 +414,31 @@ def _check_run(args: argparse.Namespace) -> None:
         from infoshos.flows.sources import adhoc_source
 
         selected = [adhoc_source(args.start_url, args.timezone)]
-    _check_writable(args.warehouse, [s.name for s in selected])
+    return [s.name for s in selected]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    _check_run(args)
-    _prefect_env(args.warehouse)
-    from infoshos.flows.pipeline import run_pipeline
+    sources = _check_run(args)
+    with _hold_lock(args.warehouse, sources):
+        _prefect_env(args.warehouse)
+        from infoshos.flows.pipeline import run_pipeline
 
-    state = run_pipeline(
-        warehouse=args.warehouse,
-        sources=args.source,
-        start_urls=args.start_url,
-        sources_file=args.sources,
-        full=args.full,
-        since=args.since,
-        idn_from=args.idn_from,
-        idn_to=args.idn_to,
-        idn_gap=args.idn_gap,
-        timezone=args.timezone,
-        redis=args.redis,
-        return_state=True,
-    )
+        if not args.debug:
+            _console_without_tracebacks()
+        state = run_pipeline(
+            warehouse=args.warehouse,
+            sources=args.source,
+            start_urls=args.start_url,
+            sources_file=args.sources,
+            full=args.full,
+            since=args.since,
+            idn_from=args.idn_from,
+            idn_to=args.idn_to,
+            idn_gap=args.idn_gap,
+            timezone=args.timezone,
+            redis=args.redis,
+            return_state=True,
+        )
     return _report_flow(state, as_json=args.json)
 
 
@@ -428,13 +491,15 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
     Warehouse(args.warehouse).require()
     load_sources(args.sources)  # a malformed file fails here, in one line
-    _check_writable(args.warehouse)
-    _prefect_env(args.warehouse)
-    from infoshos.flows.pipeline import reprocess_pipeline
+    with _hold_lock(args.warehouse):
+        _prefect_env(args.warehouse)
+        from infoshos.flows.pipeline import reprocess_pipeline
 
-    state = reprocess_pipeline(
-        warehouse=args.warehouse, sources_file=args.sources, return_state=True
-    )
+        if not args.debug:
+            _console_without_tracebacks()
+        state = reprocess_pipeline(
+            warehouse=args.warehouse, sources_file=args.sources, return_state=True
+        )
     return _report_flow(state, as_json=False)
 
 
@@ -610,6 +675,33 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when the warehouse is sound, 1 with a line per problem, 2 when there is none."""
+    from infoshos.warehouse.integrity import verify
+    from infoshos.warehouse.store import Warehouse
+
+    report = verify(Warehouse(args.warehouse))
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+    else:
+        for problem in report.problems:
+            print(f"problem: {problem}")
+        print(report.summary())
+    return 0 if report.ok else 1
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from infoshos.warehouse.integrity import recover
+    from infoshos.warehouse.store import Warehouse
+
+    done = recover(Warehouse(args.warehouse))
+    if done is None:
+        print(f"the catalog of {args.warehouse} is sound: nothing to recover")
+        return 0
+    print("\n".join(done.lines()))
+    return 0
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
     from infoshos.flows.sources import load_sources, read_sources_file
 
@@ -675,12 +767,15 @@ COMMANDS = {
     "status": cmd_status,
     "probe": cmd_probe,
     "crawl-worker": cmd_crawl_worker,
+    "verify": cmd_verify,
+    "recover": cmd_recover,
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from infoshos.flows.sources import ConfigError
+    from infoshos.warehouse.integrity import disk_full
     from infoshos.warehouse.store import WarehouseError
 
     try:
@@ -696,9 +791,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one line for the operator; --debug for the traceback
         if args.debug:
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"infoshos: error: {type(exc).__name__}: {first}", file=sys.stderr)
+        if disk_full(exc):
+            print(
+                f"infoshos: error: the disk is full ({_first(exc)}); free some space and run "
+                "again (an interrupted run publishes nothing)",
+                file=sys.stderr,
+            )
+            return 2
+        print(f"infoshos: error: {type(exc).__name__}: {_first(exc)}", file=sys.stderr)
         return 1
+
+
+def _first(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
 
 
 if __name__ == "__main__":

@@ -45,8 +45,8 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypedDict
@@ -60,7 +60,9 @@ __all__ = [
     "candidate_scores",
     "link_input",
     "link_record",
+    "link_day",
     "link_translations",
+    "link_translations_by_day",
     "numbers",
     "score_pair",
 ]
@@ -176,18 +178,27 @@ def _date_numbers(*days: date | None) -> set[str]:
     return out
 
 
-def _weights(sets: Iterable[frozenset[str]], n: int) -> dict[str, float]:
-    df: Counter[str] = Counter()
-    for s in sets:
-        df.update(s)
-    return {k: math.log(1.0 + n / c) for k, c in df.items()}
-
-
 def _wjaccard(a: frozenset[str], b: frozenset[str], w: Mapping[str, float]) -> float:
     union = sum(w.get(k, 1.0) for k in a | b)
     if union == 0:
         return 0.0
     return sum(w.get(k, 1.0) for k in a & b) / union
+
+
+def _total(s: frozenset[str], w: Mapping[str, float]) -> float:
+    return sum(w.get(k, 1.0) for k in s)
+
+
+def _wjaccard_totals(
+    a: frozenset[str], b: frozenset[str], w: Mapping[str, float], ta: float, tb: float
+) -> float:
+    """``_wjaccard`` from the two sets' weight totals: only the intersection is summed."""
+    inter = a & b
+    if not inter:
+        return 0.0
+    shared = sum(w.get(k, 1.0) for k in inter)
+    union = ta + tb - shared
+    return shared / union if union > 0 else 0.0
 
 
 def _dates_ok(a: _Rec, b: _Rec) -> bool:
@@ -225,46 +236,144 @@ def _blocking_keys(r: _Rec, num_w: Mapping[str, float]) -> list[str]:
     return list(out)
 
 
-def _candidates(recs: Sequence[_Rec], num_w: Mapping[str, float]) -> Iterator[tuple[int, set[int]]]:
-    """For each record ``i``, the records ``j > i`` in another language sharing a blocking key
-    within the window. A sweep over the days: only the (key, day) buckets of the days within
-    ``WINDOW_DAYS`` of the current day are held, so memory follows the articles of a week, not
-    of the whole archive."""
-    by_day: dict[date, list[int]] = defaultdict(list)
-    for i, r in enumerate(recs):
-        by_day[r.day].append(i)
-    days = sorted(by_day)
-    index: dict[tuple[str, date], list[int]] = defaultdict(list)
-    keys: dict[int, list[str]] = {}
-    offsets = [timedelta(days=d) for d in range(-WINDOW_DAYS, WINDOW_DAYS + 1)]
+def _by_day(records: Iterable[Mapping[str, Any]]) -> Iterator[tuple[date, list[_Rec]]]:
+    """The usable records (``_coerce``) grouped by day; ``records`` must come in day order."""
+    group: list[_Rec] = []
+    for raw in records:
+        r = _coerce(raw)
+        if r is None:
+            continue
+        if group and r.day < group[-1].day:
+            raise ValueError(f"records out of day order at {r.article_id!r} ({r.day})")
+        if group and r.day != group[-1].day:
+            yield group[-1].day, group
+            group = []
+        group.append(r)
+    if group:
+        yield group[-1].day, group
+
+
+def _candidates(
+    days: Iterable[tuple[date, list[_Rec]]],
+    num_w: Mapping[str, float],
+    totals: dict[str, tuple[float, float]],
+    ent_w: Mapping[str, float],
+) -> Iterator[tuple[_Rec, list[_Rec]]]:
+    """For each record, the records with a larger id in another language sharing a blocking
+    key within the window. A sweep over the days: only the (key, day) buckets of the days
+    within ``WINDOW_DAYS`` of the current day are held, so memory follows the articles of a
+    week, not of the whole archive. ``totals`` holds the entity and number weight totals of
+    the records in the window (for ``_wjaccard_totals``)."""
     window = timedelta(days=WINDOW_DAYS)
-    added = removed = 0
-    for day in days:
-        while added < len(days) and days[added] <= day + window:
-            for i in by_day[days[added]]:
-                keys[i] = _blocking_keys(recs[i], num_w)
-                for k in keys[i]:
-                    index[k, days[added]].append(i)
-            added += 1
-        while days[removed] < day - window:
-            for i in by_day[days[removed]]:
-                for k in keys.pop(i):
-                    index.pop((k, days[removed]), None)
-            removed += 1
-        for i in by_day[day]:
-            a = recs[i]
-            present = [b for k in keys[i] for off in offsets if (b := index.get((k, day + off)))]
+    offsets = [timedelta(days=d) for d in range(-WINDOW_DAYS, WINDOW_DAYS + 1)]
+    index: dict[tuple[str, date], list[_Rec]] = defaultdict(list)
+    keys: dict[str, list[str]] = {}
+    source = iter(days)
+    ahead: deque[tuple[date, list[_Rec]]] = deque()  # read and indexed, not yet swept
+    behind: deque[tuple[date, list[_Rec]]] = deque()  # swept, still within the window
+
+    def pull() -> bool:
+        group = next(source, None)
+        if group is None:
+            return False
+        for r in group[1]:
+            totals[r.article_id] = (_total(r.entities, ent_w), _total(r.numbers, num_w))
+            keys[r.article_id] = _blocking_keys(r, num_w)
+            for k in keys[r.article_id]:
+                index[k, group[0]].append(r)
+        ahead.append(group)
+        return True
+
+    more = pull()
+    while ahead:
+        day, group = ahead[0]
+        while more and ahead[-1][0] <= day + window:
+            more = pull()
+        while behind and behind[0][0] < day - window:
+            old_day, old = behind.popleft()
+            for r in old:
+                del totals[r.article_id]
+                for k in keys.pop(r.article_id):
+                    index.pop((k, old_day), None)
+        for a in group:
+            ks = keys[a.article_id]
+            present = [got for k in ks for off in offsets if (got := index.get((k, day + off)))]
             usable = [b for b in present if len(b) <= BUCKET_MAX]
             if not usable and present:  # only common keys: use the smallest bucket
                 usable = [min(present, key=len)]
-            yield i, {j for b in usable for j in b if j > i and recs[j].language != a.language}
+            seen: set[str] = set()
+            others = []
+            for bucket in usable:
+                for b in bucket:
+                    if (
+                        b.article_id > a.article_id
+                        and b.language != a.language
+                        and b.article_id not in seen
+                    ):
+                        seen.add(b.article_id)
+                        others.append(b)
+            yield a, others
+        behind.append(ahead.popleft())
+
+
+def _scored_by_day(
+    records: Callable[[], Iterable[Mapping[str, Any]]], threshold: float | None
+) -> list[tuple[float, _Rec, _Rec]]:
+    """Candidate pairs (a, b with a's id < b's) passing the date rules (and scoring at least
+    ``threshold``): (score, a, b), best first; ties go to the pair published closer in time,
+    then by ids, so a translation links to the original rather than to a republished copy.
+    ``records()`` gives the records in day order; it is called twice (weights, then pairs)."""
+    n = 0
+    ent_df: Counter[str] = Counter()
+    num_df: Counter[str] = Counter()
+    ids: set[str] = set()
+    for _, group in _by_day(records()):
+        for r in group:
+            if r.article_id in ids:
+                raise ValueError(f"duplicate article_id {r.article_id!r} in the input")
+            ids.add(r.article_id)
+            ent_df.update(r.entities)
+            num_df.update(r.numbers)
+    n = len(ids)
+    del ids
+    ent_w = {k: math.log(1.0 + n / c) for k, c in ent_df.items()}
+    num_w = {k: math.log(1.0 + n / c) for k, c in num_df.items()}
+    keyed = []
+    totals: dict[str, tuple[float, float]] = {}
+    for a, others in _candidates(_by_day(records()), num_w, totals, ent_w):
+        ea, na = totals[a.article_id]
+        for b in others:
+            if not _dates_ok(a, b):
+                continue
+            eb, nb = totals[b.article_id]
+            ent = _wjaccard_totals(a.entities, b.entities, ent_w, ea, eb)
+            num = _wjaccard_totals(a.numbers, b.numbers, num_w, na, nb)
+            score = round(W_ENTITIES * ent + W_NUMBERS * num + W_DATES * _date_score(a, b), 6)
+            if threshold is not None and score < threshold:
+                continue
+            gap = (
+                abs(a.published_at - b.published_at) if a.published_at and b.published_at else None
+            )
+            seconds = (
+                gap.total_seconds() if gap is not None else 86400.0 * abs((a.day - b.day).days)
+            )
+            keyed.append((-score, seconds, a.article_id, b.article_id, a, b))
+    keyed.sort(key=lambda k: k[:4])
+    return [(-k[0], k[4], k[5]) for k in keyed]
+
+
+def _day_order(articles: Sequence[Mapping[str, Any]]) -> Callable[[], list[Mapping[str, Any]]]:
+    recs = [(r.day, i) for i, r in enumerate(map(_coerce, articles)) if r is not None]
+    ordered = [articles[i] for _, i in sorted(recs, key=lambda t: t[0])]
+    return lambda: ordered
 
 
 def candidate_scores(articles: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, float]]:
     """Every candidate pair that passes the date rules, with its score: ``(a, b, score)`` with
     ``a < b``, best first (ties by ids). For tuning and diagnostics."""
-    recs = _records(articles)
-    return [(recs[i].article_id, recs[j].article_id, s) for s, i, j in _scored(recs)]
+    return [
+        (a.article_id, b.article_id, s) for s, a, b in _scored_by_day(_day_order(articles), None)
+    ]
 
 
 def link_translations(
@@ -274,54 +383,32 @@ def link_translations(
 
     Returns both directions of every link, sorted by (article_id, other_id).
     """
-    recs = _records(articles)
-    linked: set[tuple[int, str]] = set()  # (article index, language it has a link in)
+    return link_translations_by_day(_day_order(articles), threshold=threshold)
+
+
+def link_translations_by_day(
+    records: Callable[[], Iterable[Mapping[str, Any]]], *, threshold: float = THRESHOLD
+) -> list[LinkRow]:
+    """``link_translations`` over records read twice from ``records()``, which gives them in
+    the order of their day (``event_date``, else the date of ``published_at``): memory follows
+    the articles of a week and the pairs above the threshold, not the whole archive."""
+    linked: set[tuple[str, str]] = set()  # (article, language it has a link in)
     rows: list[LinkRow] = []
-    for score, i, j in _scored(recs, threshold):
-        if (i, recs[j].language) in linked or (j, recs[i].language) in linked:
+    for score, ra, rb in _scored_by_day(records, threshold):
+        a, b = ra.article_id, rb.article_id
+        if (a, rb.language) in linked or (b, ra.language) in linked:
             continue
-        linked.add((i, recs[j].language))
-        linked.add((j, recs[i].language))
-        a, b = recs[i].article_id, recs[j].article_id
+        linked.add((a, rb.language))
+        linked.add((b, ra.language))
         rows.append(LinkRow(article_id=a, other_id=b, kind=KIND, score=score))
         rows.append(LinkRow(article_id=b, other_id=a, kind=KIND, score=score))
     rows.sort(key=lambda r: (r["article_id"], r["other_id"]))
     return rows
 
 
-def _records(articles: Sequence[Mapping[str, Any]]) -> list[_Rec]:
-    recs = [r for r in (_coerce(a) for a in articles) if r is not None]
-    recs.sort(key=lambda r: r.article_id)
-    for a, b in zip(recs, recs[1:], strict=False):
-        if a.article_id == b.article_id:
-            raise ValueError(f"duplicate article_id {a.article_id!r} in the input")
-    return recs
-
-
-def _scored(recs: Sequence[_Rec], threshold: float | None = None) -> list[tuple[float, int, int]]:
-    """Candidate pairs (i < j, sorted records) passing the date rules (and scoring at least
-    ``threshold``): (score, i, j), best first; ties go to the pair published closer in time,
-    then by position (that is, by ids), so a translation links to the original rather than to
-    a republished copy."""
-    n = len(recs)
-    ent_w = _weights((r.entities for r in recs), n)
-    num_w = _weights((r.numbers for r in recs), n)
-    keyed = []
-    for i, others in _candidates(recs, num_w):
-        a = recs[i]
-        for j in others:
-            b = recs[j]
-            if not _dates_ok(a, b):
-                continue
-            score = round(score_pair(a, b, ent_w, num_w), 6)
-            if threshold is not None and score < threshold:
-                continue
-            gap = (
-                abs(a.published_at - b.published_at) if a.published_at and b.published_at else None
-            )
-            seconds = (
-                gap.total_seconds() if gap is not None else 86400.0 * abs((a.day - b.day).days)
-            )
-            keyed.append((-score, seconds, i, j))
-    keyed.sort()
-    return [(-neg, i, j) for neg, _, i, j in keyed]
+def link_day(record: Mapping[str, Any]) -> date | None:
+    """The day a record is swept on (None: never linked): its ``event_date``, else the date of
+    its ``published_at``."""
+    return _day(record.get("event_date")) or _day(
+        record.get("published_at") if isinstance(record.get("published_at"), datetime) else None
+    )

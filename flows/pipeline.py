@@ -17,7 +17,6 @@ import copy
 import fcntl
 import hashlib
 import json
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -66,7 +65,7 @@ from infoshos.flows.summary import RunSummary, rule_miss_warnings
 from infoshos.warehouse.faults import crash_point
 from infoshos.warehouse.report import report_markdown
 from infoshos.warehouse.schema import SCHEMA_VERSION
-from infoshos.warehouse.store import LakeMoved, Snapshot, Warehouse, WarehouseError
+from infoshos.warehouse.store import LakeMoved, Snapshot, Warehouse, WarehouseError, lock_wait
 
 PROGRESS_EVERY = 500
 #: A run with fewer pages enriches in its own process (starting the workers and loading their
@@ -216,7 +215,7 @@ def process(
     ``state`` (read at snapshot ``base``); then cluster, write the articles and decide the
     end-of-run rows. Returns the writer, ready to commit."""
     logger = get_run_logger()
-    index = RunIndex.start(state, run_id, reprocess)
+    index = RunIndex.start(state, run_id, reprocess, staging)
     writer = RunWriter(wh, run_id, staging, reprocess, base)
     workers = default_workers() if pages.count >= POOL_MIN_PAGES else 0
     done = 0
@@ -396,8 +395,6 @@ def _held(path: Path) -> bool:
 
 
 # -- the flows ------------------------------------------------------------------------------
-def _lock_wait() -> float:
-    return float(os.environ.get("INFOSHOS_LOCK_WAIT", "0"))
 
 
 @flow(name="infoshos-run", log_prints=False)
@@ -444,7 +441,7 @@ def run_pipeline(
     options = CrawlOptions(
         full=full, since=since, idn_from=idn_from, idn_to=idn_to, idn_gap=idn_gap
     )
-    locked = wh.lock(wait_seconds=_lock_wait(), sources=[s.name for s in selected])
+    locked = wh.lock(wait_seconds=lock_wait(), sources=[s.name for s in selected])
     with locked, _run_folder(wh, run_id) as staging:
         with (
             summary.stage("crawl"),
@@ -511,21 +508,16 @@ def reprocess_pipeline(warehouse: str = "data", sources_file: str | None = None)
     catalog = load_sources(sources_file)
     wh = Warehouse(warehouse)
     run_id = new_run_id()
-    with wh.lock(wait_seconds=_lock_wait()), _run_folder(wh, run_id) as staging:
+    with wh.lock(wait_seconds=lock_wait()), _run_folder(wh, run_id) as staging:
         with_stored = wh.read("pages", columns=["source"])
         names = sorted(set(with_stored["source"].to_pylist()))
         summary = RunSummary(run_id=run_id, sources=names)
         selected = [catalog[n] if n in catalog else adhoc_source_named(n) for n in names]
         with summary.stage("crawl"):
-            latest = latest_pages(wh)
-        summary.items["crawl"] = latest.num_rows
+            chunks, count = latest_pages(wh)
+        summary.items["crawl"] = count
         state = StoredState.read(wh, signatures=False)
-        pages = RunPages(
-            (pa.Table.from_batches([b]) for b in latest.to_batches(max_chunksize=CHUNK_PAGES)),
-            latest.num_rows,
-            [],
-        )
-        del latest
+        pages = RunPages(chunks, count, [])
         writer = process(wh, state, run_id, pages, selected, summary, staging, reprocess=True)
         publish(writer, summary, selected, "reprocess")
     logger.info("re-process %s published snapshot %s", run_id, summary.snapshot)
@@ -551,17 +543,21 @@ def adhoc_source_named(name: str) -> Source:
     return Source(name=name, spider="generic", style="generic")
 
 
-def latest_pages(wh: Warehouse) -> pa.Table:
-    """For each URL, the latest fetch of an article page that answered 200, with its body."""
+def latest_pages(wh: Warehouse, chunk: int = CHUNK_PAGES) -> tuple[Iterator[pa.Table], int]:
+    """For each URL, the latest fetch of an article page that answered 200, with its body:
+    chunks of ``chunk`` pages in fetch order (only one chunk's bodies read at a time), and how
+    many pages there are."""
     best = latest_article_fetches(wh, ["page_id"])
-    keep = pa.array([row["page_id"] for row in best.values()], pa.string())
-    parts = []
-    for path in wh.files("pages"):
-        table = wh.read_file(path)
-        parts.append(table.filter(pc.is_in(table["page_id"], value_set=keep)))
-    if not parts:
-        return read_spools([], "none")
-    pages = pa.concat_tables(parts, promote_options="default").sort_by("fetched_at")
-    return pages.append_column("skip_reason", pa.nulls(pages.num_rows, pa.string())).append_column(
-        "detail", pa.nulls(pages.num_rows, pa.string())
-    )
+    ids = [
+        r["page_id"] for r in sorted(best.values(), key=lambda r: (r["fetched_at"], r["page_id"]))
+    ]
+    del best
+
+    def chunks() -> Iterator[pa.Table]:
+        for start in range(0, len(ids), chunk):
+            pages = wh.rows_by_key("pages", "page_id", ids[start : start + chunk])
+            pages = pages.sort_by([("fetched_at", "ascending"), ("page_id", "ascending")])
+            nulls = pa.nulls(pages.num_rows, pa.string())
+            yield pages.append_column("skip_reason", nulls).append_column("detail", nulls)
+
+    return chunks(), len(ids)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from infoshos.flows.dedup import SIGNATURE_SCHEME, SignatureStore
-from infoshos.flows.links import link_input
+from infoshos.flows.links import link_input, link_record
 from infoshos.warehouse.schema import TABLES
 from infoshos.warehouse.store import Warehouse
 
@@ -140,13 +140,9 @@ class StoredState:
 
     # -- read on demand ----------------------------------------------------------------------
     def _rows(self, table: str, key: str, ids: Collection[str], columns: list[str]) -> pa.Table:
-        """``columns`` of the rows of ``table`` whose ``key`` is in ``ids``, one column at a
-        time (the rest is dropped as it is read)."""
-        if not ids:
-            return pa.schema([TABLES[table].schema.field(c) for c in columns]).empty_table()
-        keys = self.wh.read(table, columns=[key])[key]
-        mask = pc.is_in(keys, value_set=pa.array(sorted(ids), pa.string()))
-        return pa.table({c: self.wh.read(table, columns=[c])[c].filter(mask) for c in columns})
+        """``columns`` of the rows of ``table`` whose ``key`` is in ``ids`` (filtered as the
+        warehouse reads them)."""
+        return self.wh.rows_by_key(table, key, sorted(ids), columns)
 
     def article_rows(self, ids: Collection[str]) -> list[dict[str, Any]]:
         """The full stored rows of a few articles."""
@@ -158,31 +154,25 @@ class StoredState:
         t = self._rows("articles", "article_id", ids, ["article_id", "text"])
         return dict(zip(t["article_id"].to_pylist(), t["text"].to_pylist(), strict=True))
 
-    def link_inputs(
-        self, skip: Collection[str]
-    ) -> dict[str, tuple[str, Any, Any, tuple[str, ...], tuple[str, ...]]]:
-        """``links.link_input`` of every stored article not in ``skip`` (its numbers from the
-        stored text, its entities from the stored mentions)."""
-        keep = [a for a in self.hashes if a not in skip]
-        if not keep:
-            return {}
+    def link_input_batches(self, skip: Collection[str]) -> Iterator[list[dict[str, Any]]]:
+        """``links.link_record`` of every stored article not in ``skip`` (its numbers from the
+        stored text, its entities from the stored mentions), a batch of articles at a time."""
+        if all(a in skip for a in self.hashes):
+            return
         entity_ids: dict[str, set[str]] = {}
         m = self.wh.read("mentions", columns=["article_id", "entity_id"])
         for aid, eid in zip(m["article_id"].to_pylist(), m["entity_id"].to_pylist(), strict=True):
-            entity_ids.setdefault(aid, set()).add(eid)
+            entity_ids.setdefault(aid, set()).add(sys.intern(eid))  # one object per entity
         del m
-        t = self._rows(
-            "articles",
-            "article_id",
-            keep,
-            ["article_id", "language", "published_at", "event_date", "text"],
-        )
-        out = {}
-        for batch in t.to_batches(max_chunksize=2000):
-            for row in batch.to_pylist():
-                aid = row["article_id"]
-                out[aid] = link_input(row, entity_ids.get(aid, ()))
-        return out
+        columns = ["article_id", "language", "published_at", "event_date", "text"]
+        for batch in self.wh.scan("articles", columns=columns, batch_rows=2000):
+            yield [
+                link_record(
+                    row["article_id"], link_input(row, entity_ids.get(row["article_id"], ()))
+                )
+                for row in batch.to_pylist()
+                if row["article_id"] not in skip
+            ]
 
     def entities(self) -> dict[str, dict[str, Any]]:
         return {r["entity_id"]: r for r in self.wh.read("entities").to_pylist()}

@@ -14,11 +14,14 @@ the steps here in order.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from infoshos.flows import merge
 from infoshos.flows.clean.articles import CleanOutput
@@ -32,14 +35,63 @@ from infoshos.flows.dedup import (
     cluster_articles,
 )
 from infoshos.flows.enrich import EnrichResult
-from infoshos.flows.links import LinkRow, link_input, link_record, link_translations
+from infoshos.flows.links import LinkRow, link_input, link_record, link_translations_by_day
 from infoshos.flows.load import FACT_TABLES, rows_table
 from infoshos.flows.state import DedupKey, StoredState, iso
 from infoshos.warehouse.schema import TABLES
 
 #: Pages per chunk: a few thousand articles' texts and bodies in memory at a time.
 CHUNK_PAGES = 2000
-LinkInput = tuple[str, Any, Any, tuple[str, ...], tuple[str, ...]]
+#: A translation link's input without the text (``links.link_record``), as spilled.
+LINK_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("language", pa.string()),
+        ("published_at", pa.timestamp("us", tz="UTC")),
+        ("event_date", pa.date32()),
+        ("numbers", pa.list_(pa.string())),
+        ("entity_ids", pa.list_(pa.string())),
+    ]
+)
+
+
+class LinkSpill:
+    """The translation-link inputs of a run's articles, spilled to a Parquet file as they are
+    made (in memory when there is no staging folder), read back in day order at the end."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._writer: pq.ParquetWriter | None = None
+        self._tables: list[pa.Table] = []
+
+    def add(self, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        table = pa.Table.from_pylist(records, schema=LINK_SCHEMA)
+        if self.path is None:
+            self._tables.append(table)
+            return
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, LINK_SCHEMA, compression="zstd")
+        self._writer.write_table(table)
+
+    def by_day(self) -> Callable[[], Iterator[dict[str, Any]]]:
+        """Every record, in the order of its day (``links.link_day``), as often as asked."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+            self._tables = [pq.read_table(self.path)]
+        table = pa.concat_tables(self._tables) if self._tables else LINK_SCHEMA.empty_table()
+        self._tables = []
+        day = pc.coalesce(table["event_date"], pc.cast(table["published_at"], pa.date32()))
+        order = pc.sort_indices(pa.table({"day": day}), sort_keys=[("day", "ascending", "at_end")])
+        table = table.take(order)
+
+        def records() -> Iterator[dict[str, Any]]:
+            for batch in table.to_batches(max_chunksize=2000):
+                yield from batch.to_pylist()
+
+        return records
 
 
 @dataclass
@@ -65,7 +117,7 @@ class RunIndex:
     #: the articles written by this run: article_id -> stored before (an update)
     written: dict[str, bool] = field(default_factory=dict)
     changed: set[str] = field(default_factory=set)
-    links: dict[str, LinkInput] = field(default_factory=dict)
+    links: LinkSpill = field(default_factory=LinkSpill)
     entities: dict[str, dict[str, Any]] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     rejects: Counter[str] = field(default_factory=Counter)
@@ -74,10 +126,14 @@ class RunIndex:
     rule_miss_examples: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, state: StoredState, run_id: str, reprocess: bool) -> RunIndex:
+    def start(
+        cls, state: StoredState, run_id: str, reprocess: bool, staging: Path | None = None
+    ) -> RunIndex:
         """A run over ``state``: a re-process starts from nothing (its pages are everything),
-        a run from the stored articles' keys and signatures."""
+        a run from the stored articles' keys and signatures. ``staging``: a folder for the
+        link inputs spilled as the chunks go (default: kept in memory)."""
         index = cls(run_id, reprocess)
+        index.links = LinkSpill(staging / "link-inputs.parquet" if staging else None)
         if not reprocess:
             index.dedup = dict(state.dedup)
             index.signatures = state.signatures
@@ -146,8 +202,12 @@ class RunIndex:
         entity_ids: dict[str, set[str]] = {}
         for m in parts["mentions"]:
             entity_ids.setdefault(m["article_id"], set()).add(m["entity_id"])
-        for row in rows:
-            self.links[row["article_id"]] = link_input(row, entity_ids.get(row["article_id"], ()))
+        self.links.add(
+            [
+                link_record(r["article_id"], link_input(r, entity_ids.get(r["article_id"], ())))
+                for r in rows
+            ]
+        )
         self.counts["mentions"] += len(parts["mentions"])
         self.counts["enriched"] += len(rows)
         return {t: rows_table(t, parts[t], self.run_id) for t in FACT_TABLES}
@@ -184,11 +244,12 @@ class RunIndex:
         return rows
 
     def translation_links(self, state: StoredState) -> list[LinkRow]:
-        """Translation links over every article (a new translation may link to an old one)."""
-        inputs = dict(self.links)
+        """Translation links over every article (a new translation may link to an old one):
+        the stored articles' inputs join the spill, which is then swept day by day."""
         if not self.reprocess:
-            inputs.update(state.link_inputs(skip=self.written))
-        return link_translations([link_record(aid, kept) for aid, kept in inputs.items()])
+            for batch in state.link_input_batches(skip=self.written):
+                self.links.add(batch)
+        return link_translations_by_day(self.links.by_day())
 
 
 def dedup_key(row: Mapping[str, Any]) -> DedupKey:

@@ -34,7 +34,15 @@ KEYS = {
     "articles",
     "queries_ms",
 }
-QUERIES = {"per_month", "top_persons", "cooccur", "story_copies", "text_search", "by_id"}
+QUERIES = {
+    "per_month",
+    "top_persons",
+    "cooccur",
+    "story_copies",
+    "text_search",
+    "by_id",
+    "ranked_search",
+}
 
 
 def test_generated_site_is_deterministic_and_routed(tmp_path: Path) -> None:

@@ -81,12 +81,18 @@ def indexed_snapshot(path: Path) -> int | None:
         con.close()
 
 
+#: DuckDB's memory while it builds the index (it spills to a folder beside the index beyond).
+BUILD_MEMORY = "512MB"
+
+
 def build(wh: Warehouse) -> Path:
     """Build the index of the current snapshot under a temporary name, then swap it in."""
     final = index_path(wh)
     tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
     con = wh.location.prepare(extensions.connect(str(tmp)), "fts")
     try:
+        # the build spills to disk beside the index rather than growing with the archive
+        con.execute(f"SET memory_limit = {_q(BUILD_MEMORY)}")
         con.execute(wh.location.attach_sql(read_only=True, name=LAKE))
         snapshot = con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         for table, (stemmer, languages) in GROUPS.items():

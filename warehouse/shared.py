@@ -135,9 +135,23 @@ def writer_lock(
     """Hold the lake's lock (shared with ``sources``, the run's sources; else exclusive) and the
     sources' locks, waiting up to ``wait_seconds``; ``alone()`` is called when this writer got
     the lake to itself for a moment (to delete a killed run's files). Raises LockBusy with the
-    name of the lock another writer holds."""
-    session = Session(loc)
+    name of the lock another writer holds. Re-entrant within a process: locks this process
+    already holds (the whole lake, or these sources) are not taken again."""
+    key = loc.catalog + "\0" + loc.data_path
     names = [f"source:{s}" for s in sorted(set(sources or ()))]
+    with _HELD_GUARD:
+        held = _HELD.get(key)
+        covered = held is not None and (held[0] is None or (names and set(names) <= held[0]))
+        if covered and held is not None:
+            held[1] += 1
+    if covered and held is not None:
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                held[1] -= 1
+        return
+    session = Session(loc)
     deadline = time.monotonic() + wait_seconds
     try:
         while True:
@@ -147,9 +161,20 @@ def writer_lock(
             if time.monotonic() >= deadline:
                 raise LockBusy(busy)
             time.sleep(POLL)
-        yield
+        with _HELD_GUARD:
+            _HELD[key] = [set(names) if names else None, 1]
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                _HELD.pop(key, None)
     finally:
         session.close()
+
+
+#: The writer locks this process holds: lake -> [its sources (None: the whole lake), depth].
+_HELD: dict[str, list[Any]] = {}
+_HELD_GUARD = threading.Lock()
 
 
 def _take(session: Session, names: list[str], alone: Any) -> str | None:

@@ -4,21 +4,26 @@ Layout of a warehouse folder::
 
     lake.sqlite     the DuckLake catalog: tables, snapshots, which files make up each snapshot
     lake/           the Parquet data files (and delete files) of every table (zstd)
+    catalog/        copies of the catalog after each commit (``infoshos recover``)
+    quarantine/     data files ``infoshos recover`` found named by no snapshot (never deleted)
     search.duckdb   the full-text search index, derived from ``articles`` (see search.py)
     .lock           held by the one run that may write
 
 A ``warehouse.yaml`` in the folder puts the catalog and the data files elsewhere (a PostgreSQL
 catalog, an S3 data path: see location.py); runs into such a shared lake lock their sources and
-commit one at a time (shared.py).
+commit one at a time (shared.py). The checksums and catalog copies of ``integrity.py`` are the
+local lake's (a shared lake's catalog and files are the database's and the object store's).
 
 The tables are declared in ``schema.py``; the lake is created from those declarations and gains
 the columns a newer declaration adds. A run is one DuckLake transaction: it writes new files (no
 snapshot names them yet), the quality gate checks the transaction's state, and the commit writes
 a new snapshot into the catalog. A reader, or a run killed at any moment, sees either the previous
 snapshot or the new one, never a mixture. Files a killed run left behind (no snapshot names them)
-are deleted by the next run once it holds the lock. Old snapshots stay readable
-(``AT (VERSION => n)``, ``infoshos sql --as-of``) until ``infoshos compact --keep-days`` expires
-them.
+are deleted by the next run once it holds the lock. Each data file's size (DuckLake's catalog)
+and sha256 (the lake table ``_files``) are recorded in the transaction that publishes it; see
+``integrity.py`` for the checks made on every open and by ``infoshos verify``. Old snapshots
+stay readable (``AT (VERSION => n)``, ``infoshos sql --as-of``) until ``infoshos compact
+--keep-days`` expires them.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import json
 import os
 import re
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -48,9 +54,8 @@ from infoshos.warehouse.legacy import is_legacy
 from infoshos.warehouse.location import LAKE_CATALOG, LAKE_DATA, Location, LocationError
 from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES, Table
 
-__all__ = ["LAKE_CATALOG", "LAKE_DATA"]  # (re-exported: declared in location.py)
-
 COMPRESSION = "zstd"
+__all__ = ["LAKE_CATALOG", "LAKE_DATA"]  # (re-exported: declared in location.py)
 #: The name the lake is attached under (``lake.articles``; ``USE lake`` makes it the default).
 LAKE = "lake"
 #: A one-row table in the lake: the schema version of the declarations that wrote it.
@@ -59,6 +64,25 @@ META_TABLE = "_infoshos"
 OWN_FILE = re.compile(r"ducklake-[0-9a-f-]{36}(-delete)?\.parquet")
 #: Rows per batch when a table is streamed (``scan``): memory stays bounded.
 BATCH_ROWS = 8192
+#: Copies of the catalog (``integrity.py``) and files ``recover`` set aside.
+CATALOG_COPIES = "catalog"
+QUARANTINE = "quarantine"
+#: Seconds a writer waits for the lock held by another run (default 0: fail at once).
+LOCK_WAIT_ENV = "INFOSHOS_LOCK_WAIT"
+
+#: The warehouse locks this process holds: resolved root -> (lock file, holds). A lock taken
+#: again in the same process (the CLI holds it for the whole run, the flow takes it again) is
+#: counted, not re-opened: ``flock`` locks belong to an open file, so a second open would wait
+#: for the first.
+_HELD: dict[Path, list[Any]] = {}
+_HELD_GUARD = threading.Lock()
+
+
+def lock_wait() -> float:
+    try:
+        return float(os.environ.get(LOCK_WAIT_ENV, "0"))
+    except ValueError:
+        raise WarehouseError(f"{LOCK_WAIT_ENV} is not a number of seconds") from None
 
 
 class WarehouseError(Exception):
@@ -111,9 +135,18 @@ def duckdb_type(t: pa.DataType) -> str:
     raise TypeError(f"no DuckDB type for {t}")
 
 
-def attach_sql(root: Path, read_only: bool = False, as_of: str | int | None = None) -> str:
-    """The ``ATTACH`` statement of the lake of the folder ``root`` (see location.py)."""
-    return Location.of(root).attach_sql(read_only=read_only, as_of=as_of, name=LAKE)
+def attach_sql(
+    root: Path,
+    read_only: bool = False,
+    as_of: str | int | None = None,
+    catalog: Path | None = None,
+) -> str:
+    """The ``ATTACH`` statement of the lake of the folder ``root`` (see location.py);
+    ``catalog``: another SQLite catalog file over the same data (a copy)."""
+    loc = Location.of(root)
+    if catalog is not None:
+        loc = Location(loc.root, f"sqlite:{catalog}", loc.data_path)
+    return loc.attach_sql(read_only=read_only, as_of=as_of, name=LAKE)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -148,14 +181,39 @@ class Warehouse:
         return self.location.catalog_file or self.root / LAKE_CATALOG
 
     @property
+    def checked(self) -> bool:
+        """Whether the checksums and catalog copies of ``integrity.py`` apply (the default,
+        local lake)."""
+        return self.location.is_default
+
+    @property
     def data_path(self) -> Path:
         return self.root / LAKE_DATA
 
+    @property
+    def copies_path(self) -> Path:
+        return self.root / CATALOG_COPIES
+
+    @property
+    def quarantine_path(self) -> Path:
+        return self.root / QUARANTINE
+
     def exists(self) -> bool:
+        """Whether the catalog exists; a catalog missing beside data files (or beside copies of
+        the catalog) is refused, never taken for a new warehouse."""
+        from infoshos.warehouse import integrity
+
         if self.location.shared:  # once there, a lake stays: asked until seen
             self._exists = self._exists or shared.has_table(self.location, META_TABLE)
             return self._exists
-        return self.catalog_path.exists()
+        if self.catalog_path.exists():
+            return True
+        if self.checked and integrity.lost_catalog(self):
+            raise integrity.CatalogDamaged(
+                f"warehouse {self.root} has data files but its catalog {LAKE_CATALOG} is "
+                "missing; " + integrity.recover_hint(self)
+            )
+        return False
 
     def _refuse_legacy(self) -> None:
         if not self.exists() and is_legacy(self.root):
@@ -172,10 +230,15 @@ class Warehouse:
         return self
 
     def connect(
-        self, read_only: bool = True, as_of: str | int | None = None
+        self, read_only: bool = True, as_of: str | int | None = None, check: bool = True
     ) -> duckdb.DuckDBPyConnection:
-        """A new connection with the lake attached as ``lake`` (the default catalog)."""
+        """A new connection with the lake attached as ``lake`` (the default catalog). ``check``
+        first checks the catalog and the size of every data file of the snapshot read."""
         self.require()
+        if check and self.checked:
+            from infoshos.warehouse.integrity import check_open
+
+            check_open(self, as_of)
         con = extensions.connect()
         try:
             self.location.prepare(con)
@@ -228,10 +291,14 @@ class Warehouse:
     def snapshot_id(self) -> int:
         """The number of the latest snapshot, read straight from the SQLite catalog (cheap: no
         DuckDB, no row counts); 0 for a new warehouse."""
+        from infoshos.warehouse.integrity import catalog_fault, check_catalog
+
         if self.location.shared:
             return shared.snapshot_id(self.location)
         if not self.exists():
             return 0
+        if catalog_fault(self.catalog_path) is not None:
+            check_catalog(self)  # the one-line refusal that offers `infoshos recover`
         try:
             db = sqlite3.connect(f"{self.catalog_path.as_uri()}?mode=ro", uri=True)
             try:
@@ -239,6 +306,7 @@ class Warehouse:
             finally:
                 db.close()
         except sqlite3.Error as exc:
+            check_catalog(self)
             raise WarehouseError(f"warehouse {self.root}: catalog unreadable: {exc}") from exc
         return int(row[0]) if row and row[0] is not None else 0
 
@@ -291,6 +359,24 @@ class Warehouse:
             for batch in cur.execute(sql).to_arrow_reader(batch_rows):
                 yield pa.Table.from_batches([batch]).cast(schema)
 
+    def rows_by_key(
+        self, table: str, key: str, values: Sequence[str], columns: Sequence[str] | None = None
+    ) -> pa.Table:
+        """The rows (``columns``, default all) whose ``key`` is in ``values``: DuckDB filters
+        while it reads, so only the matching rows are ever in memory."""
+        schema = _schema(table, columns)
+        if not values or not self.exists():
+            self._refuse_legacy()
+            return schema.empty_table()
+        with self._cursor() as cur:
+            # outside a transaction a registered view is released when unregistered
+            cur.register("_keys", pa.table({"v": pa.array(list(values), pa.string())}))
+            try:
+                sql = self._select(table, columns, None) + f" WHERE {key} IN (SELECT v FROM _keys)"
+                return _fetch(cur, sql, schema)
+            finally:
+                cur.unregister("_keys")
+
     def files(self, table: str, snapshot: Snapshot | None = None) -> list[str]:
         """The Parquet data files of an append-only table (``mode="append"``): each holds whole
         rows, none is ever partly deleted. Use :meth:`read` or :meth:`scan` for the others."""
@@ -322,11 +408,16 @@ class Warehouse:
         self, wait_seconds: float = 0.0, sources: Sequence[str] | None = None
     ) -> Iterator[None]:
         """Hold the warehouse's write lock; a second writer waits, then fails clearly. Once
-        held, files a killed run left behind (named by no snapshot) are deleted. In a shared
-        lake a run locks only its ``sources`` (see shared.py)."""
+        held: the catalog and the current snapshot's files are checked, files a killed run left
+        behind (named by no snapshot) are deleted, and the catalog is copied if its newest copy
+        is older (again when the lock is released). Re-entrant within a process (the checks
+        run once, at the first hold). In a shared lake a run locks only its ``sources`` (see
+        shared.py)."""
+        from infoshos.warehouse import integrity
+
         self._refuse_legacy()
-        self._ensure_writable()
         if self.location.shared:
+            self._ensure_writable()
             try:
                 with shared.writer_lock(self.location, wait_seconds, sources, self._delete_orphans):
                     yield
@@ -336,6 +427,41 @@ class Warehouse:
                     f"warehouse {self.root}: {what} is locked by another run; "
                     "try again when it has finished"
                 ) from None
+            return
+        if self._lock_key() in _HELD:
+            with self.hold_lock():
+                yield
+            return
+        self._ensure_writable()
+        with self.hold_lock(wait_seconds):
+            if self.exists():
+                if self.checked:
+                    integrity.check_open(self)
+                self._delete_orphans()
+                if self.checked:
+                    integrity.settle_pending(self)
+                    integrity.ensure_copy(self)
+            yield
+            if self.checked:
+                integrity.ensure_copy(self)  # after a commit no copy followed (`sql --write`)
+
+    def _lock_key(self) -> Path:
+        return self.root.resolve()
+
+    @contextlib.contextmanager
+    def hold_lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
+        """Only the lock (no check, no cleanup): what ``recover`` takes on a damaged catalog."""
+        key = self._lock_key()
+        with _HELD_GUARD:
+            held = _HELD.get(key)
+            if held is not None:
+                held[1] += 1
+        if held is not None:
+            try:
+                yield
+            finally:
+                with _HELD_GUARD:
+                    held[1] -= 1
             return
         fh = open(self.root / ".lock", "a+")  # noqa: SIM115 - held across the yield
         deadline = time.monotonic() + wait_seconds
@@ -357,8 +483,13 @@ class Warehouse:
             fh.truncate()
             fh.write(f"{os.getpid()}\n")
             fh.flush()
-            self._delete_orphans()
-            yield
+            with _HELD_GUARD:
+                _HELD[key] = [fh, 1]
+            try:
+                yield
+            finally:
+                with _HELD_GUARD:
+                    _HELD.pop(key, None)
         finally:
             with contextlib.suppress(OSError):
                 fcntl.flock(fh, fcntl.LOCK_UN)
@@ -389,33 +520,59 @@ class Warehouse:
                     fs.delete_file(self.location.fs_path(path))
 
     def _ensure_writable(self) -> None:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / f".probe-{uuid.uuid4().hex}"
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise WarehouseError(f"warehouse folder {self.root} is not writable: {reason}") from exc
-        if not self.location.is_default:
-            return
-        if not self.exists() and self.data_path.exists() and any(self.data_path.rglob("*.parquet")):
-            raise WarehouseError(
-                f"warehouse {self.root} has data files in {LAKE_DATA}/ but no catalog "
-                f"{LAKE_CATALOG}; restore it from a backup (nothing was changed)"
-            )
+        """The folder, its data folder and its catalog writable, the catalog not lost, and
+        enough free space (``INFOSHOS_MIN_FREE_MB``): checked before any run starts."""
+        from infoshos.warehouse.integrity import check_free_space
+
+        for folder in (self.root, self.data_path):
+            try:
+                if folder == self.root:
+                    folder.mkdir(parents=True, exist_ok=True)
+                elif not folder.is_dir():
+                    continue
+                probe = folder / f".probe-{uuid.uuid4().hex}"
+                probe.write_bytes(b"")
+                probe.unlink()
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                raise WarehouseError(
+                    f"warehouse folder {folder} is not writable: {reason}"
+                ) from exc
+        if not self.location.shared and self.exists():
+            try:
+                with open(self.catalog_path, "r+b"):
+                    pass
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                raise WarehouseError(
+                    f"warehouse catalog {self.catalog_path} is not writable: {reason}"
+                ) from exc
+        check_free_space(self)
 
     def _create(self) -> None:
         """Create the lake from the declarations, whole or not at all (built under a temporary
-        name, then renamed; a shared catalog: in one transaction, one writer at a time)."""
+        name, then renamed)."""
+        from infoshos.warehouse import integrity
+
         self._ensure_writable()
-        if self.location.shared:
+        if self.location.shared:  # in one transaction, one writer at a time
             with shared.commit_lock(self.location):
                 if not self.exists():
-                    self._create_tables(self.location.attach_sql(name=LAKE))
+                    con = self.location.prepare(extensions.connect())
+                    try:
+                        con.execute(self.location.attach_sql(name=LAKE))
+                        self._create_tables(con)
+                    finally:
+                        con.close()
             return
         tmp = self.root / f".{LAKE_CATALOG}.{uuid.uuid4().hex}.tmp"
-        self._create_tables(self.location.attach_sql().replace(str(self.catalog_path), str(tmp), 1))
+        con = self.location.prepare(extensions.connect())
+        try:
+            con.execute(attach_sql(self.root, catalog=tmp))
+            record = lambda: integrity.record_new_files(con, tmp, self.data_path)  # noqa: E731
+            self._create_tables(con, record if self.checked else None)
+        finally:
+            con.close()
         # WAL: readers never block a writer's commit (the mode is kept in the file)
         db = sqlite3.connect(tmp)
         try:
@@ -423,33 +580,46 @@ class Warehouse:
         finally:
             db.close()
         os.replace(tmp, self.catalog_path)
+        integrity.save_copy(self)
 
-    def _create_tables(self, attach: str) -> None:
-        con = extensions.connect()
-        try:
-            self.location.prepare(con)
-            con.execute(attach)
-            con.execute("BEGIN")
-            con.execute(f"CREATE TABLE {LAKE}.{META_TABLE} (schema_version INTEGER)")
-            con.execute(f"INSERT INTO {LAKE}.{META_TABLE} VALUES ({SCHEMA_VERSION})")
-            for spec in TABLES.values():
-                con.execute(create_sql(spec))
-            con.execute(
-                f"CALL {LAKE}.set_commit_message('infoshos', 'create', "
-                f"extra_info => {_q(json.dumps({'schema_version': SCHEMA_VERSION}))})"
-            )
-            con.execute("COMMIT")
-        finally:
-            con.close()
+    @staticmethod
+    def _create_tables(con: duckdb.DuckDBPyConnection, record: Any = None) -> None:
+        """The tables of the declarations, in one transaction (``record()``: before the
+        commit, the local lake's file checksums)."""
+        from infoshos.warehouse import integrity
+
+        con.execute("BEGIN")
+        con.execute(f"CREATE TABLE {LAKE}.{META_TABLE} (schema_version INTEGER)")
+        con.execute(f"INSERT INTO {LAKE}.{META_TABLE} VALUES ({SCHEMA_VERSION})")
+        for spec in TABLES.values():
+            con.execute(create_sql(spec))
+        if record is not None:
+            integrity.create_files_table(con)
+            record()
+        con.execute(
+            f"CALL {LAKE}.set_commit_message('infoshos', 'create', "
+            f"extra_info => {_q(json.dumps({'schema_version': SCHEMA_VERSION}))})"
+        )
+        con.execute("COMMIT")
 
     def _evolve(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Add the tables and columns the declarations gained since the lake was written."""
+        """Add the tables and columns the declarations gained since the lake was written; the
+        data files are written with ``COMPRESSION`` (DuckLake's default is snappy)."""
+        row = con.execute(
+            f"SELECT value FROM {LAKE}.options() WHERE option_name = 'parquet_compression'"
+        ).fetchone()
+        if not row or row[0] != COMPRESSION:
+            con.execute(f"CALL {LAKE}.set_option('parquet_compression', {_q(COMPRESSION)})")
         have: dict[str, set[str]] = {}
         for t, c in con.execute(
             "SELECT table_name, column_name FROM information_schema.columns "
             f"WHERE table_catalog = {_q(LAKE)}"
         ).fetchall():
             have.setdefault(t, set()).add(c)
+        from infoshos.warehouse.integrity import FILES_TABLE, create_files_table
+
+        if FILES_TABLE not in have:  # a lake written before checksums were recorded
+            create_files_table(con)
         for spec in TABLES.values():
             if spec.name not in have:
                 con.execute(create_sql(spec))
@@ -660,6 +830,10 @@ class Transaction:
         except QualityGateError:
             self.rollback()
             raise
+        from infoshos.warehouse import integrity
+
+        if self.wh.checked:
+            integrity.record_new_files(self.con, self.wh.catalog_path, self.wh.data_path)
         extra = json.dumps({"schema_version": SCHEMA_VERSION, "rows": self.rows})
         self.con.execute(
             f"CALL {LAKE}.set_commit_message('infoshos', {_q(self.run_id)}, "
@@ -679,6 +853,8 @@ class Transaction:
         crash_point("after-publish")
         snap = _snapshot(self.con)
         self.con.close()
+        if self.wh.checked:
+            integrity.save_copy(self.wh)
         return snap
 
     def rollback(self) -> None:
@@ -741,15 +917,32 @@ def compact(
     wh: Warehouse, run_id: str, keep_days: float | None = None
 ) -> dict[str, tuple[int, int]]:
     """DuckLake's own maintenance, under the lock: rewrite files with many deleted rows, merge
-    small adjacent files (both publish a new snapshot; readers see the old files or the new
-    ones), then, with ``keep_days``, expire the snapshots older than that and delete the files
-    only they named. Returns ``{table: (files before, files after)}`` for the tables changed."""
+    small adjacent files (one new snapshot; readers see the old files or the new ones), then,
+    with ``keep_days``, expire the snapshots older than that and delete the files only they
+    named. Every current file's sha256 is checked first (a changed file is refused, naming it);
+    the files written are hashed into a journal before the commit and recorded in ``_files``
+    right after (DuckLake's compaction cannot change a table in its own transaction). Returns
+    ``{table: (files before, files after)}`` for the tables changed."""
+    from infoshos.warehouse import integrity
+
     with wh.lock():
         con = wh.connect(read_only=False)
         try:
+            if wh.checked:
+                integrity.ensure_files_table(con)
+                integrity.check_checksums(wh, con)
             before = _file_counts(con)
+            con.execute("BEGIN")
             con.execute(f"CALL ducklake_rewrite_data_files({_q(LAKE)})")
             con.execute(f"CALL ducklake_merge_adjacent_files({_q(LAKE)})")
+            written = (
+                integrity.hashed(integrity.unrecorded(con, wh.catalog_path, wh.data_path))
+                if wh.checked
+                else []
+            )
+            if written:
+                integrity.write_pending(wh, written)
+            con.execute("COMMIT")
             if keep_days is not None:
                 cutoff = datetime.now(UTC) - timedelta(days=keep_days)
                 con.execute(
@@ -760,5 +953,27 @@ def compact(
             after = _file_counts(con)
         finally:
             con.close()
-    del run_id  # the snapshots DuckLake's maintenance writes carry no run
+        if wh.checked:
+            _record_compaction(wh, run_id)
     return {t: (before[t], after[t]) for t in TABLES if before[t] != after[t]}
+
+
+def _record_compaction(wh: Warehouse, run_id: str) -> None:
+    """Record the compaction's files from its journal and drop the rows of files no retained
+    snapshot names any more (one snapshot, only when something changes)."""
+    from infoshos.warehouse import integrity
+
+    pending = integrity.read_pending(wh)
+    con = wh.connect(read_only=False)
+    try:
+        con.execute("BEGIN")
+        have = integrity.recorded(con)
+        n = integrity.record(con, [e for e in pending if e[0] not in have])
+        n += integrity.prune_records(con, wh.catalog_path, wh.data_path)
+        if n:
+            con.execute(f"CALL {LAKE}.set_commit_message('infoshos', {_q(run_id)})")
+        con.execute("COMMIT")
+    finally:
+        con.close()
+    (wh.root / integrity.PENDING).unlink(missing_ok=True)
+    integrity.save_copy(wh)
