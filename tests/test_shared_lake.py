@@ -269,20 +269,37 @@ def test_kill_9_before_publish_leaves_the_previous_snapshot(
 def test_a_second_run_of_one_source_is_refused(
     postgres_dsn: str, lake_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """A source's lock is exclusive; a whole-lake job waits for every run."""
+    """A source's lock is exclusive (another process is refused; this one takes it again); a
+    whole-lake job waits for every run."""
     folder = _shared(tmp_path / "w", postgres_dsn, lake_env)
-    wh = Warehouse(folder)
-    with wh.lock(sources=[A]):
-        refused = pytest.raises(WarehouseError, match=f"source {A} is locked by another run")
-        with refused, Warehouse(folder).lock(sources=[A]):
+    probe = (
+        "import sys\n"
+        "from infoshos.warehouse.store import Warehouse, WarehouseError\n"
+        "sources = sys.argv[2].split(',') if sys.argv[2] else None\n"
+        "try:\n"
+        "    with Warehouse(sys.argv[1]).lock(sources=sources):\n"
+        "        print('locked')\n"
+        "except WarehouseError as exc:\n"
+        "    print(exc)\n"
+    )
+
+    def other_process(sources: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-c", probe, str(folder), sources],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **lake_env},
+            check=True,
+        )
+        return proc.stdout.strip()
+
+    with Warehouse(folder).lock(sources=[A]):
+        with Warehouse(folder).lock(sources=[A]):  # re-entrant within the process
             pass
-        with Warehouse(folder).lock(sources=[B]):  # another source: at once
-            pass
-        refused = pytest.raises(WarehouseError, match="the lake is locked by another run")
-        with refused, Warehouse(folder).lock():
-            pass
-    with Warehouse(folder).lock():
-        pass
+        assert f"source {A} is locked by another run" in other_process(A)
+        assert other_process(B) == "locked"  # another source: at once
+        assert "the lake is locked by another run" in other_process("")
+    assert other_process("") == "locked"
 
 
 def readme_commands() -> list[str]:
