@@ -1,6 +1,7 @@
 """Scale benchmark: the real flow over a synthetic site of N articles served by nginx.
 
     .venv/bin/python bench/run.py --articles 10000 [--json out.json] [--rerun] [--keep DIR]
+        [--dask-workers N]
 
 Steps: generate the site (``bench/synthetic.py``; cached per N and seed under ``--cache``), serve
 it on 127.0.0.1 (``bench/serve.py``: nginx, or a ThreadingHTTPServer with a warning), write a
@@ -14,6 +15,9 @@ and all its descendants - the crawl subprocesses, Prefect's API - sampled from /
 0.2 s, the web server left out; getrusage maxima as a cross-check); the warehouse size and bytes
 per article; the query times. ``--rerun`` runs the same sources again (unchanged site) and
 records ``rerun_s``. ``--json`` writes the figures with a fixed set of keys (see ``JSON_KEYS``).
+``--dask-workers N`` processes the chunks on a Dask ``LocalCluster`` of N worker processes
+(``infoshos run --dask local:N``; its start is part of the run's time, its workers part of the
+peak RSS), so that 1 and 2 workers can be compared.
 """
 
 from __future__ import annotations
@@ -296,12 +300,15 @@ def _count(warehouse: Path, table: str) -> int:
 
 
 # -- the run -----------------------------------------------------------------------------------
-def call_flow(flow: Any, warehouse: Path, sources_file: Path) -> dict[str, Any]:
+def call_flow(
+    flow: Any, warehouse: Path, sources_file: Path, dask: str | None = None
+) -> dict[str, Any]:
     """Run the flow; its summary also when the run is flagged (a Failed state carrying it)."""
     state = flow(
         warehouse=str(warehouse),
         sources=list(SOURCE_NAMES),
         sources_file=str(sources_file),
+        dask=dask,
         return_state=True,
     )
     summary = state.result(raise_on_failure=False)
@@ -348,6 +355,7 @@ def run_bench(
     server: str = "nginx",
     verbose: bool = False,
     on_summary: Callable[[str, dict[str, Any]], None] | None = None,
+    dask_workers: int | None = None,
 ) -> dict[str, Any]:
     """Generate, serve, run the flow (twice with ``rerun``), time the queries; the figures."""
     work = Path(tempfile.mkdtemp(prefix="infoshos-bench-"))
@@ -364,7 +372,12 @@ def run_bench(
 
     from infoshos.flows.pipeline import run_pipeline
 
-    result: dict[str, Any] = {"articles_expected": manifest["expected_articles"]}
+    result: dict[str, Any] = {
+        "articles_expected": manifest["expected_articles"],
+        "dask_workers": dask_workers,
+    }
+    dask = f"local:{dask_workers}" if dask_workers else None
+    on = f", on {dask_workers} Dask workers" if dask_workers else ""
     with StaticSite(site, prefer=server) as web:
         log(f"serving with {web.kind} at {web.base_url}")
         sources_file = (keep or work) / "bench-sources.yaml"
@@ -374,18 +387,18 @@ def run_bench(
         ru0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         with RssSampler(exclude=web.pids()) as sampler:
             t0 = time.perf_counter()
-            first = call_flow(run_pipeline, warehouse, sources_file)
+            first = call_flow(run_pipeline, warehouse, sources_file, dask)
             total = time.perf_counter() - t0
         peak = sampler.peak
         if on_summary:
             on_summary("first", first)
-        print_stages(f"first run, {articles} articles ({web.kind})", first, total)
+        print_stages(f"first run, {articles} articles ({web.kind}{on})", first, total)
         rerun_s = None
         second: dict[str, Any] | None = None
         if rerun:
             with RssSampler(exclude=web.pids()) as sampler2:
                 t0 = time.perf_counter()
-                second = call_flow(run_pipeline, warehouse, sources_file)
+                second = call_flow(run_pipeline, warehouse, sources_file, dask)
                 rerun_s = time.perf_counter() - t0
             peak = max(peak, sampler2.peak)
             print_stages("re-run (unchanged site)", second, rerun_s)
@@ -459,9 +472,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=32, help="requests in flight per source")
     p.add_argument("--python-server", action="store_true", help="force the ThreadingHTTPServer")
     p.add_argument("--verbose", action="store_true", help="Prefect INFO logs (progress)")
+    p.add_argument(
+        "--dask-workers",
+        type=int,
+        metavar="N",
+        help="clean and enrich on a Dask LocalCluster of N worker processes",
+    )
     args = p.parse_args(argv)
     if args.articles < 10:
         p.error("--articles must be >= 10")
+    if args.dask_workers is not None and args.dask_workers < 1:
+        p.error("--dask-workers must be >= 1")
     result = run_bench(
         args.articles,
         seed=args.seed,
@@ -471,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         concurrency=args.concurrency,
         server="python" if args.python_server else "nginx",
         verbose=args.verbose,
+        dask_workers=args.dask_workers,
     )
     if args.json:
         Path(args.json).write_text(

@@ -1,6 +1,7 @@
 """The `infoshos` command.
 
     infoshos run [--warehouse DIR] [--source NAME ...] [--start-url URL ... [--timezone TZ]]
+                 [--dask ADDRESS|local[:N]]
     infoshos probe SOURCE_OR_URL [--sources FILE] [--pages N] [--timezone TZ] [--json]
     infoshos sql "SELECT ..." [--warehouse DIR] [--format table|csv|json] [--write]
     infoshos sources
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="share each source's crawl through this Redis: crawl-worker processes join it",
     )
+    _dask_arg(run)
 
     sql = sub.add_parser("sql", help="run a SQL query against the warehouse (read-only)")
     sql.add_argument("query", help="the SQL to run")
@@ -198,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep2 = sub.add_parser("reprocess", help="rebuild the derived tables from the stored pages")
     _warehouse_arg(rep2)
     rep2.add_argument("--sources", metavar="FILE", help="a sources YAML file")
+    _dask_arg(rep2)
 
     sta = sub.add_parser(
         "status",
@@ -410,11 +413,32 @@ def _check_run(args: argparse.Namespace) -> list[str]:
         if any(s.sample for s in selected) and not args.start_url:
             raise ConfigError("--redis shares live crawls; the bundled sample site is local")
         check_redis(args.redis)
+    _check_dask(args.dask)
     if args.start_url:
         from infoshos.flows.sources import adhoc_source
 
         selected = [adhoc_source(args.start_url, args.timezone)]
     return [s.name for s in selected]
+
+
+def _dask_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dask",
+        metavar="ADDRESS|local[:N]",
+        help="clean and enrich the chunks on a Dask cluster: a scheduler address, or a local "
+        "cluster of N worker processes (default 2; or $INFOSHOS_DASK)",
+    )
+
+
+def _check_dask(spec: str | None) -> None:
+    """A malformed or unreachable Dask setting, in one line, before any flow starts."""
+    from infoshos.flows.runner import DaskSettingError, check_dask, dask_setting
+    from infoshos.flows.sources import ConfigError
+
+    try:
+        check_dask(dask_setting(spec))
+    except DaskSettingError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -437,6 +461,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             idn_gap=args.idn_gap,
             timezone=args.timezone,
             redis=args.redis,
+            dask=args.dask,
             return_state=True,
         )
     return _report_flow(state, as_json=args.json)
@@ -479,6 +504,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from infoshos.flows.sources import load_sources
 
     load_sources(args.sources)  # a malformed file fails here, in one line
+    _check_dask(None)  # $INFOSHOS_DASK, which the scheduled runs use
     _check_writable(args.warehouse)
     _prefect_env(args.warehouse)
     serve(str(Path(args.warehouse).absolute()), args.sources)
@@ -491,6 +517,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
     Warehouse(args.warehouse).require()
     load_sources(args.sources)  # a malformed file fails here, in one line
+    _check_dask(args.dask)
     with _hold_lock(args.warehouse):
         _prefect_env(args.warehouse)
         from infoshos.flows.pipeline import reprocess_pipeline
@@ -498,7 +525,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
         if not args.debug:
             _console_without_tracebacks()
         state = reprocess_pipeline(
-            warehouse=args.warehouse, sources_file=args.sources, return_state=True
+            warehouse=args.warehouse, sources_file=args.sources, dask=args.dask, return_state=True
         )
     return _report_flow(state, as_json=False)
 

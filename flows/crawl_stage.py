@@ -157,12 +157,20 @@ def write_known(wh: Warehouse, path: Path) -> int:
     stops a list's paging as a known article would."""
     from infoshos.flows.clean.urls import canonical_url
 
-    articles = {canonical_url(u) for u in wh.read("articles", columns=["url"])["url"].to_pylist()}
+    keys: dict[str, str] = {}
+
+    def key(url: str) -> str:  # each URL made canonical once (the spiders' url_key)
+        k = keys.get(url)
+        if k is None:
+            k = keys[url] = canonical_url(url)
+        return k
+
+    articles = {key(u) for u in wh.read("articles", columns=["url"])["url"].to_pylist()}
     latest: dict[str, tuple[str | None, str | None]] = {}
     for url, row in latest_article_fetches(wh, ["headers"]).items():
         headers = dict(row["headers"] or [])
         latest[url] = (headers.get("etag"), headers.get("last-modified"))
-    fetched_keys = {canonical_url(u) for u in latest}
+    fetched_keys = {key(u) for u in latest}
     for url in sorted(articles - fetched_keys):
         latest.setdefault(url, (None, None))
     table = pa.table(
@@ -170,7 +178,8 @@ def write_known(wh: Warehouse, path: Path) -> int:
             "url": list(latest),
             "etag": [v[0] for v in latest.values()],
             "last_modified": [v[1] for v in latest.values()],
-            "is_article": [canonical_url(u) in articles for u in latest],
+            "is_article": [key(u) in articles for u in latest],
+            "key": [key(u) for u in latest],
         },
         schema=pa.schema(
             [
@@ -178,6 +187,7 @@ def write_known(wh: Warehouse, path: Path) -> int:
                 ("etag", pa.string()),
                 ("last_modified", pa.string()),
                 ("is_article", pa.bool_()),
+                ("key", pa.string()),
             ]
         ),
     )

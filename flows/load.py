@@ -20,7 +20,14 @@ import pyarrow.parquet as pq
 
 from infoshos.warehouse.schema import TABLES
 from infoshos.warehouse.search import index
-from infoshos.warehouse.store import Snapshot, Transaction, Warehouse
+from infoshos.warehouse.store import (
+    COMPRESSION,
+    Snapshot,
+    Transaction,
+    Warehouse,
+    conform,
+    data_file,
+)
 
 FACT_TABLES = ("mentions", "roles", "article_countries", "article_topics")
 #: The tables a re-process rebuilds from the pages (emptied first, then written as in a run).
@@ -63,6 +70,17 @@ def pages_rows(pages: pa.Table, encodings: Mapping[str, str]) -> pa.Table:
     return pages.append_column("error", pa.array(errors, pa.string()))
 
 
+def write_pages_file(pages: pa.Table, encodings: Mapping[str, str], folder: Path) -> Path | None:
+    """Write a chunk's `pages` rows as one Parquet file in ``folder`` (a Dask worker does; the
+    run's transaction registers it with :meth:`RunWriter.pages`). None: no fetch in the chunk."""
+    rows = conform("pages", pages_rows(pages, encodings))
+    if rows.num_rows == 0:
+        return None
+    path = data_file(folder)
+    pq.write_table(rows, path, compression=COMPRESSION)
+    return path
+
+
 class RunWriter:
     """One run's writes (see the module docstring). ``reprocess``: the derived tables are
     emptied first and every row is appended."""
@@ -93,9 +111,19 @@ class RunWriter:
         else:
             self.tx.upsert(table, rows, scope=("article_id", list(updated)) if scope else None)
 
-    def pages(self, pages: pa.Table, encodings: Mapping[str, str]) -> None:
-        if not self.reprocess:
+    def pages(self, pages: pa.Table | Path | None, encodings: Mapping[str, str]) -> None:
+        """A chunk's page rows: from its spool rows, or a file a worker wrote
+        (:func:`write_pages_file` in :meth:`pages_folder`)."""
+        if self.reprocess or pages is None:
+            return
+        if isinstance(pages, Path):
+            self.tx.add_files("pages", [pages])
+        else:
             self.tx.append("pages", pages_rows(pages, encodings))
+
+    def pages_folder(self) -> Path | None:
+        """Where workers write the chunks' page files (None: a re-process writes no pages)."""
+        return None if self.reprocess else self.tx.data_folder("pages")
 
     def chunk(
         self,

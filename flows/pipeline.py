@@ -6,8 +6,9 @@ Each stage is a task; the flows and tasks only sequence the steps: the pure tran
 keys between chunks (``flows.stream``) and the writing (``flows.load``). The crawl stage lives
 in ``flows.crawl_stage`` (a Scrapy subprocess per source, so the flow can run again in the same
 process). The pages are processed in chunks of ``CHUNK_PAGES``, each chunk's enrichment running
-on worker processes while the next chunk is cleaned. The warehouse lock is held for the whole
-run and the run is published at once.
+on worker processes while the next chunk is cleaned; with ``dask``, the chunks' cleaning, page
+files and enrichment run on a Dask cluster instead (``flows.runner``, ``flows.chunks``). The
+warehouse lock is held for the whole run and the run is published at once.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from prefect.states import Failed
 from prefect.utilities.annotations import quote
 
 from infoshos.flows import health, merge
-from infoshos.flows.clean.articles import CleanOutput, clean_pages
+from infoshos.flows.chunks import Collect, chunk_runner, staged
+from infoshos.flows.clean.articles import CleanOutput
 from infoshos.flows.crawl_stage import (
     CrawlOptions,
     CrawlPlan,
@@ -48,7 +50,7 @@ from infoshos.flows.crawl_stage import (
 )
 from infoshos.flows.dedup import ClusterRow
 from infoshos.flows.enrich import EnrichResult
-from infoshos.flows.enrich.parallel import EnrichPool, Pending, default_workers
+from infoshos.flows.enrich.parallel import default_workers
 from infoshos.flows.frontier import (
     Frontier,
     frontier_folder,
@@ -58,6 +60,7 @@ from infoshos.flows.frontier import (
 )
 from infoshos.flows.load import RunWriter
 from infoshos.flows.progress import progress_view
+from infoshos.flows.runner import dask_setting
 from infoshos.flows.sources import Source, adhoc_source, load_sources, select_sources
 from infoshos.flows.state import StoredState
 from infoshos.flows.stream import CHUNK_PAGES, ChunkPlan, RunIndex, gone_fetches
@@ -67,7 +70,6 @@ from infoshos.warehouse.report import report_markdown
 from infoshos.warehouse.schema import SCHEMA_VERSION
 from infoshos.warehouse.store import LakeMoved, Snapshot, Warehouse, WarehouseError, lock_wait
 
-PROGRESS_EVERY = 500
 #: A run with fewer pages enriches in its own process (starting the workers and loading their
 #: models, ~10 s, costs more than a second core saves).
 POOL_MIN_PAGES = 3000
@@ -113,37 +115,11 @@ def big(value: T) -> T:
     return cast(T, quote(value))
 
 
-@task(name="clean", cache_policy=NO_CACHE)
-def clean_task(pages: pa.Table, sources: list[Source]) -> CleanOutput:
-    """Clean one chunk of pages (Arrow batches: never a Python copy of every body at once)."""
-    styles = {s.name: s.style for s in sources}
-    encodings = {s.name: s.encoding for s in sources}
-    timezones = {s.name: s.timezone for s in sources}
-    columns = [c for c in CLEAN_COLUMNS if c in pages.column_names]
-    out = CleanOutput()
-    for batch in pages.select(columns).to_batches(max_chunksize=PROGRESS_EVERY):
-        part = clean_pages(batch.to_pylist(), styles, encodings, timezones=timezones)
-        out.articles += part.articles
-        out.rejects += part.rejects
-        out.encodings.update(part.encodings)
-        out.repairs.update(part.repairs)
-        out.rule_misses.update(part.rule_misses)
-        for source, example in part.rule_miss_examples.items():
-            out.rule_miss_examples.setdefault(source, example)
-    return out
-
-
-CLEAN_COLUMNS = (
-    "page_id", "url", "final_url", "source", "page_type", "status", "headers", "body",
-    "skip_reason", "detail", "language_hint",
-)  # fmt: skip
-
-
 @task(name="enrich", cache_policy=NO_CACHE)
-def enrich_task(pool: EnrichPool, submitted: Pending) -> tuple[list[EnrichResult], float]:
-    """Wait for one chunk's enrichment on the pool's workers: the results and the seconds
-    they took on the cores."""
-    return pool.collect(submitted)
+def enrich_task(collect: Collect) -> tuple[list[EnrichResult], float]:
+    """Wait for one chunk's enrichment (on the pool's or the cluster's workers): the results
+    and the seconds they took on the cores."""
+    return collect()
 
 
 def enrich_record(article: dict[str, Any]) -> dict[str, Any]:
@@ -167,15 +143,14 @@ def dedup_task(
 def write_chunk(
     index: RunIndex,
     writer: RunWriter,
-    pool: EnrichPool,
     summary: RunSummary,
     cleaned: CleanOutput,
     planned: ChunkPlan,
-    submitted: Pending,
+    collect: Collect,
 ) -> None:
     """Collect a chunk's enrichment and write the chunk. The enrich stage counts the seconds
     enrichment took on the cores (it overlaps the cleaning of the next chunk)."""
-    results, seconds = enrich_task(big(pool), big(submitted))
+    results, seconds = enrich_task(big(collect))
     with summary.stage("enrich"):
         facts = index.enriched(planned.rows, results)
     summary.seconds["enrich"] = summary.seconds.get("enrich", 0.0) + seconds
@@ -209,38 +184,62 @@ def process(
     summary: RunSummary,
     staging: Path,
     reprocess: bool = False,
+    dask: str | None = None,
     base: int | None = None,
 ) -> RunWriter:
     """Clean, deduplicate, enrich and write ``pages`` chunk by chunk against the stored
     ``state`` (read at snapshot ``base``); then cluster, write the articles and decide the
-    end-of-run rows. Returns the writer, ready to commit."""
-    logger = get_run_logger()
-    index = RunIndex.start(state, run_id, reprocess, staging)
+    end-of-run rows. Returns the writer, ready to commit. ``dask``: run the chunks' cleaning
+    and enrichment on that Dask cluster (:mod:`infoshos.flows.runner`; default
+    ``$INFOSHOS_DASK``, else in process).
+    A run that fails here rolls its transaction back at once (its files are orphans the next
+    run deletes), rather than holding it open until the process ends."""
     writer = RunWriter(wh, run_id, staging, reprocess, base)
+    try:
+        fill(writer, state, pages, sources, summary, staging, dask)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer
+
+
+def fill(
+    writer: RunWriter,
+    state: StoredState,
+    pages: RunPages,
+    sources: list[Source],
+    summary: RunSummary,
+    staging: Path,
+    dask: str | None,
+) -> None:
+    """The steps of :func:`process`, into ``writer``."""
+    logger = get_run_logger()
+    run_id, reprocess = writer.run_id, writer.reprocess
+    index = RunIndex.start(state, run_id, reprocess, staging)
     workers = default_workers() if pages.count >= POOL_MIN_PAGES else 0
     done = 0
-    pending: tuple[CleanOutput, ChunkPlan, Pending] | None = None
-    with EnrichPool(workers) as pool:
-        for n, chunk in enumerate(pages.chunks):
-            with summary.stage("clean"):
-                cleaned = clean_task(big(chunk), sources)
+    pending: tuple[CleanOutput, ChunkPlan, Collect] | None = None
+    with chunk_runner(dask_setting(dask), workers) as runner:
+        chunks = runner.clean(pages.chunks, sources, writer.pages_folder)
+        for n, got in enumerate(staged(chunks, summary, "clean")):
+            cleaned = got.output
             if n == 0:
                 crash_point("after-clean")
             with summary.stage("dedup"):
                 planned = index.plan(state, index.take(cleaned))
             with summary.stage("load"):
-                writer.pages(chunk, cleaned.encodings)
+                writer.pages(got.pages, cleaned.encodings)
             # the workers enrich this chunk while the next one is cleaned
             if pending is not None:
-                write_chunk(index, writer, pool, summary, *pending)
-            pending = (cleaned, planned, pool.submit([enrich_record(a) for a in planned.rows]))
-            done += chunk.num_rows
+                write_chunk(index, writer, summary, *pending)
+            pending = (cleaned, planned, runner.enrich([enrich_record(a) for a in planned.rows]))
+            done += got.count
             logger.info(
                 "processed %d/%d pages: %d articles, %d to write",
                 done, pages.count, len(index.seen), len(index.written),
             )  # fmt: skip
         if pending is not None:
-            write_chunk(index, writer, pool, summary, *pending)
+            write_chunk(index, writer, summary, *pending)
     summary.items["clean"] = len(index.seen)
     for warning in rule_miss_warnings(index.rule_misses, index.rule_miss_examples):
         logger.warning(warning)
@@ -309,7 +308,6 @@ def process(
     summary.mentions_new = index.counts["mentions"]
     summary.repairs = index.repairs
     summary.rule_misses = index.rule_misses
-    return writer
 
 
 def publish(
@@ -410,6 +408,7 @@ def run_pipeline(
     idn_gap: int | None = None,
     timezone: str | None = None,
     redis: str | None = None,
+    dask: str | None = None,
 ) -> Any:
     """Crawl the sources (default: the bundled sample site; ``["all"]``: every live source),
     clean, deduplicate, enrich and publish one snapshot of the warehouse.
@@ -421,7 +420,8 @@ def run_pipeline(
     name) is the zone of datelines without an offset on ``start_urls`` (default UTC, and the
     summary says so; configured sources use their own ``timezone``). Returns the run
     summary; the flow run fails (after publishing) when a source yields nothing or far less
-    than in its recent runs."""
+    than in its recent runs. ``dask`` (``local[:N]`` or a scheduler address; default
+    ``$INFOSHOS_DASK``) runs the chunks' cleaning and enrichment on a Dask cluster."""
     logger = get_run_logger()
     catalog = load_sources(sources_file)
     note = None
@@ -487,7 +487,9 @@ def run_pipeline(
                 if summary.messages:
                     summary.status = "flagged"
                 pages = RunPages(spool_batches(outs, run_id, CHUNK_PAGES), count, gone)
-                writer = process(wh, state, run_id, pages, selected, summary, staging, base=base)
+                writer = process(
+                    wh, state, run_id, pages, selected, summary, staging, dask=dask, base=base
+                )
                 try:
                     publish(writer, summary, selected, mode, yields)
                     break
@@ -501,9 +503,12 @@ def run_pipeline(
 
 
 @flow(name="infoshos-reprocess", log_prints=False)
-def reprocess_pipeline(warehouse: str = "data", sources_file: str | None = None) -> Any:
+def reprocess_pipeline(
+    warehouse: str = "data", sources_file: str | None = None, dask: str | None = None
+) -> Any:
     """Rebuild the clean, dedup and enrichment tables from the stored raw pages (no network):
-    for every URL, its latest successful fetch. `pages`, `rejects` history and `runs` stay."""
+    for every URL, its latest successful fetch. `pages`, `rejects` history and `runs` stay.
+    ``dask``: as for a run."""
     logger = get_run_logger()
     catalog = load_sources(sources_file)
     wh = Warehouse(warehouse)
@@ -518,7 +523,9 @@ def reprocess_pipeline(warehouse: str = "data", sources_file: str | None = None)
         summary.items["crawl"] = count
         state = StoredState.read(wh, signatures=False)
         pages = RunPages(chunks, count, [])
-        writer = process(wh, state, run_id, pages, selected, summary, staging, reprocess=True)
+        writer = process(
+            wh, state, run_id, pages, selected, summary, staging, reprocess=True, dask=dask
+        )
         publish(writer, summary, selected, "reprocess")
     logger.info("re-process %s published snapshot %s", run_id, summary.snapshot)
     return finish(summary, wh)

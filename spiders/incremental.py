@@ -1,10 +1,11 @@
 """What an incremental crawl needs: the known-URL file, URL keys and list dates.
 
 The known file (``--known``) is a Parquet file with the columns ``url`` (canonical),
-``etag``, ``last_modified`` (nullable strings) and ``is_article`` (bool); only ``url`` is
-required. URLs on both sides are compared through :func:`url_key` (the warehouse's canonical
-form), so ``/news/YYYYMMDD/ID.html`` and ``/YYYYMMDD/ID.html``, or ``print.php?idn=N`` and
-``?idn=N``, are one key.
+``etag``, ``last_modified`` (nullable strings), ``is_article`` (bool) and ``key`` (the
+URL's :func:`url_key`, made once by the writer so that each crawl need not make it again for
+every known URL); only ``url`` is required. URLs on both sides are compared through
+:func:`url_key` (the warehouse's canonical form), so ``/news/YYYYMMDD/ID.html`` and
+``/YYYYMMDD/ID.html``, or ``print.php?idn=N`` and ``?idn=N``, are one key.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def load_known(path: str | os.PathLike[str]) -> dict[str, KnownPage]:
         raise KnownFileError(f"cannot read {os.fspath(path)}: {exc}") from exc
     if "url" not in names:
         raise KnownFileError(f"{os.fspath(path)} has no 'url' column")
-    columns = [c for c in ("url", "etag", "last_modified", "is_article") if c in names]
+    columns = [c for c in ("url", "etag", "last_modified", "is_article", "key") if c in names]
     try:
         rows = pq.read_table(path, columns=columns).to_pylist()
     except (OSError, ValueError) as exc:
@@ -73,7 +74,7 @@ def load_known(path: str | os.PathLike[str]) -> dict[str, KnownPage]:
         url = row.get("url")
         if not url:
             continue
-        key = url_key(str(url))
+        key = row.get("key") or url_key(str(url))
         old = known.get(key, KnownPage())
         etag = _header_value(row.get("etag")) or old.etag
         modified = _header_value(row.get("last_modified")) or old.last_modified

@@ -416,6 +416,36 @@ def test_known_file_loading_and_list_dates(tmp_path: Path) -> None:
     assert list_date("soon") is None and list_date(None) is None
 
 
+def test_known_file_keys_made_by_the_writer_are_used_as_they_are(tmp_path: Path) -> None:
+    """A ``key`` column (written once by ``write_known``) is the URL's key: the crawl does not
+    make it again (a different key proves it was read, not recomputed)."""
+    path = tmp_path / "k.parquet"
+    url = f"{CANONICAL}en/?idn=1"
+    pq.write_table(
+        pa.table({"url": [url, url + "2"], "is_article": [True, True], "key": ["k1", None]}),
+        path,
+    )
+    assert load_known(path) == {
+        "k1": KnownPage(None, None, True),
+        url_key(url + "2"): KnownPage(None, None, True),
+    }
+
+
+def test_write_known_writes_each_urls_key(tmp_path: Path) -> None:
+    from helpers_warehouse import build_sample_warehouse
+
+    from infoshos.flows.crawl_stage import write_known
+
+    wh = build_sample_warehouse(tmp_path / "wh")
+    path = tmp_path / "known.parquet"
+    assert write_known(wh, path) > 0
+    table = pq.read_table(path).to_pylist()
+    assert all(r["key"] == url_key(r["url"]) for r in table)
+    assert load_known(path) == {
+        url_key(r["url"]): KnownPage(r["etag"], r["last_modified"], r["is_article"]) for r in table
+    }
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

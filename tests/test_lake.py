@@ -433,3 +433,22 @@ def test_search_ranks_exactly_as_duckdbs_match_bm25(sample: Warehouse) -> None:
         assert len(ref) > 3, query
         assert [h.article_id for h in hits] == [a for a, _ in ref], query
         assert [round(h.score, 9) for h in hits] == [round(s, 9) for _, s in ref], query
+
+
+def test_an_index_of_an_older_layout_is_rebuilt_by_the_next_search(tmp_path: Path) -> None:
+    """An index written by an earlier infoshos (no BM25 weights in its postings) is not queried
+    as it is: the next search rebuilds it, and it answers."""
+    from infoshos.warehouse import extensions
+    from infoshos.warehouse.search import LAYOUT, META, index, indexed_snapshot
+
+    wh = Warehouse(tmp_path)
+    _commit_articles(wh, "r1", SEARCH_DOCS)
+    path = index(wh)
+    assert path is not None
+    con = extensions.load(extensions.connect(str(path)), "fts")
+    con.execute("ALTER TABLE fts_main_docs_english.postings DROP COLUMN w")
+    con.execute(f"UPDATE {META} SET layout = {LAYOUT - 1}")
+    con.close()
+    assert indexed_snapshot(path) is None  # not this layout: stale
+    assert [h.article_id for h in search(wh, "festival")] == ["e3"]
+    assert indexed_snapshot(path) == wh.snapshot_id()

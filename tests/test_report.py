@@ -491,6 +491,14 @@ def test_a_warehouse_is_recognised_by_its_files(wh: Warehouse, tmp_path: Path) -
     assert not is_warehouse(tmp_path) and enclosing_warehouse(tmp_path / "tables") is None
     (tmp_path / "snapshots").mkdir()
     assert is_warehouse(tmp_path)
+    lost = tmp_path / "lost"  # a lake whose catalog was lost: still a warehouse
+    (lost / "lake" / "main" / "articles").mkdir(parents=True)
+    assert is_warehouse(lost) and enclosing_warehouse(lost / "report.html") == lost
+    copies = tmp_path / "copies"
+    (copies / "catalog").mkdir(parents=True)
+    assert not is_warehouse(copies)  # a folder called catalog is not enough
+    (copies / "catalog" / "lake-3.sqlite").write_bytes(b"")
+    assert is_warehouse(copies)
     link = tmp_path.parent / f"{tmp_path.name}-link"
     link.symlink_to(wh.root)  # a link into a warehouse is resolved
     try:

@@ -2,7 +2,9 @@
 warehouse's own writer writes into one (``report --out``, ``export --to``).
 
 A folder is a warehouse when it holds one of :data:`MARKER_FILES` (the snapshot pointer, the
-DuckDB catalog) or all of :data:`MARKER_DIRS` (the data files and their snapshots). A storage
+DuckDB catalog), all of :data:`MARKER_DIRS` (the data files and their snapshots), the
+lake's data layout (:data:`LAKE_DIR`) or catalog copies (:data:`COPY_GLOB`): a warehouse whose
+catalog is lost is still one, and ``infoshos recover`` needs it untouched. A storage
 layout that changes (e.g. a DuckLake catalog) adds its own names here; the callers do not change.
 """
 
@@ -11,13 +13,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from infoshos.warehouse.store import LAKE_CATALOG, WarehouseError
+from infoshos.warehouse.store import CATALOG_COPIES, LAKE_CATALOG, LAKE_DATA, WarehouseError
 
 #: Files only a warehouse holds: the DuckLake catalog; in a warehouse of the old store (the
 #: input of ``infoshos migrate``), the snapshot pointer and the catalog of views.
 MARKER_FILES = (LAKE_CATALOG, "CURRENT", "infoshos.duckdb")
 #: Folders that together make a warehouse: its data files and the snapshots naming them.
 MARKER_DIRS = ("tables", "snapshots")
+#: The folder of DuckLake's data layout (``lake/main/<table>/``).
+LAKE_DIR = f"{LAKE_DATA}/main"
+#: Catalog copies (``catalog/lake-<snapshot>.sqlite``).
+COPY_GLOB = "lake-*.sqlite"
 
 
 def is_warehouse(folder: str | os.PathLike[str]) -> bool:
@@ -26,6 +32,8 @@ def is_warehouse(folder: str | os.PathLike[str]) -> bool:
     if not path.is_dir():
         return False
     if any((path / name).is_file() for name in MARKER_FILES):
+        return True
+    if (path / LAKE_DIR).is_dir() or any((path / CATALOG_COPIES).glob(COPY_GLOB)):
         return True
     return all((path / name).is_dir() for name in MARKER_DIRS)
 

@@ -29,6 +29,9 @@ INDEX_FILE = "search.duckdb"
 #: The name the index is attached under in ``infoshos sql`` (``search.docs_english`` ...).
 SEARCH_ALIAS = "search"
 META = "index_meta"
+#: The index's layout: an index of an older layout is rebuilt by the next search or run.
+#: 2: postings carry their BM25 weight ``w``; an ART index on each table's ``article_id``.
+LAYOUT = 2
 #: Index table -> (FTS stemmer, the languages it holds; empty: every other language).
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "docs_english": ("english", ("en",)),
@@ -63,11 +66,12 @@ def _open(path: Path) -> duckdb.DuckDBPyConnection | None:
 
 
 def _indexed(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The snapshot the index describes; None when it is of another layout (rebuilt)."""
     try:
-        row = con.execute(f"SELECT snapshot FROM {META}").fetchone()
+        row = con.execute(f"SELECT snapshot, layout FROM {META}").fetchone()
     except duckdb.Error:
         return None
-    return int(row[0]) if row else None
+    return int(row[0]) if row and row[1] == LAYOUT else None
 
 
 def indexed_snapshot(path: Path) -> int | None:
@@ -81,6 +85,13 @@ def indexed_snapshot(path: Path) -> int | None:
         con.close()
 
 
+#: The BM25 weight of a term in a document (DuckDB FTS's ``match_bm25``: k1 = 1.2, b = 0.75,
+#: the same idf) from the posting's ``tf``, the dictionary's ``df``, the document's ``len`` and
+#: the index ``stats`` (``st``).
+BM25_WEIGHT = (
+    "log((st.num_docs - df + 0.5) / (df + 0.5) + 1) "
+    "* (tf.tf * 2.2) / (tf.tf + 1.2 * (0.25 + 0.75 * d.len / st.avgdl))"
+)
 #: DuckDB's memory while it builds the index (it spills to a folder beside the index beyond).
 BUILD_MEMORY = "512MB"
 
@@ -93,6 +104,7 @@ def build(wh: Warehouse) -> Path:
     try:
         # the build spills to disk beside the index rather than growing with the archive
         con.execute(f"SET memory_limit = {_q(BUILD_MEMORY)}")
+        con.execute("SET enable_progress_bar = false")
         con.execute(wh.location.attach_sql(read_only=True, name=LAKE))
         snapshot = con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         for table, (stemmer, languages) in GROUPS.items():
@@ -104,14 +116,22 @@ def build(wh: Warehouse) -> Path:
                 f"PRAGMA create_fts_index({_q(table)}, 'article_id', 'title', 'text', "
                 f"stemmer = {_q(stemmer)}, stopwords = 'none', overwrite = 1)"
             )
-            # one row per (term, document), ordered by term: a query reads only its terms' rows
+            # the winners' rows are read by id through this index (not a scan of every text)
+            con.execute(f"CREATE INDEX {table}_article_id ON {table} (article_id)")
+            # one row per (term, document), ordered by term, with the term's BM25 weight in the
+            # document (it depends only on the index): a query sums the weights of its terms'
+            # rows and reads nothing else
+            fts = f"fts_main_{table}"
             con.execute(
-                f"CREATE TABLE fts_main_{table}.postings AS SELECT termid, docid, "
-                f"count(*)::INTEGER AS tf FROM fts_main_{table}.terms GROUP BY ALL "
-                "ORDER BY termid, docid"
+                f"CREATE TABLE {fts}.postings AS "
+                f"WITH tf AS (SELECT termid, docid, count(*)::INTEGER AS tf FROM {fts}.terms "
+                "GROUP BY ALL) "
+                f"SELECT tf.termid, tf.docid, tf.tf, {BM25_WEIGHT} AS w "
+                f"FROM tf JOIN {fts}.dict USING (termid) JOIN {fts}.docs d USING (docid), "
+                f"{fts}.stats st ORDER BY tf.termid, tf.docid"
             )
-        con.execute(f"CREATE TABLE {META} (snapshot BIGINT)")
-        con.execute(f"INSERT INTO {META} VALUES (?)", [snapshot[0] if snapshot else 0])
+        con.execute(f"CREATE TABLE {META} (snapshot BIGINT, layout INTEGER)")
+        con.execute(f"INSERT INTO {META} VALUES (?, ?)", [snapshot[0] if snapshot else 0, LAYOUT])
         con.execute(f"DETACH {LAKE}")
     except BaseException:
         con.close()
@@ -200,35 +220,41 @@ class Hit:
         return {**self.__dict__, "published_at": published}
 
 
-def search_sql(table: str, stemmer: str, language: bool, since: bool) -> str:
-    """The ranked query over one index table (parameters: query, [language], [since], limit).
+def terms_sql(table: str, stemmer: str) -> str:
+    """The index's term ids of a query's words (parameter: the query)."""
+    fts = f"fts_main_{table}"
+    return (
+        f"SELECT termid FROM {fts}.dict WHERE term IN "
+        f"(SELECT stem(unnest({fts}.tokenize(?)), {_q(stemmer)}))"
+    )
 
-    The score is DuckDB FTS's BM25 (``match_bm25``: k1 = 1.2, b = 0.75, the same idf), computed
-    from the ``postings`` table, which holds one row per term and document ordered by term, so
-    that only the rows of the query's terms are read (``match_bm25`` reads every token)."""
+
+def search_sql(table: str, termids: list[int], language: bool, since: bool) -> str:
+    """The ranked query over one index table for the terms ``termids`` (from ``terms_sql``;
+    parameters: [language], [since], limit).
+
+    The score is DuckDB FTS's BM25 (``match_bm25``), summed from the ``postings`` table, which
+    holds one row per term and document, ordered by term, with the term's weight in the
+    document (``BM25_WEIGHT``). The term ids are literals, so that DuckDB reads only the row
+    groups of those terms (``match_bm25`` reads every token). Only the scores and ids:
+    ``search`` reads the rows of the winners alone afterwards."""
     fts = f"fts_main_{table}"
     where = ["true"]
     if language:
         where.append("a.language = ?")
     if since:
         where.append("a.published_at >= ?")
+    joined = f" JOIN {table} a ON a.article_id = d.name" if language or since else ""
+    terms = ", ".join(str(int(t)) for t in termids) or "NULL"
     return f"""
-        WITH tokens AS (SELECT DISTINCT stem(unnest({fts}.tokenize(?)), {_q(stemmer)}) AS t),
-        q AS (SELECT termid, df FROM {fts}.dict JOIN tokens ON term = t),
-        st AS (SELECT num_docs, avgdl FROM {fts}.stats),
-        sc AS (
-            SELECT p.docid, sum(
-                log((st.num_docs - q.df + 0.5) / (q.df + 0.5) + 1)
-                * (p.tf * 2.2) / (p.tf + 1.2 * (0.25 + 0.75 * d.len / st.avgdl))
-            ) AS score
-            FROM {fts}.postings p JOIN q USING (termid) JOIN {fts}.docs d USING (docid), st
-            GROUP BY p.docid
+        WITH sc AS (
+            SELECT docid, sum(w) AS score FROM {fts}.postings
+            WHERE termid IN ({terms}) GROUP BY docid
         )
-        SELECT sc.score, a.article_id, a.source, a.language, a.published_at, a.title, a.url,
-            a.text
-        FROM sc JOIN {fts}.docs d USING (docid) JOIN {table} a ON a.article_id = d.name
+        SELECT sc.score, d.name
+        FROM sc JOIN {fts}.docs d USING (docid){joined}
         WHERE {" AND ".join(where)}
-        ORDER BY sc.score DESC, a.article_id LIMIT ?"""
+        ORDER BY sc.score DESC, d.name LIMIT ?"""
 
 
 def _stems(con: duckdb.DuckDBPyConnection, words: list[str], stemmer: str) -> list[str]:
@@ -243,13 +269,25 @@ def _stems(con: duckdb.DuckDBPyConnection, words: list[str], stemmer: str) -> li
     return list(row[0]) if row else []
 
 
-def _snippet(con: duckdb.DuckDBPyConnection, text: str, wanted: set[str], stemmer: str) -> str:
-    """About ``SNIPPET_WORDS`` words around the first match, matches in ``**bold**``."""
-    words = [(m.start(), m.end()) for m in WORD.finditer(text)]
+def _snippets(
+    con: duckdb.DuckDBPyConnection, texts: list[str], wanted: set[str], stemmer: str
+) -> list[str]:
+    """For each text, about ``SNIPPET_WORDS`` words around its first match, matches in
+    ``**bold**`` (the words of every text stemmed in one query)."""
+    spans = [[(m.start(), m.end()) for m in WORD.finditer(text)] for text in texts]
+    stems = _stems(
+        con, [t[a:b] for t, words in zip(texts, spans, strict=True) for a, b in words], stemmer
+    )
+    out, at = [], 0
+    for text, words in zip(texts, spans, strict=True):
+        mine, at = stems[at : at + len(words)], at + len(words)
+        out.append(_snippet(text, words, {i for i, s in enumerate(mine) if s in wanted}))
+    return out
+
+
+def _snippet(text: str, words: list[tuple[int, int]], hits: set[int]) -> str:
     if not words:
         return ""
-    stems = _stems(con, [text[a:b] for a, b in words], stemmer)
-    hits = {i for i, s in enumerate(stems) if s in wanted}
     first = min(hits) if hits else 0
     lo = max(0, first - SNIPPET_WORDS // 3)
     hi = min(len(words), lo + SNIPPET_WORDS)
@@ -284,21 +322,39 @@ def search(
         if con is None:
             raise WarehouseError(f"search index {index_path(wh)} cannot be built (see the log)")
     try:
-        hits: list[Hit] = []
+        # the best ``limit`` of every group's scores (ids only), then the rows of those alone
+        scored: list[tuple[float, str, str]] = []
         for table, (stemmer, languages) in GROUPS.items():
             if language is not None and languages and language not in languages:
                 continue
-            params: list[Any] = [query]
-            params += [language] if language is not None else []
+            termids = [r[0] for r in con.execute(terms_sql(table, stemmer), [query]).fetchall()]
+            if not termids:
+                continue
+            params: list[Any] = [language] if language is not None else []
             params += [since] if since is not None else []
             rows = con.execute(
-                search_sql(table, stemmer, language is not None, since is not None),
+                search_sql(table, termids, language is not None, since is not None),
                 [*params, limit],
             ).fetchall()
+            scored += [(float(score), str(aid), table) for score, aid in rows]
+        scored.sort(key=lambda t: (-t[0], t[1]))
+        scored = scored[:limit]
+        hits: list[Hit] = []
+        for table, (stemmer, _) in GROUPS.items():
+            scores = {aid: score for score, aid, t in scored if t == table}
+            if not scores:
+                continue
             wanted = set(_stems(con, WORD.findall(query), stemmer))
-            for score, aid, source, lang, published, title, url, text in rows:
-                snippet = _snippet(con, text or "", wanted, stemmer)
-                hits.append(Hit(score, aid, source, lang, published, title, url, snippet))
+            ids = ", ".join(_q(a) for a in sorted(scores))  # literals: the index answers
+            rows = con.execute(
+                f"SELECT article_id, source, language, published_at, title, url, text "
+                f"FROM {table} WHERE article_id IN ({ids})"
+            ).fetchall()
+            snippets = _snippets(con, [r[6] or "" for r in rows], wanted, stemmer)
+            for (aid, source, lang, published, title, url, _), snippet in zip(
+                rows, snippets, strict=True
+            ):
+                hits.append(Hit(scores[aid], aid, source, lang, published, title, url, snippet))
     except duckdb.Error as exc:
         raise WarehouseError(f"search failed: {_first_line(exc)}") from exc
     finally:

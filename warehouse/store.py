@@ -696,6 +696,35 @@ def _snapshot(con: duckdb.DuckDBPyConnection) -> Snapshot:
     )
 
 
+def conform(table: str, rows: pa.Table) -> pa.Table:
+    """``rows`` with the table's declared columns, in order and types (missing ones null)."""
+    schema = TABLES[table].schema
+    missing = [n for n in schema.names if n not in rows.column_names]
+    for name in missing:
+        rows = rows.append_column(name, pa.nulls(rows.num_rows, schema.field(name).type))
+    return rows.select(schema.names).cast(schema)
+
+
+def _null_count(meta: pq.FileMetaData, column: str) -> int:
+    """Nulls of a top-level, non-nested column of a Parquet file, from its statistics."""
+    leaf = next(j for j in range(meta.num_columns) if meta.schema.column(j).path == column)
+    total = 0
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(leaf).statistics
+        if stats is None or not stats.has_null_count:
+            raise WarehouseError(f"a data file without null counts for {column}")
+        total += stats.null_count
+    return total
+
+
+def data_file(folder: Path) -> Path:
+    """A new name for a data file written outside DuckLake (by a Dask worker) into ``folder``,
+    for :meth:`Transaction.add_files` to register: named as DuckLake names its own files, so
+    that one left by a killed run (named by no snapshot) is deleted by the next run's cleanup
+    (``OWN_FILE``), like DuckLake's."""
+    return folder / f"ducklake-{uuid.uuid4()}.parquet"
+
+
 def _key(spec: Table, alias: str = "") -> str:
     cols = [f"{alias}{k}" for k in spec.key]
     return cols[0] if len(cols) == 1 else "(" + ", ".join(cols) + ")"
@@ -719,11 +748,7 @@ class Transaction:
         self._seq = 0
 
     def _conform(self, table: str, rows: pa.Table) -> pa.Table:
-        schema = TABLES[table].schema
-        missing = [n for n in schema.names if n not in rows.column_names]
-        for name in missing:
-            rows = rows.append_column(name, pa.nulls(rows.num_rows, schema.field(name).type))
-        rows = rows.select(schema.names).cast(schema)
+        rows = conform(table, rows)
         for column in TABLES[table].required:  # nulls: the Arrow statistics suffice
             nulls = rows[column].null_count
             if nulls:
@@ -759,6 +784,54 @@ class Transaction:
         if n:
             self.changed.add(table)
         return n
+
+    def data_folder(self, table: str) -> Path:
+        """The folder of ``table``'s data files (``lake/<schema>/<table>/``, from the catalog),
+        where files for :meth:`add_files` are written (see :func:`data_file`)."""
+        row = self.con.execute(
+            f"SELECT s.path, s.path_is_relative, t.path, t.path_is_relative "
+            f"FROM __ducklake_metadata_{LAKE}.ducklake_table t "
+            f"JOIN __ducklake_metadata_{LAKE}.ducklake_schema s USING (schema_id) "
+            f"WHERE t.table_name = ? AND t.end_snapshot IS NULL AND s.end_snapshot IS NULL",
+            [table],
+        ).fetchone()
+        if row is None:
+            raise WarehouseError(f"no table {table} in the lake")
+        if self.wh.location.remote_data:
+            raise WarehouseError(
+                f"the lake's data path {self.wh.location.data_path} is on S3: workers write "
+                "their files into a local data folder only (run without --dask)"
+            )
+        schema_path, schema_rel, table_path, table_rel = row
+        data = Path(self.wh.location.data_path)
+        folder = Path(schema_path) if not schema_rel else data / schema_path
+        folder = Path(table_path) if not table_rel else folder / table_path
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def add_files(self, table: str, paths: Sequence[Path]) -> None:
+        """Register Parquet files written outside this connection (by Dask workers, named by
+        :func:`data_file` in :meth:`data_folder`) as rows of ``table``: DuckLake's
+        ``ducklake_add_data_files`` adds them to this transaction without copying, published
+        by the commit like every other change. From then on they are the lake's own files
+        (compaction merges them and deletes the originals). Each file must have the table's
+        declared columns and types (else a WarehouseError); nulls in the required columns are
+        counted from the files' statistics, for the quality gate."""
+        schema = TABLES[table].schema
+        for path in paths:
+            meta = pq.read_metadata(path)
+            columns = [(f.name, f.type) for f in meta.schema.to_arrow_schema()]
+            if columns != [(f.name, f.type) for f in schema]:
+                raise WarehouseError(f"{path.name}: not the declared columns of {table}")
+            for column in TABLES[table].required:
+                nulls = _null_count(meta, column)
+                if nulls:
+                    self._problems.append(f"{table}.{column} has {nulls} null values")
+            self.con.execute(
+                f"CALL ducklake_add_data_files({_q(LAKE)}, {_q(table)}, {_q(str(path))})"
+            )
+            self.rows[table] = self.rows.get(table, 0) + meta.num_rows
+            self.changed.add(table)
 
     def current(self, table: str) -> pa.Table:
         """The table as this transaction will publish it."""
