@@ -434,7 +434,13 @@ def run(args: argparse.Namespace) -> int:
 
         counts = spool_counts(part_paths(out))
     elif not out.exists():
-        print(f"crawl: error: no spool written ({reason})", file=sys.stderr)
+        from infoshos.spiders.spool import SPOOL_ERROR
+
+        why = crawler.stats.get_value(SPOOL_ERROR) if crawler.stats else None
+        if why:
+            print(f"crawl: error: the spool could not be written: {why}", file=sys.stderr)
+        else:
+            print(f"crawl: error: no spool written ({reason})", file=sys.stderr)
         return 1
     else:
         counts = spool_counts(out)

@@ -29,6 +29,8 @@ REQUIRED = ("url", "source", "page_type", "fetched_at")
 #: Sent (no arguments) after each flush of a spool in parts, the records buffered until then
 #: being written.
 spool_part_written = object()
+#: The crawl stat holding why the spool could not be written.
+SPOOL_ERROR = "infoshos/spool_error"
 
 
 def part_paths(path: str | os.PathLike[str]) -> list[Path]:
@@ -120,7 +122,21 @@ class SpoolWriter:
             self.flush()
         return item
 
+    def _failed(self, exc: OSError) -> None:
+        """Remember why the spool could not be written (a full disk, a read-only folder): the
+        crawl reports it in its one error line (``infoshos/spool_error``)."""
+        reason = f"{exc.strerror or exc} ({exc.filename or self.path})"
+        if self.crawler is not None and self.crawler.stats is not None:
+            self.crawler.stats.set_value(SPOOL_ERROR, reason)
+
     def flush(self) -> None:
+        try:
+            self._flush()
+        except OSError as exc:
+            self._failed(exc)
+            raise
+
+    def _flush(self) -> None:
         if self.parts:
             self.write_part()
             return
@@ -135,6 +151,13 @@ class SpoolWriter:
         self.buffer = []
 
     def close_spider(self) -> None:
+        try:
+            self._close()
+        except OSError as exc:
+            self._failed(exc)
+            raise
+
+    def _close(self) -> None:
         if self.parts:
             if self._loop is not None and self._loop.running:
                 self._loop.stop()

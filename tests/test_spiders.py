@@ -541,6 +541,32 @@ def test_spool_writer_empty_crawl_writes_empty_file(tmp_path: Path) -> None:
     assert table.num_rows == 0 and table.schema.equals(SPOOL)
 
 
+def test_spool_writer_records_why_the_spool_could_not_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while the spool is written: the reason goes to the crawl's stats, which the
+    crawl's one error line reports (not "no spool written")."""
+    import errno
+
+    from scrapy.utils.test import get_crawler
+
+    from infoshos.spiders.spool import SPOOL_ERROR
+
+    crawler = get_crawler()
+    stats = crawler.stats
+    assert stats is not None
+    writer = SpoolWriter(tmp_path / "out.parquet", batch_size=1, crawler=crawler)
+    writer.open_spider()
+
+    def full(*args: object, **kw: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(writer.tmp_path))
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    with pytest.raises(OSError):
+        writer.process_item(_record("http://x.test/1"))
+    assert stats.get_value(SPOOL_ERROR) == f"No space left on device ({writer.tmp_path})"
+
+
 def test_crawl_command_builds_argv() -> None:
     argv = crawl_command(
         "infoshos",
