@@ -129,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     sea.add_argument("--limit", type=_positive, default=20, metavar="N", help="default 20")
     sea.add_argument("--json", action="store_true", help="print the hits as JSON Lines")
 
+    lake = sub.add_parser("lake", help="show, or set, where the warehouse's lake lives")
+    _warehouse_arg(lake)
+    lake.add_argument("--catalog", metavar="sqlite:PATH|postgres:CONNECTION", default="")
+    lake.add_argument("--data-path", metavar="DIR|s3://BUCKET/PREFIX/", default="")
+
     mig = sub.add_parser("migrate", help="convert a warehouse of the old snapshot store")
     _warehouse_arg(mig)
 
@@ -324,13 +329,16 @@ def _check_writable(warehouse: str) -> None:
         pass
 
 
-def _hold_lock(warehouse: str) -> contextlib.AbstractContextManager[None]:
+def _hold_lock(
+    warehouse: str, sources: list[str] | None = None
+) -> contextlib.AbstractContextManager[None]:
     """The warehouse's lock, taken before Prefect starts and held until the run ends (the flow
     takes it again, re-entrantly): a second run started meanwhile is refused at once. Taking it
-    checks the folder, the catalog, the current files' sizes and the free space."""
+    checks the folder, the catalog, the current files' sizes and the free space. In a shared
+    lake a run holds only its ``sources``' locks."""
     from infoshos.warehouse.store import Warehouse, lock_wait
 
-    return Warehouse(warehouse).lock(wait_seconds=lock_wait())
+    return Warehouse(warehouse).lock(wait_seconds=lock_wait(), sources=sources)
 
 
 class _NoTraceback(logging.Formatter):
@@ -372,8 +380,9 @@ def _prefect_env(warehouse: str) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def _check_run(args: argparse.Namespace) -> None:
-    """Every option of ``run``, checked before Prefect starts its temporary API (~8 s)."""
+def _check_run(args: argparse.Namespace) -> list[str]:
+    """Every option of ``run``, checked before Prefect starts its temporary API (~8 s); the
+    names of the sources the run writes."""
     from infoshos.flows.sources import ConfigError, load_sources, select_sources
 
     for url in args.start_url or []:
@@ -405,6 +414,11 @@ def _check_run(args: argparse.Namespace) -> None:
             raise ConfigError("--redis shares live crawls; the bundled sample site is local")
         check_redis(args.redis)
     _check_dask(args.dask)
+    if args.start_url:
+        from infoshos.flows.sources import adhoc_source
+
+        selected = [adhoc_source(args.start_url, args.timezone)]
+    return [s.name for s in selected]
 
 
 def _dask_arg(parser: argparse.ArgumentParser) -> None:
@@ -428,8 +442,8 @@ def _check_dask(spec: str | None) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    _check_run(args)
-    with _hold_lock(args.warehouse):
+    sources = _check_run(args)
+    with _hold_lock(args.warehouse, sources):
         _prefect_env(args.warehouse)
         from infoshos.flows.pipeline import run_pipeline
 
@@ -594,6 +608,26 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lake(args: argparse.Namespace) -> int:
+    """Show the lake's location; with --catalog/--data-path, write it to warehouse.yaml (a new
+    lake only: the lake's files are never moved)."""
+    from infoshos.warehouse.location import Location, LocationError
+    from infoshos.warehouse.store import Warehouse, WarehouseError
+
+    wh = Warehouse(args.warehouse)
+    if args.catalog or args.data_path:
+        try:
+            loc = Location.make(wh.root, args.catalog, args.data_path)
+        except LocationError as exc:
+            raise WarehouseError(str(exc)) from None
+        if loc != wh.location and wh.exists():
+            raise WarehouseError(f"warehouse {wh.root} already has a lake; it is not moved")
+        loc.save()
+        wh = Warehouse(args.warehouse)
+    print(json.dumps({**wh.location.describe(), "exists": wh.exists()}))
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     from infoshos.warehouse.migrate import LEGACY_FOLDER, migrate
     from infoshos.warehouse.store import Warehouse
@@ -753,6 +787,7 @@ COMMANDS = {
     "snapshots": cmd_snapshots,
     "search": cmd_search,
     "migrate": cmd_migrate,
+    "lake": cmd_lake,
     "extract": cmd_extract,
     "report": cmd_report,
     "serve-sample": cmd_serve_sample,

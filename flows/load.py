@@ -85,11 +85,15 @@ class RunWriter:
     """One run's writes (see the module docstring). ``reprocess``: the derived tables are
     emptied first and every row is appended."""
 
-    def __init__(self, wh: Warehouse, run_id: str, staging: Path, reprocess: bool) -> None:
+    def __init__(
+        self, wh: Warehouse, run_id: str, staging: Path, reprocess: bool, base: int | None = None
+    ) -> None:
+        """``base``: the snapshot the run's decisions read (the commit checks it is the latest:
+        see ``Transaction``)."""
         self.wh = wh
         self.run_id = run_id
         self.reprocess = reprocess
-        self.tx: Transaction = wh.transaction(run_id)
+        self.tx: Transaction = wh.transaction(run_id, base)
         self.spill_path = staging / "articles.parquet"
         self._spill: pq.ParquetWriter | None = None
         self.written = 0

@@ -14,6 +14,8 @@ warehouse lock is held for the whole run and the run is published at once.
 from __future__ import annotations
 
 import contextlib
+import copy
+import fcntl
 import hashlib
 import json
 import shutil
@@ -66,7 +68,7 @@ from infoshos.flows.summary import RunSummary, rule_miss_warnings
 from infoshos.warehouse.faults import crash_point
 from infoshos.warehouse.report import report_markdown
 from infoshos.warehouse.schema import SCHEMA_VERSION
-from infoshos.warehouse.store import Snapshot, Warehouse, lock_wait
+from infoshos.warehouse.store import LakeMoved, Snapshot, Warehouse, WarehouseError, lock_wait
 
 #: A run with fewer pages enriches in its own process (starting the workers and loading their
 #: models, ~10 s, costs more than a second core saves).
@@ -183,14 +185,16 @@ def process(
     staging: Path,
     reprocess: bool = False,
     dask: str | None = None,
+    base: int | None = None,
 ) -> RunWriter:
     """Clean, deduplicate, enrich and write ``pages`` chunk by chunk against the stored
-    ``state``; then cluster, write the articles and decide the end-of-run rows. Returns the
-    writer, ready to commit. ``dask``: run the chunks' cleaning and enrichment on that Dask
-    cluster (:mod:`infoshos.flows.runner`; default ``$INFOSHOS_DASK``, else in process).
+    ``state`` (read at snapshot ``base``); then cluster, write the articles and decide the
+    end-of-run rows. Returns the writer, ready to commit. ``dask``: run the chunks' cleaning
+    and enrichment on that Dask cluster (:mod:`infoshos.flows.runner`; default
+    ``$INFOSHOS_DASK``, else in process).
     A run that fails here rolls its transaction back at once (its files are orphans the next
     run deletes), rather than holding it open until the process ends."""
-    writer = RunWriter(wh, run_id, staging, reprocess)
+    writer = RunWriter(wh, run_id, staging, reprocess, base)
     try:
         fill(writer, state, pages, sources, summary, staging, dask)
     except BaseException:
@@ -354,19 +358,38 @@ def finish(summary: RunSummary, wh: Warehouse | None = None) -> Any:
 
 @contextlib.contextmanager
 def _run_folder(wh: Warehouse, run_id: str) -> Iterator[Path]:
-    """A staging folder for the run's spools; leftovers of killed runs are removed first."""
+    """A staging folder for the run's spools, locked while the run lives; leftovers of killed
+    runs (folders nobody holds: runs of other sources may share the folder) are removed."""
     root = wh.root / "_staging"
-    if root.exists():
-        for old in root.iterdir():
-            shutil.rmtree(old, ignore_errors=True)
     staging = root / run_id
     staging.mkdir(parents=True, exist_ok=True)
+    mine = open(staging / ".lock", "a")  # noqa: SIM115 - held across the yield
+    fcntl.flock(mine, fcntl.LOCK_EX)
+    for old in root.iterdir():
+        if old != staging and not _held(old / ".lock"):
+            shutil.rmtree(old, ignore_errors=True)
     try:
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        mine.close()
         with contextlib.suppress(OSError):
             root.rmdir()
+
+
+def _held(path: Path) -> bool:
+    """Whether a live process holds the lock file ``path`` (False when there is none)."""
+    try:
+        fh = open(path)  # noqa: SIM115 - closed below
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        fh.close()
 
 
 # -- the flows ------------------------------------------------------------------------------
@@ -418,7 +441,8 @@ def run_pipeline(
     options = CrawlOptions(
         full=full, since=since, idn_from=idn_from, idn_to=idn_to, idn_gap=idn_gap
     )
-    with wh.lock(wait_seconds=lock_wait()), _run_folder(wh, run_id) as staging:
+    locked = wh.lock(wait_seconds=lock_wait(), sources=[s.name for s in selected])
+    with locked, _run_folder(wh, run_id) as staging:
         with (
             summary.stage("crawl"),
             sample_site_if_needed(selected) as base_url,
@@ -448,17 +472,32 @@ def run_pipeline(
         yields = health.source_yield(
             heads.select(["source", "page_type", "status", "skip_reason"]).to_pylist(), skipped
         )
-        state = StoredState.read(wh)
-        history = state.yield_history(mode)
-        summary.messages += health.yield_alarms(summary.sources, yields, history)
-        if summary.messages:
-            summary.status = "flagged"
-        pages = RunPages(
-            spool_batches(outs, run_id, CHUNK_PAGES), heads.num_rows, gone_fetches(heads)
-        )
+        count, gone = heads.num_rows, gone_fetches(heads)
         del heads
-        writer = process(wh, state, run_id, pages, selected, summary, staging, dask=dask)
-        publish(writer, summary, selected, mode, yields)
+        crawled = copy.deepcopy(summary)
+        for replay in (False, True):
+            # a replay (another writer of a shared lake committed first) holds the commit
+            # lock throughout, so that it cannot lose again
+            with wh.committing() if replay else contextlib.nullcontext():
+                summary = copy.deepcopy(crawled)
+                base = wh.ensure().snapshot_id()  # (a new lake's creation is not a move)
+                state = StoredState.read(wh)
+                history = state.yield_history(mode)
+                summary.messages += health.yield_alarms(summary.sources, yields, history)
+                if summary.messages:
+                    summary.status = "flagged"
+                pages = RunPages(spool_batches(outs, run_id, CHUNK_PAGES), count, gone)
+                writer = process(
+                    wh, state, run_id, pages, selected, summary, staging, dask=dask, base=base
+                )
+                try:
+                    publish(writer, summary, selected, mode, yields)
+                    break
+                except LakeMoved as exc:
+                    writer.abort()
+                    if replay:
+                        raise WarehouseError(f"run {run_id} not published: {exc}") from None
+                    logger.warning("another run committed first (%s); processing again", exc)
     logger.info("run %s published snapshot %s", run_id, summary.snapshot)
     return finish(summary, wh)
 

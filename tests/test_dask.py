@@ -119,7 +119,7 @@ def test_worker_files_are_published_by_the_run_transaction_or_not_at_all(tmp_pat
     cols = ["page_id", "url", "body", "encoding", "run_id"]
     rows = [tuple(r.values()) for r in expected.select(cols).to_pylist()]
     assert _pages(wh) == sorted(rows, key=lambda r: r[1])
-    assert sorted(wh.files("pages")) == sorted(f for f in files if f is not None)
+    assert sorted(wh.files("pages")) == sorted(str(f) for f in files if f is not None)
     report = verify(wh)  # the registered files' checksums are recorded like DuckLake's own
     assert report.ok and report.files > 2, report.problems
 
@@ -202,14 +202,14 @@ def test_a_run_killed_before_its_commit_leaves_worker_files_as_orphans_the_next_
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert wh.current().number == previous and _pages(wh) == pages  # the lake is consistent
     orphans = wh.orphans()
-    assert len(orphans) == 2 and all(OWN_FILE.fullmatch(p.name) for p in orphans)
+    assert len(orphans) == 2 and all(OWN_FILE.fullmatch(Path(p).name) for p in orphans)
     with wh.lock():  # the next run, once it holds the lock, deletes them
         tx = wh.transaction("r2")
         again = write_pages_file(_chunk(tmp_path, 2, 90, "r2"), {}, tx.data_folder("pages"))
         assert again is not None
         tx.add_files("pages", [again])
         tx.commit()
-    assert not any(p.exists() for p in orphans) and wh.orphans() == []
+    assert not any(Path(p).exists() for p in orphans) and wh.orphans() == []
     assert len(_pages(wh)) == 5
 
 
@@ -280,7 +280,7 @@ def test_a_dask_run_writes_the_tables_of_a_single_process_run(
     assert result["articles_new"] > 7 and b.current().rows == a.current().rows
     _same_tables(a, b, same_pages=False)
     # the page rows are the files the workers wrote (pyarrow's, not DuckDB's), registered
-    assert len(added) > 1 and sorted(b.files("pages")) == sorted(added)
+    assert len(added) > 1 and sorted(b.files("pages")) == sorted(str(f) for f in added)
     assert all(pq.read_metadata(f).created_by.startswith("parquet-cpp-arrow") for f in added)
     assert all(pq.read_metadata(f).created_by.startswith("DuckDB") for f in a.files("pages"))
     assert verify(b).ok, verify(b).problems  # checksums recorded, no file left unnamed

@@ -391,7 +391,7 @@ def test_cleanup_deletes_only_the_files_ducklake_wrote(tmp_path: Path) -> None:
     shutil.copy(next(folder.glob("ducklake-*.parquet")), mine)
     stray = folder / ("ducklake-" + "0" * 8 + "-0000-0000-0000-" + "0" * 12 + ".parquet")
     shutil.copy(mine, stray)  # looks like an orphan DuckLake wrote
-    assert {p.name for p in wh.orphans()} == {mine.name, stray.name}
+    assert {Path(p).name for p in wh.orphans()} == {mine.name, stray.name}
     _commit_articles(wh, "r2", SEARCH_DOCS[1:2])
     assert mine.exists() and not stray.exists()
     assert wh.read("articles").num_rows == 2

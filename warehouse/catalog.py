@@ -50,7 +50,8 @@ def connect(
         if as_of is None:
             _attach_search(wh, con)
         if not write:
-            con.execute(f"SET allowed_directories = [{_q(str(wh.root) + '/')}]")
+            readable = ", ".join(_q(d) for d in wh.location.readable_directories())
+            con.execute(f"SET allowed_directories = [{readable}]")
             con.execute("SET enable_external_access = false")
             con.execute("SET allowed_configs = ['TimeZone']")  # harmless: how times print
             con.execute("SET lock_configuration = true")

@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from infoshos.warehouse import extensions
-from infoshos.warehouse.store import LAKE, Warehouse, WarehouseError, _first_line, _q, attach_sql
+from infoshos.warehouse.store import LAKE, Warehouse, WarehouseError, _first_line, _q
 
 INDEX_FILE = "search.duckdb"
 #: The name the index is attached under in ``infoshos sql`` (``search.docs_english`` ...).
@@ -100,12 +100,12 @@ def build(wh: Warehouse) -> Path:
     """Build the index of the current snapshot under a temporary name, then swap it in."""
     final = index_path(wh)
     tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
-    con = extensions.load(extensions.connect(str(tmp)), "ducklake", "sqlite_scanner", "fts")
+    con = wh.location.prepare(extensions.connect(str(tmp)), "fts")
     try:
         # the build spills to disk beside the index rather than growing with the archive
         con.execute(f"SET memory_limit = {_q(BUILD_MEMORY)}")
         con.execute("SET enable_progress_bar = false")
-        con.execute(attach_sql(wh.root, read_only=True))
+        con.execute(wh.location.attach_sql(read_only=True, name=LAKE))
         snapshot = con.execute(f"SELECT id FROM {LAKE}.current_snapshot()").fetchone()
         for table, (stemmer, languages) in GROUPS.items():
             con.execute(

@@ -9,6 +9,11 @@ Layout of a warehouse folder::
     search.duckdb   the full-text search index, derived from ``articles`` (see search.py)
     .lock           held by the one run that may write
 
+A ``warehouse.yaml`` in the folder puts the catalog and the data files elsewhere (a PostgreSQL
+catalog, an S3 data path: see location.py); runs into such a shared lake lock their sources and
+commit one at a time (shared.py). The checksums and catalog copies of ``integrity.py`` are the
+local lake's (a shared lake's catalog and files are the database's and the object store's).
+
 The tables are declared in ``schema.py``; the lake is created from those declarations and gains
 the columns a newer declaration adds. A run is one DuckLake transaction: it writes new files (no
 snapshot names them yet), the quality gate checks the transaction's state, and the commit writes
@@ -43,14 +48,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from infoshos.warehouse import extensions
+from infoshos.warehouse import extensions, shared
 from infoshos.warehouse.faults import crash_point
 from infoshos.warehouse.legacy import is_legacy
+from infoshos.warehouse.location import LAKE_CATALOG, LAKE_DATA, Location, LocationError
 from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES, Table
 
 COMPRESSION = "zstd"
-LAKE_CATALOG = "lake.sqlite"
-LAKE_DATA = "lake"
+__all__ = ["LAKE_CATALOG", "LAKE_DATA"]  # (re-exported: declared in location.py)
 #: The name the lake is attached under (``lake.articles``; ``USE lake`` makes it the default).
 LAKE = "lake"
 #: A one-row table in the lake: the schema version of the declarations that wrote it.
@@ -86,6 +91,9 @@ class WarehouseError(Exception):
 
 class QualityGateError(WarehouseError):
     """The new snapshot failed a check; nothing was published."""
+
+
+LakeMoved = shared.LakeMoved
 
 
 @dataclass
@@ -133,23 +141,12 @@ def attach_sql(
     as_of: str | int | None = None,
     catalog: Path | None = None,
 ) -> str:
-    """The ``ATTACH`` statement of the lake in ``root`` (absolute paths: the folder may move);
-    ``catalog``: another catalog file over the same data (a copy)."""
-    options = [
-        f"DATA_PATH {_q(str(root / LAKE_DATA) + os.sep)}",
-        "OVERRIDE_DATA_PATH true",
-        "DATA_INLINING_ROW_LIMIT 0",
-    ]
-    if read_only:
-        options.append("READ_ONLY")
-    if isinstance(as_of, int):
-        options.append(f"SNAPSHOT_VERSION {as_of}")
-    elif as_of is not None:
-        options.append(f"SNAPSHOT_TIME {_q(as_of)}")
-    return (
-        f"ATTACH {_q('ducklake:sqlite:' + str(catalog or root / LAKE_CATALOG))} AS {LAKE} "
-        f"({', '.join(options)})"
-    )
+    """The ``ATTACH`` statement of the lake of the folder ``root`` (see location.py);
+    ``catalog``: another SQLite catalog file over the same data (a copy)."""
+    loc = Location.of(root)
+    if catalog is not None:
+        loc = Location(loc.root, f"sqlite:{catalog}", loc.data_path)
+    return loc.attach_sql(read_only=read_only, as_of=as_of, name=LAKE)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -172,11 +169,22 @@ class Warehouse:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).expanduser().absolute()
+        try:
+            self.location = Location.of(self.root)
+        except LocationError as exc:
+            raise WarehouseError(f"warehouse {self.root}: {exc}") from None
+        self._exists = False
 
     # -- paths and state ----------------------------------------------------------------------
     @property
     def catalog_path(self) -> Path:
-        return self.root / LAKE_CATALOG
+        return self.location.catalog_file or self.root / LAKE_CATALOG
+
+    @property
+    def checked(self) -> bool:
+        """Whether the checksums and catalog copies of ``integrity.py`` apply (the default,
+        local lake)."""
+        return self.location.is_default
 
     @property
     def data_path(self) -> Path:
@@ -195,9 +203,12 @@ class Warehouse:
         the catalog) is refused, never taken for a new warehouse."""
         from infoshos.warehouse import integrity
 
+        if self.location.shared:  # once there, a lake stays: asked until seen
+            self._exists = self._exists or shared.has_table(self.location, META_TABLE)
+            return self._exists
         if self.catalog_path.exists():
             return True
-        if integrity.lost_catalog(self):
+        if self.checked and integrity.lost_catalog(self):
             raise integrity.CatalogDamaged(
                 f"warehouse {self.root} has data files but its catalog {LAKE_CATALOG} is "
                 "missing; " + integrity.recover_hint(self)
@@ -224,17 +235,17 @@ class Warehouse:
         """A new connection with the lake attached as ``lake`` (the default catalog). ``check``
         first checks the catalog and the size of every data file of the snapshot read."""
         self.require()
-        if check:
+        if check and self.checked:
             from infoshos.warehouse.integrity import check_open
 
             check_open(self, as_of)
         con = extensions.connect()
         try:
-            extensions.load(con)
-            con.execute(attach_sql(self.root, read_only=read_only, as_of=as_of))
+            self.location.prepare(con)
+            con.execute(self.location.attach_sql(read_only=read_only, as_of=as_of, name=LAKE))
             con.execute(f"USE {LAKE}")
             con.execute("SET TimeZone = 'UTC'")
-        except duckdb.Error as exc:
+        except (duckdb.Error, LocationError) as exc:
             con.close()
             raise WarehouseError(f"warehouse {self.root}: {_first_line(exc)}") from exc
         return con
@@ -282,6 +293,8 @@ class Warehouse:
         DuckDB, no row counts); 0 for a new warehouse."""
         from infoshos.warehouse.integrity import catalog_fault, check_catalog
 
+        if self.location.shared:
+            return shared.snapshot_id(self.location)
         if not self.exists():
             return 0
         if catalog_fault(self.catalog_path) is not None:
@@ -364,7 +377,7 @@ class Warehouse:
             finally:
                 cur.unregister("_keys")
 
-    def files(self, table: str, snapshot: Snapshot | None = None) -> list[Path]:
+    def files(self, table: str, snapshot: Snapshot | None = None) -> list[str]:
         """The Parquet data files of an append-only table (``mode="append"``): each holds whole
         rows, none is ever partly deleted. Use :meth:`read` or :meth:`scan` for the others."""
         if TABLES[table].mode != "append":
@@ -376,7 +389,11 @@ class Warehouse:
             rows = cur.execute(
                 f"SELECT data_file FROM ducklake_list_files({_q(LAKE)}, {_q(table)}{at})"
             ).fetchall()
-        return [Path(r[0]) for r in rows]
+        return [str(r[0]) for r in rows]
+
+    def read_file(self, path: str) -> pa.Table:
+        """One data file named by :meth:`files` (a local path or an ``s3://`` URL)."""
+        return pq.read_table(self.location.fs_path(path), filesystem=self.location.filesystem())
 
     def file_count(self, table: str) -> int:
         """How many data files make up the table now (``compact`` merges them)."""
@@ -387,15 +404,30 @@ class Warehouse:
 
     # -- writing -----------------------------------------------------------------------------
     @contextlib.contextmanager
-    def lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
+    def lock(
+        self, wait_seconds: float = 0.0, sources: Sequence[str] | None = None
+    ) -> Iterator[None]:
         """Hold the warehouse's write lock; a second writer waits, then fails clearly. Once
         held: the catalog and the current snapshot's files are checked, files a killed run left
         behind (named by no snapshot) are deleted, and the catalog is copied if its newest copy
         is older (again when the lock is released). Re-entrant within a process (the checks
-        run once, at the first hold)."""
+        run once, at the first hold). In a shared lake a run locks only its ``sources`` (see
+        shared.py)."""
         from infoshos.warehouse import integrity
 
         self._refuse_legacy()
+        if self.location.shared:
+            self._ensure_writable()
+            try:
+                with shared.writer_lock(self.location, wait_seconds, sources, self._delete_orphans):
+                    yield
+            except shared.LockBusy as exc:
+                what = f"source {str(exc).split(':', 1)[1]}" if ":" in str(exc) else "the lake"
+                raise WarehouseError(
+                    f"warehouse {self.root}: {what} is locked by another run; "
+                    "try again when it has finished"
+                ) from None
+            return
         if self._lock_key() in _HELD:
             with self.hold_lock():
                 yield
@@ -403,12 +435,15 @@ class Warehouse:
         self._ensure_writable()
         with self.hold_lock(wait_seconds):
             if self.exists():
-                integrity.check_open(self)
+                if self.checked:
+                    integrity.check_open(self)
                 self._delete_orphans()
-                integrity.settle_pending(self)
-                integrity.ensure_copy(self)
+                if self.checked:
+                    integrity.settle_pending(self)
+                    integrity.ensure_copy(self)
             yield
-            integrity.ensure_copy(self)  # after a commit no copy followed (`sql --write`)
+            if self.checked:
+                integrity.ensure_copy(self)  # after a commit no copy followed (`sql --write`)
 
     def _lock_key(self) -> Path:
         return self.root.resolve()
@@ -460,7 +495,7 @@ class Warehouse:
                 fcntl.flock(fh, fcntl.LOCK_UN)
             fh.close()
 
-    def orphans(self) -> list[Path]:
+    def orphans(self) -> list[str]:
         """Data files in the lake's folder that no snapshot names (a killed run's)."""
         if not self.exists():
             return []
@@ -472,16 +507,17 @@ class Warehouse:
             ).fetchall()
         finally:
             con.close()
-        return [Path(r[0]) for r in rows]
+        return [str(r[0]) for r in rows]
 
     def _delete_orphans(self) -> None:
         """Delete data files no snapshot names (a killed run's); only under the lock, and only
         files DuckLake itself names (``ducklake-<uuid>[-delete].parquet``): a file someone put
         in the folder by hand is left alone."""
+        fs = self.location.filesystem()
         for path in self.orphans():
-            if OWN_FILE.fullmatch(path.name):
+            if OWN_FILE.fullmatch(path.rsplit("/", 1)[-1]):
                 with contextlib.suppress(OSError):
-                    path.unlink()
+                    fs.delete_file(self.location.fs_path(path))
 
     def _ensure_writable(self) -> None:
         """The folder, its data folder and its catalog writable, the catalog not lost, and
@@ -502,7 +538,7 @@ class Warehouse:
                 raise WarehouseError(
                     f"warehouse folder {folder} is not writable: {reason}"
                 ) from exc
-        if self.exists():
+        if not self.location.shared and self.exists():
             try:
                 with open(self.catalog_path, "r+b"):
                     pass
@@ -519,22 +555,22 @@ class Warehouse:
         from infoshos.warehouse import integrity
 
         self._ensure_writable()
+        if self.location.shared:  # in one transaction, one writer at a time
+            with shared.commit_lock(self.location):
+                if not self.exists():
+                    con = self.location.prepare(extensions.connect())
+                    try:
+                        con.execute(self.location.attach_sql(name=LAKE))
+                        self._create_tables(con)
+                    finally:
+                        con.close()
+            return
         tmp = self.root / f".{LAKE_CATALOG}.{uuid.uuid4().hex}.tmp"
-        con = extensions.load(extensions.connect())
+        con = self.location.prepare(extensions.connect())
         try:
-            con.execute(attach_sql(self.root).replace(str(self.catalog_path), str(tmp), 1))
-            con.execute("BEGIN")
-            con.execute(f"CREATE TABLE {LAKE}.{META_TABLE} (schema_version INTEGER)")
-            con.execute(f"INSERT INTO {LAKE}.{META_TABLE} VALUES ({SCHEMA_VERSION})")
-            for spec in TABLES.values():
-                con.execute(create_sql(spec))
-            integrity.create_files_table(con)
-            integrity.record_new_files(con, tmp, self.data_path)
-            con.execute(
-                f"CALL {LAKE}.set_commit_message('infoshos', 'create', "
-                f"extra_info => {_q(json.dumps({'schema_version': SCHEMA_VERSION}))})"
-            )
-            con.execute("COMMIT")
+            con.execute(attach_sql(self.root, catalog=tmp))
+            record = lambda: integrity.record_new_files(con, tmp, self.data_path)  # noqa: E731
+            self._create_tables(con, record if self.checked else None)
         finally:
             con.close()
         # WAL: readers never block a writer's commit (the mode is kept in the file)
@@ -545,6 +581,26 @@ class Warehouse:
             db.close()
         os.replace(tmp, self.catalog_path)
         integrity.save_copy(self)
+
+    @staticmethod
+    def _create_tables(con: duckdb.DuckDBPyConnection, record: Any = None) -> None:
+        """The tables of the declarations, in one transaction (``record()``: before the
+        commit, the local lake's file checksums)."""
+        from infoshos.warehouse import integrity
+
+        con.execute("BEGIN")
+        con.execute(f"CREATE TABLE {LAKE}.{META_TABLE} (schema_version INTEGER)")
+        con.execute(f"INSERT INTO {LAKE}.{META_TABLE} VALUES ({SCHEMA_VERSION})")
+        for spec in TABLES.values():
+            con.execute(create_sql(spec))
+        if record is not None:
+            integrity.create_files_table(con)
+            record()
+        con.execute(
+            f"CALL {LAKE}.set_commit_message('infoshos', 'create', "
+            f"extra_info => {_q(json.dumps({'schema_version': SCHEMA_VERSION}))})"
+        )
+        con.execute("COMMIT")
 
     def _evolve(self, con: duckdb.DuckDBPyConnection) -> None:
         """Add the tables and columns the declarations gained since the lake was written; the
@@ -577,12 +633,27 @@ class Warehouse:
         if self._check_version(con) < SCHEMA_VERSION:
             con.execute(f"UPDATE {LAKE}.{META_TABLE} SET schema_version = {SCHEMA_VERSION}")
 
-    def transaction(self, run_id: str) -> Transaction:
-        """A write transaction (the caller holds :meth:`lock`); creates the lake if needed."""
+    def transaction(self, run_id: str, base: int | None = None) -> Transaction:
+        """A write transaction (the caller holds :meth:`lock`); creates the lake if needed.
+        ``base``: the snapshot the caller's decisions read; the commit refuses (LakeMoved) when
+        another writer committed after it."""
+        return Transaction(self.ensure(), run_id, base)
+
+    def ensure(self) -> Warehouse:
+        """This warehouse, its lake created if there is none yet (the caller holds the lock)."""
         self._refuse_legacy()
         if not self.exists():
             self._create()
-        return Transaction(self, run_id)
+        return self
+
+    @contextlib.contextmanager
+    def committing(self) -> Iterator[None]:
+        """Commits one at a time (a shared lake; the lock of a local one already does it)."""
+        if self.location.shared:
+            with shared.commit_lock(self.location):
+                yield
+        else:
+            yield
 
 
 def create_sql(spec: Table) -> str:
@@ -663,9 +734,10 @@ class Transaction:
     """Changes to several tables, published together by :meth:`commit` (or not at all): one
     DuckLake transaction."""
 
-    def __init__(self, warehouse: Warehouse, run_id: str) -> None:
+    def __init__(self, warehouse: Warehouse, run_id: str, base: int | None = None) -> None:
         self.wh = warehouse
         self.run_id = run_id
+        self.expect = base
         self.con = warehouse.connect(read_only=False)
         self.con.execute("BEGIN")
         warehouse._evolve(self.con)
@@ -725,8 +797,14 @@ class Transaction:
         ).fetchone()
         if row is None:
             raise WarehouseError(f"no table {table} in the lake")
+        if self.wh.location.remote_data:
+            raise WarehouseError(
+                f"the lake's data path {self.wh.location.data_path} is on S3: workers write "
+                "their files into a local data folder only (run without --dask)"
+            )
         schema_path, schema_rel, table_path, table_rel = row
-        folder = Path(schema_path) if not schema_rel else self.wh.data_path / schema_path
+        data = Path(self.wh.location.data_path)
+        folder = Path(schema_path) if not schema_rel else data / schema_path
         folder = Path(table_path) if not table_rel else folder / table_path
         folder.mkdir(parents=True, exist_ok=True)
         return folder
@@ -827,22 +905,29 @@ class Transaction:
             raise
         from infoshos.warehouse import integrity
 
-        integrity.record_new_files(self.con, self.wh.catalog_path, self.wh.data_path)
+        if self.wh.checked:
+            integrity.record_new_files(self.con, self.wh.catalog_path, self.wh.data_path)
         extra = json.dumps({"schema_version": SCHEMA_VERSION, "rows": self.rows})
         self.con.execute(
             f"CALL {LAKE}.set_commit_message('infoshos', {_q(self.run_id)}, "
             f"extra_info => {_q(extra)})"
         )
         crash_point("before-publish")
-        try:
-            self.con.execute("COMMIT")
-        except duckdb.Error as exc:
-            self.rollback()
-            raise WarehouseError(f"commit failed: {_first_line(exc)}") from exc
+        with self.wh.committing():
+            latest = self.wh.snapshot_id() if self.expect is not None else None
+            if latest is not None and latest != self.expect:
+                self.rollback()
+                raise LakeMoved(f"snapshot {latest} was committed after {self.expect}")
+            try:
+                self.con.execute("COMMIT")
+            except duckdb.Error as exc:
+                self.rollback()
+                raise WarehouseError(f"commit failed: {_first_line(exc)}") from exc
         crash_point("after-publish")
         snap = _snapshot(self.con)
         self.con.close()
-        integrity.save_copy(self.wh)
+        if self.wh.checked:
+            integrity.save_copy(self.wh)
         return snap
 
     def rollback(self) -> None:
@@ -916,13 +1001,18 @@ def compact(
     with wh.lock():
         con = wh.connect(read_only=False)
         try:
-            integrity.ensure_files_table(con)
-            integrity.check_checksums(wh, con)
+            if wh.checked:
+                integrity.ensure_files_table(con)
+                integrity.check_checksums(wh, con)
             before = _file_counts(con)
             con.execute("BEGIN")
             con.execute(f"CALL ducklake_rewrite_data_files({_q(LAKE)})")
             con.execute(f"CALL ducklake_merge_adjacent_files({_q(LAKE)})")
-            written = integrity.hashed(integrity.unrecorded(con, wh.catalog_path, wh.data_path))
+            written = (
+                integrity.hashed(integrity.unrecorded(con, wh.catalog_path, wh.data_path))
+                if wh.checked
+                else []
+            )
             if written:
                 integrity.write_pending(wh, written)
             con.execute("COMMIT")
@@ -936,7 +1026,8 @@ def compact(
             after = _file_counts(con)
         finally:
             con.close()
-        _record_compaction(wh, run_id)
+        if wh.checked:
+            _record_compaction(wh, run_id)
     return {t: (before[t], after[t]) for t in TABLES if before[t] != after[t]}
 
 
