@@ -13,6 +13,7 @@ import lxml.html
 import pytest
 from lxml.html import HtmlElement
 
+from infoshos.warehouse import report
 from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.report import (
     CHARTS,
@@ -457,6 +458,31 @@ def test_markdown_summary(wh: Warehouse) -> None:
         assert f"| {reason} | {n} |" in text
     assert "`r4` started 2020-01-16 03:00 UTC, failed." in text
     assert "| crawl | 3.50 |" in text
+
+
+def test_summary_runs_only_its_queries_under_a_memory_limit(
+    wh: Warehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run makes the summary at its end: the charts' joins (country x topic over every
+    article) are not run for it, and DuckDB's memory for it is capped (issue 12)."""
+    seen: list[str] = []
+    original = report._connect
+
+    def spying(w: Warehouse) -> Any:
+        con = original(w)
+        seen.extend(
+            str(v) for (v,) in con.execute("SELECT current_setting('memory_limit')").fetchall()
+        )
+        return con
+
+    monkeypatch.setattr(report, "_connect", spying)
+    expected = report_markdown(wh)
+    for key in set(report.SQL) - set(report.MARKDOWN_QUERIES):
+        monkeypatch.setitem(report.SQL, key, "SELECT error('not for the summary')")
+    assert report_markdown(wh) == expected
+    assert seen and all(v == "256.0 MiB" for v in seen), seen
+    with pytest.raises(Exception, match="not for the summary"):
+        report.collect(wh)
 
 
 # -- issue 13, finding 3: no report written into a warehouse ---------------------------------

@@ -40,13 +40,18 @@ def _attach_search(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> None:
 
 
 def connect(
-    wh: Warehouse, write: bool = False, as_of: str | int | None = None
+    wh: Warehouse,
+    write: bool = False,
+    as_of: str | int | None = None,
+    memory_limit: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A connection to the lake (``lake``, the default catalog) and, when it can be built, the
     search index (``search``). Read-only unless ``write``; ``as_of``: a snapshot number or a
-    timestamp to read the lake as it was then."""
+    timestamp to read the lake as it was then; ``memory_limit``: DuckDB's, e.g. ``256MB``."""
     con = wh.require().connect(read_only=not write, as_of=as_of)
     try:
+        if memory_limit is not None:
+            con.execute(f"SET memory_limit = {_q(memory_limit)}")
         if as_of is None:
             _attach_search(wh, con)
         if not write:
