@@ -11,6 +11,7 @@ MYPY_TREE := build/mypy
 export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 180
 
 # The locks (requirements/*.lock, with hashes) are made by `make lock`; see README, Development.
 LOCKS := requirements/pip.lock requirements/runtime.lock requirements/dev.lock

@@ -40,6 +40,8 @@ sys.path.insert(0, str(HERE))
 from serve import StaticSite  # noqa: E402
 from synthetic import ensure_site  # noqa: E402
 
+from infoshos.flows.cli import PREFECT_DEFAULTS  # noqa: E402
+
 DEFAULT_CACHE = Path(os.environ.get("INFOSHOS_BENCH_CACHE", "/tmp/infoshos-bench"))
 STAGES = ("crawl", "clean", "dedup", "enrich", "load")
 JSON_KEYS = (
@@ -153,8 +155,7 @@ class RssSampler:
 def prefect_env(home: Path, verbose: bool) -> None:
     """Prefect state in ``home``, no telemetry, the temporary local API (no server URL)."""
     os.environ["PREFECT_HOME"] = str(home)
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    os.environ["DO_NOT_TRACK"] = "1"
+    os.environ.update(PREFECT_DEFAULTS)
     os.environ.pop("PREFECT_API_URL", None)
     os.environ["PREFECT_LOGGING_LEVEL"] = "INFO" if verbose else "WARNING"
 

@@ -373,11 +373,21 @@ def _console_without_tracebacks() -> None:
                 handler.setFormatter(_NoTraceback(handler.formatter))
 
 
+#: Prefect's settings for every infoshos process (the environment's own values win): no
+#: telemetry, and the temporary API of a run given 3 minutes to start (Prefect's 20 s default
+#: is too short on a busy 2-core machine).
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+}
+
+
 def _prefect_env(warehouse: str) -> None:
     """Prefect keeps its state in a folder we own and never phones home."""
     os.environ.setdefault("PREFECT_HOME", str(Path(warehouse).absolute() / ".prefect"))
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
 
 
 def _check_run(args: argparse.Namespace) -> list[str]:

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from infoshos.flows.cli import PREFECT_DEFAULTS
+
 _PREFECT_HOME = tempfile.mkdtemp(prefix="infoshos-prefect-")
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
-os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-os.environ["DO_NOT_TRACK"] = "1"
+os.environ.update(PREFECT_DEFAULTS)
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.pop("PREFECT_API_URL", None)
 
