@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-MYPY_TREE := build/mypy
 
 # Prefect keeps its state in a folder the project owns; no telemetry, no network.
 export PREFECT_HOME := $(CURDIR)/.prefect
@@ -57,12 +56,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# mypy sees the code under its installed names (infoshos.flows ...) through a tree of links.
+# mypy sees the code under its installed names through the committed folder infoshos/, whose
+# entries link to the three code folders (see README, Development).
 typecheck: $(STAMP)
-	@mkdir -p $(MYPY_TREE)/infoshos
-	@for d in spiders flows warehouse; do ln -sfn ../../../$$d $(MYPY_TREE)/infoshos/$$d; done
-	MYPYPATH=$(MYPY_TREE) $(BIN)/mypy -p infoshos.spiders -p infoshos.flows -p infoshos.warehouse
-	MYPYPATH=$(MYPY_TREE) $(BIN)/mypy tests bench
+	$(BIN)/mypy -p infoshos
+	$(BIN)/mypy tests bench
 
 # In CI (CI=true, as root) the browser test's Chromium is installed from Debian's packages.
 pytest: $(STAMP)

@@ -142,3 +142,57 @@ def test_the_installed_versions_are_the_locked_ones() -> None:
         if have != pins[name]:
             wrong[name] = (have, pins[name])
     assert wrong == {}
+
+
+# -- issue 16: a plain checkout imports ---------------------------------------------------------
+#: Python run in a copy of the checkout, with the installed project hidden: the editable
+#: install's finder and any path into the original tree are removed before the import.
+_PLAIN_IMPORT = """
+import sys
+sys.meta_path = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+sys.path = [p for p in sys.path if not p.startswith({root!r}) or "site-packages" in p]
+import infoshos.flows.pipeline, infoshos.spiders.base, infoshos.warehouse.store
+print(infoshos.flows.pipeline.__file__)
+print(infoshos.warehouse.store.__file__)
+"""
+
+
+def test_a_plain_checkout_imports_under_the_installed_names(tmp_path: Path) -> None:
+    """``infoshos/`` holds links to the three code folders, so ``import infoshos.flows...``
+    works from the repository root with nothing installed (the wheel maps the same folders,
+    see setup.py)."""
+    import shutil
+    import subprocess
+
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "infoshos", "spiders", "flows", "warehouse"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    copy = tmp_path / "checkout"
+    for name in filter(None, files):
+        src, dst = ROOT / name.decode(), copy / name.decode()
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            dst.symlink_to(src.readlink())
+        else:
+            shutil.copy2(src, dst)
+    assert sorted(p.name for p in (copy / "infoshos").iterdir()) == [
+        "flows",
+        "spiders",
+        "warehouse",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-c", _PLAIN_IMPORT.format(root=str(ROOT))],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == [
+        str(copy / "infoshos" / "flows" / "pipeline.py"),
+        str(copy / "infoshos" / "warehouse" / "store.py"),
+    ]
