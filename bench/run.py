@@ -41,9 +41,9 @@ from serve import StaticSite  # noqa: E402
 from synthetic import ensure_site  # noqa: E402
 
 from infoshos.flows.cli import PREFECT_DEFAULTS  # noqa: E402
+from infoshos.warehouse.schema import STAGES  # noqa: E402
 
 DEFAULT_CACHE = Path(os.environ.get("INFOSHOS_BENCH_CACHE", "/tmp/infoshos-bench"))
-STAGES = ("crawl", "clean", "dedup", "enrich", "load")
 JSON_KEYS = (
     "crawl_pages_per_s",
     "clean_articles_per_s",

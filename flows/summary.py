@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-STAGES = ("crawl", "clean", "dedup", "enrich", "load")
+from infoshos.warehouse.schema import STAGES
 
 
 @dataclass
@@ -48,6 +48,9 @@ class RunSummary:
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        """Time a stage of ``warehouse.schema.STAGES`` (another name is a programming error)."""
+        if name not in STAGES:
+            raise ValueError(f"unknown stage {name!r}; the stages are {', '.join(STAGES)}")
         t0 = time.perf_counter()
         try:
             yield

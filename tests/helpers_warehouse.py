@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from infoshos.warehouse.schema import TABLES
+from infoshos.warehouse.schema import STAGES, TABLES
 from infoshos.warehouse.store import Warehouse
 
 SOURCES = ("infoshos", "sectsco")
@@ -67,7 +67,6 @@ TRIGGERS = {
     "security_cooperation": ("security", "безопасность"),
     "energy": ("energy", "энергетика"),
 }
-STAGES = ("crawl", "clean", "dedup", "enrich", "load")
 REJECT_PLAN = {  # reason -> (stage, rejects per run)
     "http_error": ("crawl", 3),
     "offsite": ("crawl", 2),

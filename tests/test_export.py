@@ -490,6 +490,25 @@ def test_docs_schema_md_is_current() -> None:
     )
 
 
+def test_declared_codes_are_the_ones_the_code_writes() -> None:
+    """``clusters.reason`` and the ``runs.stage_seconds`` keys are declared once, in
+    ``warehouse/schema.py``: dedup writes those reasons, and a run times only those stages."""
+    import typing
+
+    from infoshos.flows import dedup
+    from infoshos.flows.summary import RunSummary
+    from infoshos.warehouse import schema
+
+    assert typing.get_args(dedup.Reason) == schema.CLUSTER_REASONS
+    summary = RunSummary("r1", [])
+    for name in schema.STAGES:
+        with summary.stage(name):
+            pass
+    assert list(summary.seconds) == list(schema.STAGES)
+    with pytest.raises(ValueError, match="unknown stage 'parse'"), summary.stage("parse"):
+        pass
+
+
 def test_docs_command_prints_the_dictionary() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "infoshos.warehouse.docs"], capture_output=True, text=True

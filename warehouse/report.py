@@ -30,7 +30,7 @@ import duckdb
 
 from infoshos.warehouse.catalog import connect, view_sql
 from infoshos.warehouse.guard import refuse_inside_warehouse
-from infoshos.warehouse.schema import REJECT_REASONS, TABLES
+from infoshos.warehouse.schema import REJECT_REASONS, STAGES, TABLES
 from infoshos.warehouse.store import Warehouse, WarehouseError, write_atomic
 
 CHARTS = (
@@ -46,7 +46,6 @@ ENTITY_YEARS = 6
 HEAT_COUNTRIES = 15
 HEAT_TOPICS = 12
 LAST_RUNS = 10
-STAGE_ORDER = ("crawl", "clean", "dedup", "enrich", "load")
 #: DuckDB's memory for the report's queries (it spills or fails beyond it, never the run).
 MEMORY_LIMIT = "256MiB"
 #: The queries :func:`report_markdown` shows (a run makes it at its end).
@@ -213,9 +212,7 @@ def _stages(seconds: Any) -> dict[str, float]:
     if not seconds:
         return {}
     items = dict(seconds.items()) if isinstance(seconds, dict) else dict(seconds)
-    order = [s for s in STAGE_ORDER if s in items] + sorted(
-        s for s in items if s not in STAGE_ORDER
-    )
+    order = [s for s in STAGES if s in items] + sorted(s for s in items if s not in STAGES)
     return {s: float(items[s]) for s in order if items[s] is not None}
 
 
@@ -643,9 +640,7 @@ def chart_run_timings(data: ReportData) -> str | None:
     stages: list[str] = []
     for *_, seconds in data.runs:
         stages += [s for s in seconds if s not in stages]
-    stages = [s for s in STAGE_ORDER if s in stages] + sorted(
-        s for s in stages if s not in STAGE_ORDER
-    )
+    stages = [s for s in STAGES if s in stages] + sorted(s for s in stages if s not in STAGES)
     colors = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(stages)}
     peak = max((sum(sec.values()) for *_, sec in data.runs), default=0.0)
     ticks = _ticks(peak)

@@ -15,6 +15,10 @@ import pyarrow as pa
 SCHEMA_VERSION = 1
 
 TS = pa.timestamp("us", tz="UTC")
+#: The stages of a run, in their order: the keys of ``runs.stage_seconds``.
+STAGES = ("crawl", "clean", "dedup", "enrich", "load")
+#: ``clusters.reason``: the first member seen, an equal text, a near-duplicate text.
+CLUSTER_REASONS = ("canonical", "same_content", "near_duplicate")
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ CLUSTERS = Table(
         _c("article_id", pa.string(), "a member", nullable=False),
         _c("role", pa.string(), "canonical or duplicate", nullable=False),
         _c("similarity", pa.float64(), "estimated Jaccard similarity to the canonical member"),
-        _c("reason", pa.string(), "canonical, same_url, same_content or near_duplicate"),
+        _c("reason", pa.string(), "why it is in the cluster: " + " or ".join(CLUSTER_REASONS)),
         RUN_ID,
     ),
     key=("article_id",),
@@ -300,7 +304,11 @@ RUNS = Table(
         _c("entities", pa.int64(), "entities in the warehouse"),
         _c("mentions_new", pa.int64(), "mentions written"),
         _c("rejects_by_reason", pa.map_(pa.string(), pa.int64()), "reject counts by reason"),
-        _c("stage_seconds", pa.map_(pa.string(), pa.float64()), "seconds per stage"),
+        _c(
+            "stage_seconds",
+            pa.map_(pa.string(), pa.float64()),
+            "seconds per stage: " + ", ".join(STAGES),
+        ),
         _c("code_version", pa.string(), "infoshos version"),
         _c("schema_version", pa.int32(), "warehouse schema version"),
         _c("lock_hash", pa.string(), "sha256 of requirements/runtime.lock, when present"),
