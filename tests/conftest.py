@@ -26,5 +26,7 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
-# The local servers of the scale-out tests (Redis, PostgreSQL, S3), for every test module.
+# The local servers of the scale-out tests (Redis, PostgreSQL, S3) and a Prefect server of the
+# deployment tests, for every test module.
+from prefect_server import prefect_server  # noqa: E402, F401
 from services import postgres_dsn, redis_url, s3_endpoint  # noqa: E402, F401

@@ -9,11 +9,13 @@ its commands run as that user.
 
 Fixtures (module scope): ``redis_url`` (``redis://127.0.0.1:PORT/0``), ``postgres_dsn``
 (``host=127.0.0.1 port=PORT user=infoshos dbname=infoshos``), ``s3_endpoint``
-(``http://127.0.0.1:PORT``, credentials ``testing`` in the environment).
+(``http://127.0.0.1:PORT``, credentials ``testing`` in the environment). ``fresh_lake`` makes
+a database and a bucket for one shared lake on those servers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -21,6 +23,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -273,15 +276,50 @@ def postgres_dsn() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    keys = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    with patched_environ(keys), S3Server() as server:
+        assert isinstance(server, S3Server)
+        yield server.endpoint
+
+
+@contextlib.contextmanager
+def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set, as it was again afterwards."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
-        with S3Server() as server:
-            assert isinstance(server, S3Server)
-            yield server.endpoint
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def psql(dsn: str, sql: str) -> str:
+    """``sql`` run by ``psql`` on ``dsn`` (a failure fails the test)."""
+    binary = need_binary(POSTGRES_BIN / "psql", "postgresql")
+    proc = subprocess.run(
+        [binary, dsn, "-v", "ON_ERROR_STOP=1", "-Atc", sql], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def fresh_lake(postgres_dsn: str, s3_endpoint: str, secret: str = "testing") -> dict[str, str]:
+    """A new database (``LAKE_DB``) and a bucket of the same name (``_`` as ``-``) on the local
+    servers; the environment of a process using them (the S3 endpoint and keys)."""
+    import boto3
+
+    name = "lake_" + uuid.uuid4().hex[:8]
+    psql(postgres_dsn, f"CREATE DATABASE {name}")
+    keys = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": secret}
+    boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
+    ).create_bucket(Bucket=name.replace("_", "-"))
+    return {"AWS_ENDPOINT_URL": s3_endpoint, **keys, "LAKE_DB": name}

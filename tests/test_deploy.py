@@ -4,19 +4,15 @@ and sees the flow run complete."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from prefect_server import PREFECT, post_json, stop_tree, wait_final
 
 from infoshos.flows.schedule import WEEKLY_FULL_CRON, deployment_specs
 from infoshos.flows.sources import load_sources
@@ -24,7 +20,6 @@ from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.store import Warehouse
 
 ROOT = Path(__file__).resolve().parent.parent
-PREFECT = str(Path(sys.executable).parent / "prefect")
 
 
 def test_specs_cover_every_scheduled_live_source() -> None:
@@ -55,64 +50,6 @@ def test_prefect_yaml_declares_the_same_schedules() -> None:
         assert dep["entrypoint"] == f"flows/pipeline.py:{expected}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        return json.loads(resp.read())
-
-
-def _post(url: str, body: dict[str, Any]) -> Any:
-    req = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read())
-
-
-@pytest.fixture()
-def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect-home"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                _get(env["PREFECT_API_URL"] + "/health")
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "prefect server did not start: "
-                        + (tmp_path / "server.log").read_text()[-2000:]
-                    ) from None
-                time.sleep(0.5)
-        yield env
-    finally:
-        os.killpg(server.pid, 9)
-        server.wait()
-        log.close()
-
-
 @pytest.mark.slow
 def test_deploy_all_and_run_through_a_process_work_pool(
     prefect_server: dict[str, str], tmp_path: Path
@@ -129,7 +66,7 @@ def test_deploy_all_and_run_through_a_process_work_pool(
     assert made.returncode == 0, made.stdout + made.stderr
     deployed = prefect("--no-prompt", "deploy", "--all")
     assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
-    deployments = _post(api + "/deployments/filter", {})
+    deployments = post_json(api + "/deployments/filter", {})
     names = {d["name"] for d in deployments}
     assert {"daily-infoshos", "daily-sectsco", "weekly-full", "reprocess", "sample"} <= names
     daily = next(d for d in deployments if d["name"] == "daily-infoshos")
@@ -138,7 +75,7 @@ def test_deploy_all_and_run_through_a_process_work_pool(
 
     sample = next(d for d in deployments if d["name"] == "sample")
     warehouse = tmp_path / "wh"
-    run = _post(
+    run = post_json(
         f"{api}/deployments/{sample['id']}/create_flow_run",
         {"parameters": {"warehouse": str(warehouse)}},
     )
@@ -152,18 +89,11 @@ def test_deploy_all_and_run_through_a_process_work_pool(
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 300
-        state = None
-        while time.monotonic() < deadline:
-            state = _get(f"{api}/flow_runs/{run['id']}")["state"]
-            if state and state["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
-                break
-            time.sleep(1)
+        state = wait_final(api, [run["id"]], 300)[run["id"]]
     finally:
-        if worker.poll() is None:
-            os.killpg(worker.pid, 9)
+        stop_tree(worker)
         out = worker.communicate()[0]
-    assert state is not None and state["type"] == "COMPLETED", (state, out[-3000:])
+    assert state == "COMPLETED", (state, out[-3000:])
     con = connect(Warehouse(warehouse))
     try:
         assert con.execute("select count(*) from articles").fetchone()[0] > 50  # type: ignore[index]
@@ -190,12 +120,12 @@ def test_infoshos_serve_registers_every_schedule(
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and set(found) != expected:
             found = {
-                d["name"]: d for d in _post(env["PREFECT_API_URL"] + "/deployments/filter", {})
+                d["name"]: d for d in post_json(env["PREFECT_API_URL"] + "/deployments/filter", {})
             }
             assert serve.poll() is None, serve.communicate()[0][-2000:]
             time.sleep(1)
     finally:
-        os.killpg(serve.pid, 9)
+        stop_tree(serve)
         serve.communicate()
     assert set(found) == expected
     weekly = found["weekly-full"]

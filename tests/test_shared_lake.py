@@ -14,6 +14,7 @@ import os
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from services import POSTGRES_BIN, need_binary
+from services import POSTGRES_BIN, fresh_lake, need_binary, patched_environ, psql
 
+from infoshos.warehouse import shared
 from infoshos.warehouse.faults import CRASH_ENV, PAUSE_ENV
+from infoshos.warehouse.location import Location
 from infoshos.warehouse.schema import TABLES
 from infoshos.warehouse.store import Warehouse, WarehouseError
 
@@ -45,51 +48,21 @@ RUN_MADE = {
 }  # fmt: skip
 
 
-def _psql(dsn: str, sql: str) -> str:
-    psql = need_binary(POSTGRES_BIN / "psql", "postgresql")
-    proc = subprocess.run(
-        [psql, dsn, "-v", "ON_ERROR_STOP=1", "-Atc", sql], capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
 @pytest.fixture()
 def lake_env(
     postgres_dsn: str, s3_endpoint: str, prefect_harness: None
 ) -> Iterator[dict[str, str]]:
     """A fresh database and bucket; the environment of an ``infoshos`` process using them
     (the Prefect API of the harness, the S3 endpoint, distinctive credentials)."""
-    import boto3
     from prefect.settings import PREFECT_API_URL
 
-    name = "lake_" + uuid.uuid4().hex[:8]
-    _psql(postgres_dsn, f"CREATE DATABASE {name}")
-    boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key=S3_SECRET,
-    ).create_bucket(Bucket=name.replace("_", "-"))
     env = {
+        **fresh_lake(postgres_dsn, s3_endpoint, S3_SECRET),
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-        "AWS_ENDPOINT_URL": s3_endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": S3_SECRET,
         "PGPASSWORD": PG_SECRET,
-        "LAKE_DB": name,
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # this process reads the lake too
-    try:
+    with patched_environ(env):  # this process reads the lake too
         yield env
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _shared(folder: Path, dsn: str, env: dict[str, str], suffix: str = "") -> Path:
@@ -97,7 +70,7 @@ def _shared(folder: Path, dsn: str, env: dict[str, str], suffix: str = "") -> Pa
     database of the same name plus suffix)."""
     db, bucket = env["LAKE_DB"] + suffix, env["LAKE_DB"].replace("_", "-")
     if suffix:
-        _psql(dsn, f"CREATE DATABASE {db}")
+        psql(dsn, f"CREATE DATABASE {db}")
     catalog = "postgres:" + dsn.replace("dbname=infoshos", f"dbname={db}")
     proc = _infoshos(
         "lake", "--warehouse", str(folder), "--catalog", catalog,
@@ -300,6 +273,49 @@ def test_a_second_run_of_one_source_is_refused(
         assert other_process(B) == "locked"  # another source: at once
         assert "the lake is locked by another run" in other_process("")
     assert other_process("") == "locked"
+
+
+def test_a_run_starting_while_another_cleans_up_waits_for_it(
+    postgres_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that got the lake to itself for a moment (deleting a killed run's files) makes
+    a run of another source starting then wait, not fail as if a whole-lake job held the lake
+    (two workers starting two sources' runs at the same moment)."""
+    loc = Location.make(tmp_path, "postgres:" + postgres_dsn, "")
+    cleaning, cleaned, refused = threading.Event(), threading.Event(), threading.Event()
+    try_lock = shared.Session.try_lock
+
+    def observed(self: shared.Session, name: str, **kw: bool) -> bool:
+        got = try_lock(self, name, **kw)
+        if not got and threading.current_thread().name == "second":
+            refused.set()  # the second writer met the first one's lock
+        return got
+
+    monkeypatch.setattr(shared.Session, "try_lock", observed)
+
+    def clean_up() -> None:
+        cleaning.set()
+        assert cleaned.wait(60)
+
+    def writer(source: str, alone: Any, out: list[str]) -> None:
+        try:
+            with shared.writer_lock(loc, 0, [source], alone):
+                out.append("locked")
+        except shared.LockBusy as exc:
+            out.append(f"busy {exc}")
+
+    first: list[str] = []
+    second: list[str] = []
+    one = threading.Thread(target=writer, args=(A, clean_up, first))
+    two = threading.Thread(target=writer, args=(B, lambda: None, second), name="second")
+    one.start()
+    assert cleaning.wait(60)
+    two.start()
+    assert refused.wait(60)
+    cleaned.set()
+    one.join(60)
+    two.join(60)
+    assert first == ["locked"] and second == ["locked"]
 
 
 def readme_commands() -> list[str]:

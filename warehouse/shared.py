@@ -4,7 +4,9 @@ A run into a shared lake holds the lake's lock *shared* and its sources' locks *
 runs of different sources write at once (from any machine) while two runs of one source, or a
 run and a whole-lake job (``compact``, ``sql --write``, a re-process), never do. Files a killed
 run left behind are deleted only by a writer that got the lake's lock exclusive: nobody else's
-uncommitted files can be among them.
+uncommitted files can be among them. Writers take their locks one at a time (the ``opening``
+lock, held for a moment): a run that starts while another is getting the lake to itself to
+delete such files waits for it, rather than being refused as if a whole-lake job held the lake.
 
 Commits go one at a time (the ``commit`` lock, held for a moment): a run's decisions (dedup
 against the stored articles, entity merges, translation links) were made on the snapshot it
@@ -33,6 +35,8 @@ from infoshos.warehouse.location import Location
 
 #: How long a commit waits for another writer's commit (they take seconds).
 COMMIT_WAIT = 600.0
+#: How long a writer waits for another one taking its locks (and deleting a killed run's files).
+OPENING_WAIT = 600.0
 POLL = 0.1
 
 
@@ -155,7 +159,11 @@ def writer_lock(
     deadline = time.monotonic() + wait_seconds
     try:
         while True:
-            busy = _take(session, names, alone)
+            session.wait("opening", OPENING_WAIT)
+            try:
+                busy = _take(session, names, alone)
+            finally:
+                session.unlock("opening")
             if busy is None:
                 break
             if time.monotonic() >= deadline:
