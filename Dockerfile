@@ -10,5 +10,6 @@ RUN python -m pip install --no-cache-dir --require-hashes -r requirements/pip.lo
     && python -m pip install --no-cache-dir --require-hashes -r requirements/runtime.lock
 COPY . .
 RUN python -m pip install --no-cache-dir --no-deps -e .
-ENV PREFECT_HOME=/app/.prefect PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1
+ENV PREFECT_HOME=/app/.prefect PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 \
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=180
 CMD ["prefect", "worker", "start", "--pool", "infoshos", "--limit", "1"]
