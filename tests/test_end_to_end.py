@@ -14,6 +14,8 @@ import pytest
 from helpers_warehouse import query as _query
 
 from infoshos.spiders import sample_site
+from infoshos.spiders.sample_site.model import BROKEN_KINDS, VALID_BROKEN
+from infoshos.warehouse.schema import REJECT_REASONS
 from infoshos.warehouse.store import Warehouse
 
 pytestmark = pytest.mark.slow
@@ -112,11 +114,42 @@ def test_duplicates_share_a_cluster_with_one_canonical(runs: dict[str, Any]) -> 
     assert multi[0][0] >= len(copies) - 1
 
 
+#: The reject each broken sample article must get (``BROKEN_KINDS``; an
+#: ``http500_once`` page is fetched again and stored).
+BROKEN_REASONS = {
+    "missing_404": "http_error",
+    "truncated": "truncated",
+    "no_date": "no_date",
+    "empty_body": "no_body",
+}
+
+
 def test_rejects_have_reasons(runs: dict[str, Any]) -> None:
+    """Every reject the sample site calls for, with its reason, and no other."""
     wh = runs["wh"]
-    reasons = {r[0] for r in _query(wh, "select distinct reason from rejects")}
-    assert {"http_error", "no_date", "no_body", "not_article", "offsite"} <= reasons
-    assert reasons & {"truncated", "no_body"}
+    assert set(BROKEN_REASONS) == set(BROKEN_KINDS) - VALID_BROKEN
+    assert set(BROKEN_REASONS.values()) <= set(REJECT_REASONS)
+    expected = {
+        (a.canonical_url, BROKEN_REASONS[a.broken])
+        for a in sample_site.load_articles()
+        if a.broken and not a.is_valid
+    }
+    prefixes = dict(sample_site.url_map(""))
+    for doc in sample_site.load_documents():
+        prefix = next(p for p in prefixes if doc.local_path.startswith(p))
+        expected.add((prefixes[prefix] + doc.local_path[len(prefix) :], "not_article"))
+    expected |= {
+        (link.href, "offsite")
+        for a in sample_site.load_articles()
+        for link in a.links
+        if link.href.startswith("http") and ".sample.test" not in link.href
+    }
+    assert len(expected) == 7  # 4 broken articles, 2 PDF documents, 1 off-site link
+    got = _query(
+        wh, "select url, reason, count(*), count(DISTINCT run_id) from rejects group by all"
+    )
+    assert {(url, reason) for url, reason, *_ in got} == expected
+    assert [r for r in got if r[2] != r[3]] == []  # one row per run that met it
     nulls = _query(wh, "select count(*) from rejects where reason is null or url is null")
     assert nulls == [(0,)]
 
@@ -150,11 +183,24 @@ def test_second_run_adds_no_rows_but_records_the_fetches(runs: dict[str, Any]) -
         f"where p.run_id = '{second}'",
     )
     assert refetched == []
-    types = dict(
-        _query(wh, f"select page_type, count(*) from pages where run_id = '{second}' group by 1")
-    )
-    assert types.get("list") and types.get("feed"), types
-    assert _count(wh, "pages") == runs["counts"]["pages"] + sum(types.values())
+    first = runs["first"]["run_id"]
+
+    def fetched(run: str, page_type: str) -> set[str]:
+        sql = f"select url from pages where run_id = '{run}' and page_type = '{page_type}'"
+        return {u for (u,) in _query(wh, sql)}
+
+    # every feed again; list pages until a page holds only known articles; of the article
+    # pages, only those the first run rejected (a stored article is never fetched again)
+    assert fetched(second, "feed") == fetched(first, "feed") != set()
+    assert fetched(second, "list") and fetched(second, "list") <= fetched(first, "list")
+    rejected = {u for (u,) in _query(wh, f"select url from rejects where run_id = '{first}'")}
+    assert fetched(second, "article") <= rejected
+    types = {
+        t for (t,) in _query(wh, f"select distinct page_type from pages where run_id = '{second}'")
+    }
+    assert types <= {"feed", "list", "article"}, types
+    n = _query(wh, f"select count(*) from pages where run_id = '{second}'")[0][0]
+    assert _count(wh, "pages") == runs["counts"]["pages"] + n
 
 
 def test_warehouse_layout_is_relative_and_portable(runs: dict[str, Any]) -> None:
