@@ -13,7 +13,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-sys.path.insert(0, str(BENCH))
 
 from serve import StaticSite, route  # noqa: E402
 from synthetic import ensure_site  # noqa: E402

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import random
-import sys
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
 from datasketch import MinHash
+from dedup_scale import build, reference_cluster_articles
 
 from infoshos.flows import dedup
 from infoshos.flows.dedup import (
@@ -31,9 +30,6 @@ from infoshos.flows.dedup import (
     shingle_set,
     tokens,
 )
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from dedup_scale import build, reference_cluster_articles
 
 BOILERPLATE = [
     "SCO Secretary-General Rashid Alimov met with",

@@ -15,6 +15,12 @@ import duckdb
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from helpers_warehouse import (
+    SOURCES,
+    build_sample_warehouse,
+    published_since,
+    sample_articles,
+)
 
 from infoshos.warehouse import export as export_mod
 from infoshos.warehouse.catalog import connect
@@ -22,14 +28,6 @@ from infoshos.warehouse.docs import REGENERATE, schema_markdown
 from infoshos.warehouse.export import ExportError, export_snapshot
 from infoshos.warehouse.schema import PUBLIC_TABLES as TABLES
 from infoshos.warehouse.store import Warehouse, WarehouseError
-
-sys.path.insert(0, str(Path(__file__).parent))
-from helpers_warehouse import (
-    SOURCES,
-    build_sample_warehouse,
-    published_since,
-    sample_articles,
-)
 
 REPO = Path(__file__).resolve().parents[1]
 SINCE = date(2019, 1, 1)

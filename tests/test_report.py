@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 import lxml.html
 import pytest
+from helpers_warehouse import build_empty_warehouse, build_sample_warehouse
 from lxml.html import HtmlElement
 
 from infoshos.warehouse import report
@@ -23,9 +23,6 @@ from infoshos.warehouse.report import (
     write_report,
 )
 from infoshos.warehouse.store import Warehouse
-
-sys.path.insert(0, str(Path(__file__).parent))
-from helpers_warehouse import build_empty_warehouse, build_sample_warehouse
 
 
 @pytest.fixture(scope="module")

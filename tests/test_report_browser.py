@@ -11,7 +11,6 @@ enough to see is painted in its fill colour). Without Chromium these tests skip,
 from __future__ import annotations
 
 import math
-import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +19,6 @@ from typing import Any
 import lxml.html
 import numpy as np
 import pytest
-from lxml.html import HtmlElement
-
-from infoshos.warehouse.catalog import connect
-from infoshos.warehouse.report import CHARTS, render_html, write_report
-from infoshos.warehouse.store import Warehouse
-
-sys.path.insert(0, str(Path(__file__).parent))
 from browser import (
     CANDIDATES,
     WINDOW,
@@ -39,7 +31,12 @@ from browser import (
     screenshot,
 )
 from helpers_warehouse import build_sample_warehouse
+from lxml.html import HtmlElement
 from test_report import crowded
+
+from infoshos.warehouse.catalog import connect
+from infoshos.warehouse.report import CHARTS, render_html, write_report
+from infoshos.warehouse.store import Warehouse
 
 #: Appended to a copy of the report: writes boxes into the DOM that --dump-dom then returns.
 MEASURE = """<script>
