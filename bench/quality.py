@@ -40,13 +40,14 @@ from typing import Any
 
 import yaml
 
-from infoshos.flows.clean import urls, words
+from infoshos.flows.clean import words
 from infoshos.flows.clean.articles import content_hash
 from infoshos.flows.clean.dates import find_event_date
 from infoshos.flows.dedup import DedupInput, cluster_articles
 from infoshos.flows.enrich import enrich_articles
 from infoshos.flows.links import link_translations
 from infoshos.spiders.sample_site.model import PREFIXES, SampleArticle, expected_articles
+from infoshos.warehouse.keys import canonical_url
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_DIR = ROOT / "tests" / "gold"
@@ -216,7 +217,7 @@ def evaluate_duplicates(
         alias_url = next(
             c + alias_path[len(lp) :] for lp, c in PREFIXES if alias_path.startswith(lp)
         )
-        if urls.canonical_url(alias_url) == url_of[key]:
+        if canonical_url(alias_url) == url_of[key]:
             predicted.add(frozenset((key, alias)))
         else:
             report.errors["duplicates"].append(f"alias not folded: {alias_url}")

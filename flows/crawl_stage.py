@@ -155,7 +155,7 @@ def write_known(wh: Warehouse, path: Path) -> int:
     stored article. ``is_article`` is true only for URLs in the ``articles`` table: a candidate
     the clean stage rejected (a listing, a menu page) is fetched again when linked, and never
     stops a list's paging as a known article would."""
-    from infoshos.flows.clean.urls import canonical_url
+    from infoshos.warehouse.keys import canonical_url
 
     keys: dict[str, str] = {}
 

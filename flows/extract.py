@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from infoshos.flows.clean.articles import clean_page
-from infoshos.flows.clean.urls import canonical_url, portal_style
 from infoshos.flows.sources import Source
 from infoshos.spiders.settings import DOWNLOAD_MAXSIZE, DOWNLOAD_TIMEOUT
+from infoshos.warehouse.keys import canonical_url, portal_style
 
 #: The crawler's limits, for local input too.
 MAX_BYTES = DOWNLOAD_MAXSIZE

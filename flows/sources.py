@@ -9,7 +9,7 @@ source and the key (``infoshos sources --check FILE`` checks a file and does not
 Discovery fields (see docs/sources.md, "How a source is discovered"):
 
 - ``article_patterns``: regular expressions searched (``re.search``) in the path plus
-  ``?query`` of a link's canonical URL (:func:`infoshos.flows.clean.urls.canonical_url`), e.g.
+  ``?query`` of a link's canonical URL (:func:`infoshos.warehouse.keys.canonical_url`), e.g.
   ``^/(en|ru)/\\?idn=\\d+$``. A link on any page of the source that matches is fetched as an
   article candidate. Empty: the spider's own patterns for its portal.
 - ``list_patterns``: the same for navigation pages worth following (home pages, section fronts,

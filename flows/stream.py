@@ -25,7 +25,6 @@ import pyarrow.parquet as pq
 
 from infoshos.flows import merge
 from infoshos.flows.clean.articles import CleanOutput
-from infoshos.flows.clean.urls import article_id, canonical_url
 from infoshos.flows.dedup import (
     SIGNATURE_SCHEME,
     ClusterRow,
@@ -38,6 +37,7 @@ from infoshos.flows.enrich import EnrichResult
 from infoshos.flows.links import LinkRow, link_input, link_record, link_translations_by_day
 from infoshos.flows.load import FACT_TABLES, rows_table
 from infoshos.flows.state import DedupKey, StoredState, iso
+from infoshos.warehouse.keys import article_id, canonical_url
 from infoshos.warehouse.schema import TABLES
 
 #: Pages per chunk: a few thousand articles' texts and bodies in memory at a time.

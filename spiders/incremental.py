@@ -12,33 +12,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 
-from w3lib.url import canonicalize_url
-
-
-def _fallback_key(url: str) -> str:
-    return canonicalize_url(url.strip(), keep_fragments=False)
-
-
-def _load_key() -> Callable[[str], str]:
-    try:  # the warehouse's own canonical form, when the flows package is installed
-        from infoshos.flows.clean.urls import canonical_url
-    except ImportError:  # pragma: no cover - spiders installed alone
-        return _fallback_key
-    return canonical_url
-
-
-_canonical: Callable[[str], str] = _load_key()
+from infoshos.warehouse.keys import canonical_url as canonical
 
 
 def url_key(canonical_url: str) -> str:
     """The key a canonical URL is known under (the warehouse's canonical form)."""
     try:
-        return _canonical(canonical_url)
+        return canonical(canonical_url)
     except ValueError:
         return canonical_url.strip()
 

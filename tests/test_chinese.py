@@ -11,8 +11,8 @@ import scrapy
 from scrapy.http import HtmlResponse
 
 from infoshos.flows.clean import articles, language, sites, words
-from infoshos.flows.clean.urls import article_id
 from infoshos.spiders.sectsco import SectscoSpider
+from infoshos.warehouse.keys import article_id
 
 LOCAL = "http://127.0.0.1:8000/sectsco/chn/"
 CHN = "https://chn.sectsco.org/"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from infoshos.flows.clean.articles import clean_page, clean_pages
-from infoshos.flows.clean.urls import article_id
 from infoshos.spiders.sample_site import expected_articles, render
 from infoshos.spiders.sample_site.model import SampleArticle
+from infoshos.warehouse.keys import article_id
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 CP1251 = {"content-type": "text/html; charset=windows-1251"}

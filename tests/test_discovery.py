@@ -26,12 +26,12 @@ import scrapy
 from scrapy.http import HtmlResponse, XmlResponse
 from sites.serve import Site, truth
 
-from infoshos.flows.clean.urls import canonical_url
 from infoshos.flows.sources import load_sources, parse_source
 from infoshos.spiders.base import VIA
 from infoshos.spiders.incremental import KnownPage, url_key
 from infoshos.spiders.infoshos import InfoshosSpider
 from infoshos.spiders.sectsco import SectscoSpider
+from infoshos.warehouse.keys import canonical_url
 
 LOCAL = "http://127.0.0.1:8000"
 INFOSHOS = "http://infoshos.sample.test/"

@@ -97,7 +97,7 @@ def test_every_fetch_is_an_article_a_reject_or_navigation(run: dict[str, Any]) -
     assert len(pages) == len({r[0] for r in pages}), "a page was fetched twice"
     articles = {r[0] for r in query(run, "select url from articles")}
     rejected = {r[0]: r[1] for r in query(run, "select url, reason from rejects")}
-    from infoshos.flows.clean.urls import canonical_url
+    from infoshos.warehouse.keys import canonical_url
 
     for url, page_type, status in pages:
         if canonical_url(url) in articles:

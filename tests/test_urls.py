@@ -1,4 +1,4 @@
-"""Canonical URLs and article ids (infoshos.flows.clean.urls)."""
+"""Canonical URLs and article ids (infoshos.warehouse.keys)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from infoshos.flows.clean.urls import article_id, canonical_url
+from infoshos.warehouse.keys import article_id, canonical_url
 
 CASES = [
     # scheme and host case, default ports, fragments

@@ -24,9 +24,9 @@ from infoshos.flows.clean import (
     language,
     repair,
     sites,
-    urls,
     words,
 )
+from infoshos.warehouse import keys
 from infoshos.warehouse.schema import UNREADABLE_FEED
 
 ARTICLE_PAGE_TYPES = ("article", "print")
@@ -227,13 +227,13 @@ def build_article(
         subtitle, sub_counts = repair.repair_text(found.subtitle, lang_guess)
         counts.update(sub_counts)
     lang = language.detect_language(text) if lang_guess == "und" else lang_guess
-    canonical = urls.canonical_url(page["url"])
+    canonical = keys.canonical_url(page["url"])
     first_paragraph = text.split("\n\n", 1)[0]
     event_date = dates.find_event_date(first_paragraph, lang, found.published_at)
     if event_date is None and subtitle:
         event_date = dates.find_event_date(subtitle, lang, found.published_at)
     return {
-        "article_id": urls.article_id(canonical),
+        "article_id": keys.article_id(canonical),
         "url": canonical,
         "source": page["source"],
         "language": lang,

@@ -1,4 +1,5 @@
-"""Canonical URLs and article ids.
+"""Canonical URLs and article ids: the keys every layer uses (spiders key known URLs by them,
+flows key articles by them, the tables are keyed by them).
 
 ``canonical_url`` maps every spelling of one page's address to a single string, and
 ``article_id`` hashes that string, so an article keeps its id however it was reached.
