@@ -15,11 +15,12 @@ join as soon as the run has seeded that source's frontier. The processing runs o
 ``LocalCluster`` of W worker processes (``--dask local:W``). ``--baseline`` adds the default run:
 no Redis, one crawl process per source, chunks in the run's own process.
 
-Per configuration: pages fetched and crawl pages/s (the crawl stage: every worker's pages over
-the stage's wall time); clean+enrich articles/s (articles over the clean and enrich stage
-seconds); dedup, write (the ``load`` stage: page and article rows, the commit) and other
-seconds (the run's wall time minus its stages: the Dask cluster's start, the summary
-artifacts, Prefect's bookkeeping); the run's wall time; peak RSS (the process tree: the run,
+Per configuration, the run's wall time cut in four: crawl (the crawl stage: every worker's
+pages over its wall time), dedup (planning each chunk against the stored state, clustering)
+and write (the ``load`` stage: page and article rows, the commit, the search index), the three
+in the run's own process, and clean+enrich: the rest (cleaning and enrichment as the run
+waited for them, the Dask cluster's start, the end-of-run entities and links, Prefect's
+bookkeeping), in seconds and articles/s; peak RSS (the process tree: the run,
 its crawl subprocesses, the crawl workers, the Dask workers, Redis, Prefect's API; nginx left
 out); pages fetched by the extra crawl workers; the load average before and after.
 
@@ -222,8 +223,11 @@ def figures(result: Mapping[str, Any], config: Config) -> dict[str, Any]:
     secs = {s: float(v["seconds"]) for s, v in stages.items()}
     pages, articles = int(stages["crawl"]["items"]), int(result["articles"])
     processed = int(stages["clean"]["items"])
-    process_s = secs["clean"] + secs["enrich"]
     total = float(result["total_s"])
+    # the stages the run's process spends alone are disjoint slices of its wall time; the
+    # clean and enrich stages are not (enrich counts the workers' busy seconds, which overlap
+    # the cleaning of the next chunk): clean+enrich is the rest of the wall time
+    process_s = total - secs["crawl"] - secs["dedup"] - secs["load"]
     return {
         "config": config.label,
         "crawl_workers": config.crawl_workers,
@@ -234,13 +238,12 @@ def figures(result: Mapping[str, Any], config: Config) -> dict[str, Any]:
         "articles_expected": result["articles_expected"],
         "crawl_s": round(secs["crawl"], 2),
         "crawl_pages_per_s": round(pages / secs["crawl"], 1) if secs["crawl"] else 0.0,
-        "clean_s": round(secs["clean"], 2),
-        "enrich_s": round(secs["enrich"], 2),
-        "process_articles_per_s": round(processed / process_s, 1) if process_s else 0.0,
+        "process_s": round(process_s, 2),
+        "process_articles_per_s": round(processed / process_s, 1) if process_s > 0 else 0.0,
         "dedup_s": round(secs["dedup"], 2),
         "write_s": round(secs["load"], 2),
-        "other_s": round(total - sum(secs.values()), 2),
         "total_s": round(total, 2),
+        "stage_seconds": {s: round(v, 2) for s, v in secs.items()},
         "peak_rss_mb": result["peak_rss_mb"],
         "dedup_pairs": result.get("dedup_pairs"),
         "process_workers": config.dask_workers or in_process_workers(pages),
@@ -340,7 +343,6 @@ def rates(row: Mapping[str, Any]) -> dict[str, float]:
         "crawl_pages_per_s_per_machine": float(row["crawl_pages_per_s"]),
         "process_articles_per_s_per_worker": float(row["process_articles_per_s"]) / workers,
         "serial_s_per_article": (row["dedup_s"] + row["write_s"]) / articles,
-        "other_s_per_article": max(0.0, row["other_s"]) / articles,
     }
 
 
@@ -357,8 +359,7 @@ def project(row: Mapping[str, Any], a: Assumptions) -> list[dict[str, Any]]:
         crawl = pages / crawl_rate
         process = a.articles / (r["process_articles_per_s_per_worker"] * n * a.cores)
         serial = a.articles * r["serial_s_per_article"]
-        other = a.articles * r["other_s_per_article"]
-        core_hours = a.cores * (crawl_machines * crawl + n * (process + serial + other)) / 3600
+        core_hours = a.cores * (crawl_machines * crawl + n * (process + serial)) / 3600
         out.append(
             {
                 "machines": n,
@@ -366,8 +367,7 @@ def project(row: Mapping[str, Any], a: Assumptions) -> list[dict[str, Any]]:
                 "crawl_h": crawl / 3600,
                 "process_h": process / 3600,
                 "serial_h": serial / 3600,
-                "other_h": other / 3600,
-                "total_h": (crawl + process + serial + other) / 3600,
+                "total_h": (crawl + process + serial) / 3600,
                 "core_hours": core_hours,
                 "usd": core_hours * a.usd_per_core_hour,
             }
@@ -405,18 +405,20 @@ def projection(
 # -- printing ----------------------------------------------------------------------------------
 def matrix_table(rows: Sequence[Mapping[str, Any]]) -> str:
     head = (
-        "| crawl workers / source | Dask workers | pages | crawl pages/s | clean+enrich art/s "
-        "| dedup s | write s | other s | total s | peak RSS MB | extra workers' pages "
-        "| load avg |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+        "| crawl workers / source | Dask workers | pages | crawl s | crawl pages/s "
+        "| clean+enrich s | clean+enrich art/s | dedup s | write s | total s | peak RSS MB "
+        "| extra workers' pages | load avg |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
     )
     lines = [head]
     for r in rows:
         crawl, dask = Config(r["crawl_workers"], r["dask_workers"], r["redis"]).describe()
         extra = ", ".join(str(p) for p in r["worker_pages"]) or "-"
         lines.append(
-            f"| {crawl} | {dask} | {r['pages']:,} | {r['crawl_pages_per_s']:,.1f} "
+            f"| {crawl} | {dask} | {r['pages']:,} | {r['crawl_s']:.1f} "
+            f"| {r['crawl_pages_per_s']:,.1f} | {r['process_s']:.1f} "
             f"| {r['process_articles_per_s']:,.1f} | {r['dedup_s']:.1f} | {r['write_s']:.1f} "
-            f"| {r['other_s']:.1f} | {r['total_s']:.1f} | {r['peak_rss_mb']:,.0f} | {extra} "
+            f"| {r['total_s']:.1f} | {r['peak_rss_mb']:,.0f} | {extra} "
             f"| {r['load_avg'][0]} -> {r['load_avg'][1]} |"
         )
     return "\n".join(lines)
@@ -430,8 +432,7 @@ def projection_text(p: Mapping[str, Any]) -> str:
         f"{r['crawl_pages_per_s_per_machine']:,.1f} pages/s per machine, clean+enrich "
         f"{r['process_articles_per_s_per_worker']:,.1f} articles/s per worker (one per core, "
         f"{a['cores']} cores a machine), serial (dedup + write) "
-        f"{r['serial_s_per_article'] * 1000:.2f} ms/article, other "
-        f"{r['other_s_per_article'] * 1000:.2f} ms/article (counted as serial); "
+        f"{r['serial_s_per_article'] * 1000:.2f} ms/article; "
         f"${a['usd_per_core_hour']}/core-hour (assumed).",
     ]
     for key, title in (
@@ -442,14 +443,13 @@ def projection_text(p: Mapping[str, Any]) -> str:
             "",
             f"{title}:",
             "",
-            "| machines | crawl machines | crawl h | clean+enrich h | serial h | other h | total h "
+            "| machines | crawl machines | crawl h | clean+enrich h | serial h | total h "
             "| core-hours | cost $ |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         lines += [
             f"| {x['machines']} | {x['crawl_machines']} | {x['crawl_h']:,.2f} "
-            f"| {x['process_h']:,.2f} | {x['serial_h']:,.2f} | {x['other_h']:,.2f} "
-            f"| {x['total_h']:,.2f} "
+            f"| {x['process_h']:,.2f} | {x['serial_h']:,.2f} | {x['total_h']:,.2f} "
             f"| {x['core_hours']:,.1f} | {x['usd']:,.2f} |"
             for x in p[key]
         ]
@@ -464,6 +464,10 @@ def consistency(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     for r in rows:
         if r["articles"] != r["articles_expected"]:
             problems.append(f"{r['config']}: {r['articles']} of {r['articles_expected']} stored")
+        for kind, found in (r.get("dedup_pairs") or {}).items():
+            hit, _, total = str(found).partition("/")
+            if total and hit != total:
+                problems.append(f"{r['config']}: {kind} in one cluster {found}")
         if r["worker_failures"]:
             problems.append(f"{r['config']}: crawl workers failed: {r['worker_failures']}")
     return problems
