@@ -23,6 +23,7 @@ peak RSS), so that 1 and 2 workers can be compared.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -31,6 +32,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -302,14 +304,20 @@ def _count(warehouse: Path, table: str) -> int:
 
 # -- the run -----------------------------------------------------------------------------------
 def call_flow(
-    flow: Any, warehouse: Path, sources_file: Path, dask: str | None = None
+    flow: Any,
+    warehouse: Path,
+    sources_file: Path,
+    dask: str | None = None,
+    redis: str | None = None,
 ) -> dict[str, Any]:
-    """Run the flow; its summary also when the run is flagged (a Failed state carrying it)."""
+    """Run the flow; its summary also when the run is flagged (a Failed state carrying it).
+    ``redis``: each source's crawl shared through that Redis (``infoshos run --redis``)."""
     state = flow(
         warehouse=str(warehouse),
         sources=list(SOURCE_NAMES),
         sources_file=str(sources_file),
         dask=dask,
+        redis=redis,
         return_state=True,
     )
     summary = state.result(raise_on_failure=False)
@@ -357,8 +365,19 @@ def run_bench(
     verbose: bool = False,
     on_summary: Callable[[str, dict[str, Any]], None] | None = None,
     dask_workers: int | None = None,
+    redis: str | None = None,
+    around_run: Callable[[Path, Path], AbstractContextManager[object]] | None = None,
 ) -> dict[str, Any]:
-    """Generate, serve, run the flow (twice with ``rerun``), time the queries; the figures."""
+    """Generate, serve, run the flow (twice with ``rerun``), time the queries; the figures.
+    ``redis``: the crawls shared through that Redis; ``around_run(warehouse, sources_file)``:
+    a context held around each timed run (``bench/scale.py`` starts more crawl workers in it:
+    they are part of the peak RSS)."""
+
+    def around() -> AbstractContextManager[object]:
+        if around_run is None:
+            return contextlib.nullcontext()
+        return around_run(warehouse, sources_file)
+
     work = Path(tempfile.mkdtemp(prefix="infoshos-bench-"))
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
@@ -386,9 +405,9 @@ def run_bench(
         startup = warm_up_prefect()
         log(f"Prefect temporary API up in {startup:.1f} s (not counted)")
         ru0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        with RssSampler(exclude=web.pids()) as sampler:
+        with RssSampler(exclude=web.pids()) as sampler, around():
             t0 = time.perf_counter()
-            first = call_flow(run_pipeline, warehouse, sources_file, dask)
+            first = call_flow(run_pipeline, warehouse, sources_file, dask, redis)
             total = time.perf_counter() - t0
         peak = sampler.peak
         if on_summary:
@@ -397,9 +416,9 @@ def run_bench(
         rerun_s = None
         second: dict[str, Any] | None = None
         if rerun:
-            with RssSampler(exclude=web.pids()) as sampler2:
+            with RssSampler(exclude=web.pids()) as sampler2, around():
                 t0 = time.perf_counter()
-                second = call_flow(run_pipeline, warehouse, sources_file, dask)
+                second = call_flow(run_pipeline, warehouse, sources_file, dask, redis)
                 rerun_s = time.perf_counter() - t0
             peak = max(peak, sampler2.peak)
             print_stages("re-run (unchanged site)", second, rerun_s)
