@@ -53,6 +53,8 @@ sys.path.insert(0, str(HERE))
 
 from run import DEFAULT_CACHE, SOURCE_NAMES, STAGES, log, run_bench  # noqa: E402
 
+from infoshos.flows.cli import PREFECT_DEFAULTS  # noqa: E402
+
 #: The price of a core-hour used by default (an ASSUMPTION, not a measurement): AWS EC2
 #: on-demand m7g.large (2 vCPU, 8 GiB), Linux, us-east-1, $0.0816 an hour in June 2026
 #: (factualminds.com, "Amazon EC2 On-Demand Pricing ... (2026)"), i.e. $0.0408 per vCPU-hour.
@@ -299,8 +301,7 @@ def run_matrix(args: argparse.Namespace, configs: Sequence[Config]) -> list[dict
 
     ensure_site(args.articles, args.seed, Path(args.cache), log=log)  # before any clock
     rows = []
-    # Prefect's temporary API gets 30 s to start by default: too short on a loaded machine
-    env = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180", **os.environ}
+    env = {**PREFECT_DEFAULTS, **os.environ}  # run.py's children set them too
     with tempfile.TemporaryDirectory(prefix="infoshos-scale-") as tmp:
         for n, config in enumerate(configs):
             out = Path(tmp) / f"row-{n}.json"
