@@ -27,14 +27,14 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from infoshos.spiders.sample_site.loopback import Loopback, LoopbackHTTPServer, StartStop
 
 INSTALL_HINT = "install it with: apt-get update && apt-get install -y nginx-light (or nginx)"
 CP1251 = "text/html; charset=windows-1251"
@@ -219,13 +219,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(False)
 
 
-class _ThreadingServer(ThreadingHTTPServer):
+class _ThreadingServer(LoopbackHTTPServer):
     request_queue_size = 1024
-    daemon_threads = True
-    allow_reuse_address = True
 
 
-class StaticSite:
+class StaticSite(StartStop):
     """Context manager serving ``root`` on 127.0.0.1; ``kind`` is ``nginx`` or ``python``.
 
     ``prefer="python"`` forces the fallback (tests). ``pids()`` are the server's processes (to
@@ -240,20 +238,7 @@ class StaticSite:
         self.base_url = ""
         self._proc: subprocess.Popen[bytes] | None = None
         self._tmp: str | None = None
-        self._server: _ThreadingServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> StaticSite:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._loop: Loopback | None = None
 
     def pids(self) -> set[int]:
         return {self._proc.pid} if self._proc is not None else set()
@@ -298,11 +283,9 @@ class StaticSite:
 
     def _start_python(self) -> None:
         handler = type("Handler", (_Handler,), {"root": self.root})
-        self._server = _ThreadingServer(("127.0.0.1", self.port), handler)
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        self.kind, self.base_url = "python", f"http://127.0.0.1:{self.port}"
+        self._loop = Loopback(_ThreadingServer(handler, self.port), "static-site").start()
+        self.port = self._loop.server.port
+        self.kind, self.base_url = "python", self._loop.base_url
 
     def _stop_nginx(self) -> None:
         proc, self._proc = self._proc, None
@@ -325,10 +308,9 @@ class StaticSite:
     def stop(self) -> None:
         self._stop_nginx()
         self._cleanup_tmp()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        if self._loop is not None:
+            self._loop.stop()
+            self._loop = None
 
 
 def main(argv: list[str] | None = None) -> int:

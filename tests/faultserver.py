@@ -28,10 +28,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from infoshos.spiders.sample_site.loopback import Loopback, LoopbackHTTPServer, StartStop
 
 CANONICAL = "http://infoshos.sample.test/"
 _MSK = timezone(timedelta(hours=3), "MSK")
@@ -126,13 +127,11 @@ class Reply:
     headers: list[tuple[str, str]] = field(default_factory=list)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(LoopbackHTTPServer):
     block_on_close = False
 
     def __init__(self, site: FaultSite) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler)
         self.site = site
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -256,7 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Reply(404, "text/html", b"<h1>404</h1>"))
 
 
-class FaultSite:
+class FaultSite(StartStop):
     """The site in a background thread while in a ``with`` block."""
 
     def __init__(self, articles: list[Article] | None = None, hang_seconds: float = 6.0) -> None:
@@ -274,13 +273,12 @@ class FaultSite:
         self.cp1251_page = _page(
             "Кодировка", '<h1 class="title">Встреча</h1><p>Министры обсудили вопросы.</p>'
         ).encode("cp1251")
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: Loopback | None = None
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        assert self._loop is not None
+        return self._loop.base_url
 
     @property
     def url_map(self) -> list[tuple[str, str]]:
@@ -372,21 +370,12 @@ class FaultSite:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def __enter__(self) -> FaultSite:
-        self._server = _Server(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+    def start(self) -> FaultSite:
+        self._loop = Loopback(_Server(self), "fault-site").start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self.stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._loop is not None:
+            self._loop.stop()
+            self._loop = None

@@ -12,15 +12,14 @@ canonical sample host, as the sample sources have).
 from __future__ import annotations
 
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import yaml
 
 from infoshos.spiders import sample_site
+from infoshos.spiders.sample_site.loopback import Loopback, LoopbackHTTPServer, StartStop
 from infoshos.spiders.sample_site.render import SiteData
 from infoshos.spiders.sample_site.server import resolve
 
@@ -35,16 +34,15 @@ def redesign(body: bytes) -> bytes:
     )
 
 
-class RedesignedSite:
+class RedesignedSite(StartStop):
     """``with RedesignedSite() as site: site.base_url`` -> ``http://127.0.0.1:PORT``."""
 
     def __init__(self) -> None:
         self.data = SiteData()
         self.base_url = ""
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: Loopback | None = None
 
-    def __enter__(self) -> RedesignedSite:
+    def start(self) -> RedesignedSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -60,24 +58,14 @@ class RedesignedSite:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._loop = Loopback(LoopbackHTTPServer(Handler), "redesigned-site").start()
+        self.base_url = self._loop.base_url
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.stop()
+            self._loop = None
 
 
 def sources_file(folder: Path, base_url: str, name: str, **fields: Any) -> Path:

@@ -31,6 +31,8 @@ from typing import Any
 import pytest
 from browser import in_ci
 
+from infoshos.spiders.sample_site.loopback import StartStop
+
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
@@ -65,7 +67,7 @@ def wait_for_port(
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s: {log}")
 
 
-class LocalServer:
+class LocalServer(StartStop):
     """A server process on 127.0.0.1:``port`` with its files in ``folder``; ``with`` starts it
     (and waits until the port answers) and stops it (terminate, then kill)."""
 
@@ -107,17 +109,6 @@ class LocalServer:
                 self.proc.kill()
                 self.proc.wait(10)
         shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> LocalServer:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 class RedisServer(LocalServer):

@@ -7,10 +7,9 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from infoshos.spiders.base import PortalSpider, document_extension, parse_url_ma
 from infoshos.spiders.crawl import crawl_command, spool_counts
 from infoshos.spiders.generic import GenericSpider
 from infoshos.spiders.infoshos import InfoshosSpider, print_url
+from infoshos.spiders.sample_site.loopback import Loopback, LoopbackHTTPServer
 from infoshos.spiders.sectsco import SectscoSpider, is_article_url
 from infoshos.spiders.settings import as_dict
 from infoshos.spiders.spool import SpoolWriter
@@ -691,17 +691,11 @@ class _TinyHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def tiny_site() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _TinyHandler)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    _TinyHandler.pages = _tiny_site(base)
+    server = LoopbackHTTPServer(_TinyHandler)
+    _TinyHandler.pages = _tiny_site(server.base_url)
     _TinyHandler.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield base
-    finally:
-        server.shutdown()
-        server.server_close()
+    with Loopback(server, "tiny-site"):
+        yield server.base_url
 
 
 def _crawl(argv: list[str]) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
@@ -848,22 +842,15 @@ class _PortHandler(BaseHTTPRequestHandler):
 
 @pytest.mark.slow
 def test_a_crawl_never_fetches_another_port_of_its_host(tmp_path: Path) -> None:
-    servers = [ThreadingHTTPServer(("127.0.0.1", 0), _PortHandler) for _ in range(2)]
-    port_a, port_b = (s.server_address[1] for s in servers)
+    servers = [LoopbackHTTPServer(_PortHandler) for _ in range(2)]
+    port_a, port_b = (s.port for s in servers)
     _PortHandler.hits, _PortHandler.other = {}, port_b
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
-    for t in threads:
-        t.start()
-    try:
+    with Loopback(servers[0]), Loopback(servers[1]):
         out = tmp_path / "spool.parquet"
         argv = crawl_command(
             "generic", "ports", [f"http://127.0.0.1:{port_a}/"], out, delay=0, concurrency=2
         )
         _crawl(argv)
-    finally:
-        for s in servers:
-            s.shutdown()
-            s.server_close()
     assert port_b not in _PortHandler.hits, _PortHandler.hits  # not even robots.txt
     assert "/a.html" in _PortHandler.hits[port_a]
     rows = {r["url"]: r for r in pq.read_table(out).to_pylist()}

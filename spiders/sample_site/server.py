@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from . import render
+from .loopback import Loopback, LoopbackHTTPServer, StartStop
 from .render import Page, SiteData
 
 HTML_CP1251 = "text/html; charset=windows-1251"
@@ -101,15 +101,10 @@ def _sectsco(data: SiteData, path: str, query: dict[str, list[str]]) -> Page:
     return Page(200, HTML_UTF8, render.sectsco_article(data, article))
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128
-    daemon_threads = True
-    allow_reuse_address = True
-
+class _Server(LoopbackHTTPServer):
     def __init__(self, port: int, data: SiteData) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(_Handler, port)
         self.data = data
-        self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
         self.failed_once: set[int] = set()
         self.lock = threading.Lock()
         self.cache: dict[str, Page] = {}
@@ -175,7 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(with_body=False)
 
 
-class SampleSite:
+class SampleSite(StartStop):
     """The sample site on 127.0.0.1, served from a background thread while in a ``with`` block.
 
     >>> with SampleSite(port=0) as site:  # doctest: +SKIP
@@ -187,7 +182,7 @@ class SampleSite:
         self.port = port
         self._data = data
         self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: Loopback | None = None
 
     @property
     def base_url(self) -> str:
@@ -197,11 +192,8 @@ class SampleSite:
 
     def start(self) -> SampleSite:
         self._server = _Server(self.port, self._data or SiteData())
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sample-site", daemon=True
-        )
-        self._thread.start()
+        self.port = self._server.port
+        self._loop = Loopback(self._server, "sample-site").start()
         return self
 
     def update(self, data: SiteData) -> None:
@@ -213,24 +205,9 @@ class SampleSite:
             self._server.cache.clear()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> SampleSite:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        if self._loop is not None:
+            self._loop.stop()
+        self._server = self._loop = None
 
 
 def serve_forever(port: int) -> None:

@@ -13,11 +13,11 @@ itself. Every request path is recorded in ``Site.seen``.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from infoshos.spiders.sample_site.loopback import Loopback, LoopbackHTTPServer, StartStop
 
 SITES = Path(__file__).resolve().parent
 TYPES = {
@@ -30,7 +30,7 @@ TYPES = {
 NOT_FOUND = b"<!DOCTYPE html><html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>"  # noqa: E501
 
 
-class Site:
+class Site(StartStop):
     """``with Site("ecrats") as site: site.base_url`` -> ``http://127.0.0.1:PORT``."""
 
     def __init__(self, name: str) -> None:
@@ -42,8 +42,7 @@ class Site:
         self.host: str | None = data.get("host")
         self.seen: list[str] = []
         self.base_url = ""
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._loop: Loopback | None = None
 
     def resolve(self, request_path: str) -> Path | None:
         """The file answering a request path, or None (404)."""
@@ -70,7 +69,7 @@ class Site:
             data = data.replace(self.host.encode(), self.base_url.encode())
         return data
 
-    def __enter__(self) -> Site:
+    def start(self) -> Site:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -90,23 +89,14 @@ class Site:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._loop = Loopback(LoopbackHTTPServer(Handler), "test-site").start()
+        self.base_url = self._loop.base_url
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.stop()
+            self._loop = None
 
 
 def truth(name: str) -> dict[str, Any]:
