@@ -88,3 +88,23 @@ def test_smoke_run_writes_every_key(tmp_path: Path) -> None:
     assert set(data["queries_ms"]) == QUERIES
     assert all(v > 0 for v in data["queries_ms"].values())
     assert "crawl" in proc.stdout and "enrich" in proc.stdout
+
+
+def test_report_cost_prints_every_query(tmp_path: Path) -> None:
+    """bench/report_cost.py: one line per report query, then the summary and the HTML page."""
+    from helpers_warehouse import build_sample_warehouse
+
+    from infoshos.warehouse.report import SQL
+
+    wh = build_sample_warehouse(tmp_path / "wh")
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "report_cost.py"), str(wh.root)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line.split() for line in done.stdout.splitlines()]
+    assert [parts[0] for parts in lines] == [*SQL, "markdown", "html"]
+    assert all(float(p[1]) >= 0 and p[2] == "s" and int(p[3]) > 0 and p[4] == "MB" for p in lines)
