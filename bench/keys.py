@@ -35,7 +35,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -190,7 +190,7 @@ def measure(case: str, n: int, trace: bool) -> dict[str, Any]:
             dict(a, content_hash=stored_hashes[i].as_py())
             for i, a in enumerate(new_articles(CHUNK // 4, CHUNK // 4, rng, run), CHUNK // 4)
         ]
-        chunks = [chunk + changed + unchanged]
+        chunks: Iterable[list[dict[str, Any]]] = [chunk + changed + unchanged]
         articles = n + CHUNK // 2
     else:
         state = StoredState.read(cast(Warehouse, wh))
