@@ -840,23 +840,30 @@ class Clusters:
 
     def rows(self) -> Iterator[ClusterRow]:
         """The rows as records, made a batch at a time."""
-        for lo in range(0, len(self), _ROWS_BATCH):
-            hi = lo + _ROWS_BATCH
-            for aid, cid, canon, reason, sim in zip(
-                self.article_id[lo:hi].tolist(),
-                self.cluster_id[lo:hi].tolist(),
-                self.canonical[lo:hi].tolist(),
-                self.reason[lo:hi].tolist(),
-                self.similarity[lo:hi].tolist(),
-                strict=True,
-            ):
-                yield ClusterRow(
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self, size: int = _ROWS_BATCH) -> Iterator[list[ClusterRow]]:
+        """The rows as records, ``size`` at a time."""
+        for lo in range(0, len(self), size):
+            hi = lo + size
+            yield [
+                ClusterRow(
                     cluster_id=cid.decode(),
                     article_id=aid.decode(),
                     role="canonical" if canon else "duplicate",
                     similarity=sim,
                     reason=REASONS[reason],
                 )
+                for aid, cid, canon, reason, sim in zip(
+                    self.article_id[lo:hi].tolist(),
+                    self.cluster_id[lo:hi].tolist(),
+                    self.canonical[lo:hi].tolist(),
+                    self.reason[lo:hi].tolist(),
+                    self.similarity[lo:hi].tolist(),
+                    strict=True,
+                )
+            ]
 
     def fields(self) -> ColumnMap[tuple[str, bool]]:
         """article_id -> (cluster_id, is_canonical), the cluster fields of an article row."""

@@ -17,7 +17,7 @@ A run keeps a few keys of every article it knows (stored or seen): a Python ``di
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -174,7 +174,7 @@ class KeyIndex:
 
     def __iter__(self) -> Iterator[str]:
         self._merge()
-        return (unpack(k) for k in self._keys.tolist())
+        return unpacked(self._keys)
 
     def get(self, key: str) -> int | None:
         value = self._pending.get(key)
@@ -270,12 +270,13 @@ class ColumnMap(Mapping[str, V]):
         return self._pos(key) >= 0
 
     def __iter__(self) -> Iterator[str]:
-        keys = self._keys if self._mask is None else self._keys[self._mask]
-        return (unpack(k) for k in keys.tolist())
+        return unpacked(self._keys if self._mask is None else self._keys[self._mask])
 
     def __len__(self) -> int:
         return len(self._keys) if self._mask is None else int(np.count_nonzero(self._mask))
 
 
-def decoded(values: Sequence[bytes]) -> list[str]:
-    return [unpack(v) for v in values]
+def unpacked(keys: Packed, batch: int = 4096) -> Iterator[str]:
+    """The strings of ``keys``, unpacked a batch at a time."""
+    for lo in range(0, len(keys), batch):
+        yield from (unpack(k) for k in keys[lo : lo + batch].tolist())

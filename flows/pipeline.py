@@ -283,7 +283,12 @@ def fill(
 
         summary.items["load"] = writer.articles(with_fields, index.written.updated, stored)
         stored_clusters = {} if reprocess or not clusters else state.cluster_rows()
-        writer.keyed("clusters", merge.cluster_changes(stored_clusters, clusters.rows(), run_id))
+        changes = (
+            row
+            for part in clusters.batches()
+            for row in merge.cluster_changes(stored_clusters, part, run_id)
+        )
+        writer.keyed("clusters", changes)
         del stored_clusters
 
     with summary.stage("enrich"):

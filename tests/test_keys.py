@@ -77,7 +77,7 @@ def test_sort_unique_keeps_the_first_or_the_last_of_equal_keys() -> None:
 
 def test_key_index_answers_as_a_dict() -> None:
     rng = random.Random(2)
-    index, model = KeyIndex(), {}
+    index, model = KeyIndex(), dict[str, int]()
     for step in range(3000):
         if rng.random() < 0.6:
             key, value = _word(rng), step
@@ -349,9 +349,10 @@ def test_a_run_over_its_keys_decides_as_the_dicts_did() -> None:
         rows[i + 1]["first_seen_run"] = rows[i]["first_seen_run"]
     sigs = article_signatures(stored_recs)
     kept = [(h, s) for i, ((_, h), s) in enumerate(sorted(sigs.items())) if i % 5]  # 80 %
-    minhash_rows = [
-        {"content_hash": h, "scheme": SIGNATURE_SCHEME if i % 9 else "other-scheme", "signature": s}
-        for i, (h, s) in enumerate(kept)
+    schemes = [SIGNATURE_SCHEME if i % 9 else "other-scheme" for i in range(len(kept))]
+    minhash_rows: list[dict[str, Any]] = [
+        {"content_hash": h, "scheme": scheme, "signature": s}
+        for (h, s), scheme in zip(kept, schemes, strict=True)
     ]
     versions = [{"article_id": r["article_id"], "version": 1} for r in rows]
     wh = FakeWarehouse(
@@ -360,9 +361,9 @@ def test_a_run_over_its_keys_decides_as_the_dicts_did() -> None:
     state = StoredState.read(cast(Warehouse, wh))
     old = _old_state(rows, versions)
     old_store = SignatureStore()
-    for row in minhash_rows:
-        if row["scheme"] == SIGNATURE_SCHEME:
-            old_store.add(row["content_hash"], row["signature"])
+    for (h, sig), scheme in zip(kept, schemes, strict=True):
+        if scheme == SIGNATURE_SCHEME:
+            old_store.add(h, sig)
     run_id = "20240103T000000Z-cccccc"
     index, was = RunIndex.start(state, run_id, False), OldRun(old, run_id, old_store)
 
