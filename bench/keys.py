@@ -19,10 +19,13 @@ with the MinHash signatures (512 bytes per signed text) counted apart (``sigs``)
 included), per article; ``RSS`` = the growth of the process's RSS from before the state was
 read to the end of the clustering, and ``peak RSS`` = its peak above the same start, per
 article (Arrow buffers, which tracemalloc does not see, included; allocator slack too),
-measured in another subprocess without tracemalloc (whose own records would count). The
-synthetic stored articles: 2 % exact copies, 6 % near
-copies (a signature differing in 20 of 128 entries), 5 % without a signature (short texts),
-1 % gone, 3 % without a publication date, three languages, a run id per 5,000 articles.
+measured in another subprocess without tracemalloc (whose own records would count); with two
+sizes or more, ``marginal`` is what one more article adds between the smallest and largest
+(fixed costs, such as a block of signatures or a module loaded on first use, drop out).
+
+The synthetic stored articles: 2 % exact copies, 6 % near copies (a signature differing in 20
+of 128 entries), 5 % without a signature (short texts), 1 % gone, 3 % without a publication
+date, three languages, a run id per 5,000 articles.
 """
 
 from __future__ import annotations
@@ -240,17 +243,28 @@ def main(argv: list[str]) -> None:
     sizes = [int(a) for a in argv] or [100_000, 300_000]
     print(f"{'case':8} {'N':>8} {'kept B/art':>11} {'sigs B/art':>11} {'cluster B/art':>14} "
           f"{'RSS B/art':>10} {'peak RSS':>9} {'build s':>8} {'cluster s':>9}")  # fmt: skip
+    metrics = (
+        "kept_per_article", "sigs_per_article", "cluster_peak_per_article",
+        "rss_per_article", "peak_rss_per_article",
+    )  # fmt: skip
     for case in ("stored", "written"):
+        done = []
         for n in sizes:
             r, untraced = (one(case, n, how) for how in ("trace", "rss"))
             r.update({k: v for k, v in untraced.items() if "rss" in k})
-            print(
-                f"{case:8} {n:>8} {r['kept_per_article']:>11.0f} {r['sigs_per_article']:>11.0f} "
-                f"{r['cluster_peak_per_article']:>14.0f} {r['rss_per_article']:>10.0f} "
-                f"{r['peak_rss_per_article']:>9.0f} "
-                f"{r['build_s']:>8} {r['cluster_s']:>9}",
-                flush=True,
-            )
+            done.append(r)
+            print(f"{case:8} {n:>8} " + row([r[m] for m in metrics], r), flush=True)
+        if len(done) > 1:  # what one more article costs, between the smallest and largest N
+            a, b = done[0], done[-1]
+            more = b["articles"] - a["articles"]
+            grown = [(b[m] * b["articles"] - a[m] * a["articles"]) / more for m in metrics]
+            print(f"{case:8} {'marginal':>8} " + row(grown), flush=True)
+
+
+def row(values: list[float], r: dict[str, Any] | None = None) -> str:
+    widths = (11, 11, 14, 10, 9)
+    out = " ".join(f"{v:>{w}.0f}" for v, w in zip(values, widths, strict=True))
+    return out + (f" {r['build_s']:>8} {r['cluster_s']:>9}" if r else "")
 
 
 if __name__ == "__main__":

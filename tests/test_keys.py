@@ -432,3 +432,39 @@ def test_a_first_run_into_an_empty_warehouse() -> None:
     was.plan(was.take(pages))
     texts = {r["article_id"]: r["text"] for r in records}
     assert list(index.cluster(state).rows()) == reference_cluster_articles(was.records(texts))
+
+
+def test_the_seen_order_of_a_run_is_the_one_the_next_run_reads() -> None:
+    """Two copies first seen by one run, published in other time zones: the copy published
+    first (as an instant) is seen first, in the run that writes them and in the next one
+    (which reads them stored in UTC). Their ISO texts in their own zones order them the other
+    way round: ``10:00+03:00`` (07:00 UTC) sorts after ``09:00+00:00``."""
+    records, _ = build(1, seed=8)
+    rec = records[0]
+    moscow = timezone(timedelta(hours=3))
+    run_id = "20240103T000000Z-cccccc"
+    copies = [
+        _article(dict(rec, article_id="b" * 16), run_id, datetime(2024, 5, 1, 9, tzinfo=UTC), 50),
+        _article(
+            dict(rec, article_id="a" * 16), run_id, datetime(2024, 5, 1, 10, tzinfo=moscow), 50
+        ),
+    ]
+    state = StoredState.read(cast(Warehouse, FakeWarehouse({}, {})))
+    index = RunIndex.start(state, run_id, False)
+    planned = index.plan(state, index.take(CleanOutput(articles=copies)))
+    first = {r["article_id"]: r for r in index.cluster(state).rows()}
+    assert first["a" * 16]["role"] == "canonical" and first["b" * 16]["cluster_id"] == "a" * 16
+
+    rows = [
+        {
+            **{k: r[k] for k in ("article_id", "content_hash", "language", "word_count")},
+            **{k: r[k] for k in ("first_seen_run", "published_at")},
+            "cluster_id": first[r["article_id"]]["cluster_id"],
+            "is_canonical": first[r["article_id"]]["role"] == "canonical",
+            "gone_at": None,
+        }
+        for r in planned.rows
+    ]
+    again = StoredState.read(cast(Warehouse, FakeWarehouse({"articles": rows}, {})))
+    later = RunIndex.start(again, "20240104T000000Z-dddddd", False)
+    assert list(later.cluster(again).rows()) == list(first.values())
