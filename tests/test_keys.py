@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import random
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
@@ -261,7 +261,9 @@ def test_stored_state_answers_as_the_dicts_it_replaces() -> None:
 # -- a run: its chunks, its end ------------------------------------------------------------
 
 
-def _article(rec: DedupInput, run: str, published: datetime | None, wc: int) -> dict[str, Any]:
+def _article(
+    rec: Mapping[str, Any], run: str, published: datetime | None, wc: int
+) -> dict[str, Any]:
     return {
         "article_id": rec["article_id"],
         "url": rec["url"],
