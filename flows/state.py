@@ -176,13 +176,13 @@ class StoredState:
             article_id=ids[keep],
             content_hash=pack(t["content_hash"])[keep],
             language=state.languages.codes(pc.if_else(pc.equal(lang, ""), "und", lang))[keep],
-            word_count=_ints(t["word_count"], 0, np.int32)[keep],
+            word_count=_filled(t["word_count"], 0, np.int32)[keep],
             first_seen_run=state.runs.codes(t["first_seen_run"])[keep],
             published_at=micros(t["published_at"])[keep],
         )
         state.gone = micros(t["gone_at"])[keep]
         state.cluster_id = pack(t["cluster_id"])[keep]
-        state.canonical = _ints(t["is_canonical"].cast(pa.int8()), -1, np.int8)[keep]
+        state.canonical = _filled(t["is_canonical"].cast(pa.int8()), -1, np.int8)[keep]
         del t, ids, keep
         v = wh.read("article_versions", columns=["article_id", "version"])
         if v.num_rows:
@@ -190,7 +190,7 @@ class StoredState:
             vids = pack(latest["article_id"])
             order = np.argsort(vids, kind="stable")
             state.version_ids = vids[order]
-            state.version = _ints(latest["version_max"], 0, np.int64)[order]
+            state.version = _filled(latest["version_max"], 0, np.int64)[order]
         if signatures:
             m = wh.read("minhashes", columns=["content_hash", "scheme", "signature"])
             m = m.filter(pc.equal(m["scheme"], SIGNATURE_SCHEME))
@@ -313,7 +313,7 @@ class StoredState:
         ids, cluster_id = ids[keep], pack(t["cluster_id"])[keep]
         roles, reasons = Codes(), Codes()
         role, reason = roles.codes(t["role"])[keep], reasons.codes(t["reason"])[keep]
-        similarity = _ints(t["similarity"], np.nan, np.float64)[keep]
+        similarity = _filled(t["similarity"], np.nan, np.float64)[keep]
         known = ~pc.is_null(t["similarity"]).to_numpy(zero_copy_only=False)[keep]
         del t
 
@@ -342,7 +342,8 @@ class StoredState:
         ]
 
 
-def _ints(values: pa.ChunkedArray | pa.Array, null: float, dtype: Any) -> np.ndarray:
+def _filled(values: pa.ChunkedArray | pa.Array, null: float, dtype: Any) -> np.ndarray:
+    """A numeric column as a numpy array, nulls as ``null``."""
     return np.asarray(pc.fill_null(values, null).to_numpy(zero_copy_only=False), dtype)
 
 

@@ -470,3 +470,25 @@ def test_the_seen_order_of_a_run_is_the_one_the_next_run_reads() -> None:
     again = StoredState.read(cast(Warehouse, FakeWarehouse({"articles": rows}, {})))
     later = RunIndex.start(again, "20240104T000000Z-dddddd", False)
     assert list(later.cluster(again).rows()) == list(first.values())
+
+
+def test_stored_cluster_rows_answer_as_the_dict_they_replace() -> None:
+    rng = random.Random(9)
+    ids = [f"{i:016x}" for i in range(200)]
+    rows = [
+        {
+            "cluster_id": rng.choice(ids),
+            "article_id": aid,
+            "role": rng.choice(["canonical", "duplicate"]),
+            "similarity": rng.choice([None, 1.0, rng.random()]),
+            "reason": rng.choice(["canonical", "same_content", "near_duplicate", None]),
+        }
+        for aid in ids
+    ]
+    rows += [dict(r, role="duplicate") for r in rows[:9]]  # stored twice: the last row
+    state = StoredState(cast(Warehouse, FakeWarehouse({"clusters": rows}, {})))
+    old = {r["article_id"]: r for r in rows}
+    assert state.cluster_rows() == old
+    run_rows = [dict(r, similarity=0.5) for r in rows[::3]]
+    got = merge.cluster_changes(state.cluster_rows(), run_rows, "r2")
+    assert got == merge.cluster_changes(old, run_rows, "r2")
