@@ -475,7 +475,7 @@ def test_the_seen_order_of_a_run_is_the_one_the_next_run_reads() -> None:
 def test_stored_cluster_rows_answer_as_the_dict_they_replace() -> None:
     rng = random.Random(9)
     ids = [f"{i:016x}" for i in range(200)]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "cluster_id": rng.choice(ids),
             "article_id": aid,
