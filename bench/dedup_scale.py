@@ -40,11 +40,8 @@ from infoshos.flows.dedup import (
     DedupInput,
     Reason,
     Role,
-    _assign_cluster_ids,
-    _canonical_key,
     _gc_paused,
     _identity,
-    _UnionFind,
     article_signatures,
     cluster_articles,
     shingle_hashes,
@@ -127,6 +124,79 @@ def build(n: int, seed: int = 1) -> tuple[list[DedupInput], dict[str, str]]:
     return records, origin
 
 
+# The record-at-a-time helpers the clustering used before it ran over columns: the reference
+# keeps them, so that ``cluster_columns``'s cluster ids and canonical members are checked too.
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        root = i
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[i] != root:
+            self.parent[i], i = root, self.parent[i]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            # the smaller index becomes the root: deterministic for sorted input
+            if rb < ra:
+                ra, rb = rb, ra
+            self.parent[rb] = ra
+
+
+def _seen_key(rec: DedupInput) -> tuple[Any, str]:
+    return (rec["seen_order"], rec["article_id"])
+
+
+def _canonical_key(rec: DedupInput) -> tuple[int, Any, str]:
+    return (-int(rec["word_count"]), rec["seen_order"], rec["article_id"])
+
+
+def _assign_cluster_ids(
+    recs: Sequence[DedupInput], members: list[list[int]], previous: Mapping[str, str]
+) -> list[str]:
+    """One cluster id per component (see the module docstring)."""
+    comp_of = {}
+    for c, comp in enumerate(members):
+        for i in comp:
+            comp_of[recs[i]["article_id"]] = c
+
+    # every old id present: which components carry it, and from which earliest member
+    claims: dict[str, dict[int, tuple[Any, str]]] = defaultdict(dict)
+    for c, comp in enumerate(members):
+        for i in comp:
+            old = previous.get(recs[i]["article_id"])
+            if old is None:
+                continue
+            key = _seen_key(recs[i])
+            best = claims[old].get(c)
+            if best is None or key < best:
+                claims[old][c] = key
+
+    # an old id belongs to one component: the one holding its namesake article, else the
+    # one whose member carrying it was seen first
+    owned: dict[int, list[tuple[tuple[Any, str], str]]] = defaultdict(list)
+    for old, by_comp in claims.items():
+        owner = comp_of.get(old)
+        if owner is None or owner not in by_comp:
+            owner = min(by_comp, key=lambda c: (by_comp[c], c))
+        owned[owner].append((by_comp[owner], old))
+
+    taken = {old for claimed in owned.values() for _, old in claimed}
+    ids = []
+    for c, comp in enumerate(members):
+        if owned.get(c):
+            ids.append(min(owned[c])[1])
+            continue
+        # the first-seen member's id, unless an old cluster elsewhere is already called that
+        by_seen = [recs[i]["article_id"] for i in sorted(comp, key=lambda i: _seen_key(recs[i]))]
+        ids.append(next((a for a in by_seen if a not in taken), by_seen[0]))
+    return ids
+
+
 def reference_cluster_articles(
     records: Sequence[DedupInput],
     previous: Mapping[str, str] | None = None,
@@ -135,8 +205,8 @@ def reference_cluster_articles(
 ) -> list[ClusterRow]:
     """``cluster_articles`` as it was before batching (datasketch ``MinHash.bulk`` and
     ``MinHashLSH``, one representative queried then inserted at a time): the reference the
-    batched implementation must equal. Cluster ids and canonical members use the shared
-    helpers (unchanged)."""
+    batched implementation must equal; its cluster ids and canonical members as they were
+    chosen record by record (the helpers above)."""
     previous = previous or {}
     with _gc_paused():
         recs = sorted(records, key=lambda r: r["article_id"])

@@ -1,6 +1,7 @@
 """Story clusters: exact and near duplicates of one text share a cluster (table ``clusters``).
 
-Pure transform: records in, ``ClusterRow`` records out.
+Pure transform: records in, ``ClusterRow`` records out (``cluster_articles``); or columns in,
+columns out (``cluster_columns``: no Python object per article, for the end of a run).
 
 Rules (``cluster_articles``):
 
@@ -49,8 +50,7 @@ import gc
 import hashlib
 import itertools
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,12 +59,16 @@ from typing import Any, Literal, TypedDict
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
+from infoshos.flows.columns import ColumnMap, KeyIndex, find, pack, sort_unique
+
 __all__ = [
     "DEFAULT_THRESHOLD",
     "MIN_WORDS",
     "NUM_PERM",
     "SHINGLE_K",
     "ClusterRow",
+    "Clusters",
+    "DedupColumns",
     "DedupInput",
     "IndexRecord",
     "SIGNATURE_BYTES",
@@ -74,6 +78,7 @@ __all__ = [
     "SignatureStore",
     "article_signatures",
     "cluster_articles",
+    "cluster_columns",
     "minhashes",
     "shingle_hashes",
     "shingle_set",
@@ -630,14 +635,15 @@ def _sketch_hashes(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 def _near_pairs(
-    sig: np.ndarray, lang: np.ndarray, threshold: float, lsh_threshold: float
+    sig: SignatureRows, lang: np.ndarray, threshold: float, lsh_threshold: float
 ) -> np.ndarray:
     """Row pairs (i < j) of ``sig`` in the same language that share an LSH band and whose
     estimated Jaccard is ``>= threshold``; shape (pairs, 2)."""
     n = len(sig)
     found: list[np.ndarray] = []
     for lo, hi in _bands(lsh_threshold):
-        cols = [sig[:, c].astype(np.uint64) for c in range(lo, hi)] + [lang]
+        band = sig.columns(lo, hi)
+        cols = [band[:, c].astype(np.uint64) for c in range(hi - lo)] + [lang]
         keys = [
             (cols[c] << _U32) | cols[c + 1] if c + 1 < len(cols) else cols[c]
             for c in range(0, len(cols), 2)
@@ -665,7 +671,7 @@ def _near_pairs(
     equal = np.empty(len(pairs), dtype=np.int64)
     for lo in range(0, len(pairs), _CHUNK_ROWS):
         p = pairs[lo : lo + _CHUNK_ROWS]
-        equal[lo : lo + len(p)] = np.count_nonzero(sig[p[:, 0]] == sig[p[:, 1]], axis=1)
+        equal[lo : lo + len(p)] = np.count_nonzero(sig.take(p[:, 0]) == sig.take(p[:, 1]), axis=1)
     return pairs[equal / float(NUM_PERM) >= threshold]
 
 
@@ -784,35 +790,86 @@ class NearDuplicateIndex:
 
 
 # --------------------------------------------------------------------------------- clusters
+# Clustering runs over columns (``DedupColumns``: numpy arrays, the strings packed), never a
+# Python object per article: at the end of a run it runs over every article of the warehouse.
+# ``cluster_articles`` turns its records into columns and the result into rows.
+
+#: ``reason`` codes of :class:`Clusters`.
+REASONS: tuple[Reason, ...] = ("canonical", "same_content", "near_duplicate")
+#: ``similarity`` of ``k`` equal signature entries (as ``round(k / NUM_PERM, 6)``).
+_SIMILARITY = np.array([round(float(k) / float(NUM_PERM), 6) for k in range(NUM_PERM + 1)])
+#: Rows turned into records at a time (``Clusters.rows``).
+_ROWS_BATCH = 4096
 
 
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
+@dataclass
+class DedupColumns:
+    """The dedup input of many articles as columns, without texts: ``DedupInput`` but for
+    the texts, one array each (strings packed with ``flows.keys.pack``)."""
 
-    def find(self, i: int) -> int:
-        root = i
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[i] != root:
-            self.parent[i], i = root, self.parent[i]
-        return root
+    article_id: np.ndarray  # packed, distinct
+    content_hash: np.ndarray  # packed
+    #: codes: only equality counts
+    language: np.ndarray
+    word_count: np.ndarray
+    #: the seen order as sort keys, the most significant first (ties broken by article_id)
+    seen: tuple[np.ndarray, ...]
 
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            # the smaller index becomes the root: deterministic for sorted input
-            if rb < ra:
-                ra, rb = rb, ra
-            self.parent[rb] = ra
+    def __len__(self) -> int:
+        return len(self.article_id)
 
 
-def _seen_key(rec: DedupInput) -> tuple[Any, str]:
-    return (rec["seen_order"], rec["article_id"])
+@dataclass
+class Clusters:
+    """``cluster_columns``'s result: one row per article, sorted by (cluster_id, canonical
+    first, article_id), as columns; :meth:`rows` gives them as ``ClusterRow`` records."""
 
+    article_id: np.ndarray  # packed
+    cluster_id: np.ndarray  # packed
+    canonical: np.ndarray  # bool
+    reason: np.ndarray  # int8, index into REASONS
+    similarity: np.ndarray  # float64
 
-def _canonical_key(rec: DedupInput) -> tuple[int, Any, str]:
-    return (-int(rec["word_count"]), rec["seen_order"], rec["article_id"])
+    @classmethod
+    def empty(cls) -> Clusters:
+        none = np.empty(0, "S1")
+        return cls(none, none, np.empty(0, bool), np.empty(0, np.int8), np.empty(0))
+
+    def __len__(self) -> int:
+        return len(self.article_id)
+
+    def rows(self) -> Iterator[ClusterRow]:
+        """The rows as records, made a batch at a time."""
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self, size: int = _ROWS_BATCH) -> Iterator[list[ClusterRow]]:
+        """The rows as records, ``size`` at a time."""
+        for lo in range(0, len(self), size):
+            hi = lo + size
+            yield [
+                ClusterRow(
+                    cluster_id=cid.decode(),
+                    article_id=aid.decode(),
+                    role="canonical" if canon else "duplicate",
+                    similarity=sim,
+                    reason=REASONS[reason],
+                )
+                for aid, cid, canon, reason, sim in zip(
+                    self.article_id[lo:hi].tolist(),
+                    self.cluster_id[lo:hi].tolist(),
+                    self.canonical[lo:hi].tolist(),
+                    self.reason[lo:hi].tolist(),
+                    self.similarity[lo:hi].tolist(),
+                    strict=True,
+                )
+            ]
+
+    def fields(self) -> ColumnMap[tuple[str, bool]]:
+        """article_id -> (cluster_id, is_canonical), the cluster fields of an article row."""
+        order = np.argsort(self.article_id, kind="stable")
+        ids, cids, canon = self.article_id[order], self.cluster_id[order], self.canonical[order]
+        return ColumnMap(ids, lambda i: (cids[i].decode(), bool(canon[i])))
 
 
 def cluster_articles(
@@ -829,8 +886,26 @@ def cluster_articles(
     those texts are not shingled nor hashed again (the result is the same as without them).
     Returns one row per record, sorted by (cluster_id, role canonical first, article_id).
     """
+    cols, texts = _record_columns(records)
+    prev = pack(previous.get(r["article_id"]) for r in records) if previous else None
     with _gc_paused():
-        return _cluster(records, previous or {}, threshold, signatures or {})
+        found = _cluster(cols, prev, threshold, signatures or {}, texts)
+        return list(found.rows())
+
+
+def cluster_columns(
+    cols: DedupColumns,
+    previous: np.ndarray | None = None,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    signatures: SignatureStore | None = None,
+) -> Clusters:
+    """``cluster_articles`` over columns, without texts: every text long enough to be
+    sketched must have its signature in ``signatures`` (a text without one only matches
+    exactly, as a short text). ``previous``: each article's cluster id from earlier runs
+    (packed, ``b""`` for none)."""
+    with _gc_paused():
+        return _cluster(cols, previous, threshold, signatures or SignatureStore(), None)
 
 
 def article_signatures(
@@ -844,55 +919,107 @@ def article_signatures(
     Entries of ``known`` are reused, the others computed. Store them with ``SIGNATURE_SCHEME``
     and pass them back as ``cluster_articles(..., signatures=...)``.
     """
+    cols, texts = _record_columns(records)
     with _gc_paused():
-        recs, by_hash, reps = _representatives(records)
-        rows, sig = _rep_signatures(recs, reps, known or {})
+        reps = _Representatives(cols)
+        sketched, sig = _rep_signatures(reps, known or {}, texts)
+        rows = sig.take(np.arange(len(sketched)))
     return {
-        (recs[i]["article_id"], recs[i]["content_hash"]): sig[row].tobytes()
-        for row, i in enumerate(rows)
+        (reps.ids[i].decode(), reps.hashes[i].decode()): row.astype("<u4").tobytes()
+        for i, row in zip(sketched.tolist(), rows, strict=True)
     }
 
 
+def _record_columns(
+    records: Sequence[DedupInput],
+) -> tuple[DedupColumns, Callable[[np.ndarray], list[str]]]:
+    """Records as columns (the seen order as one rank) and their texts by input index."""
+    n = len(records)
+    languages: dict[str, int] = {}
+    by_seen = sorted(range(n), key=lambda i: (records[i]["seen_order"], records[i]["article_id"]))
+    seen = np.empty(n, dtype=np.int64)
+    seen[by_seen] = np.arange(n)
+    cols = DedupColumns(
+        article_id=pack(r["article_id"] for r in records),
+        content_hash=pack(r["content_hash"] for r in records),
+        language=np.array(
+            [languages.setdefault(r["language"], len(languages)) for r in records], np.int64
+        ),
+        word_count=np.array([int(r["word_count"]) for r in records], np.int64),
+        seen=(seen,),
+    )
+    return cols, lambda idx: [records[i]["text"] for i in idx.tolist()]
+
+
 class SignatureStore(Mapping[tuple[str, str], bytes]):
-    """Signatures by content hash, compact: one ``(n, NUM_PERM)`` uint32 array (grown by
-    doubling) and a hash -> row index. As a mapping it answers ``(article_id, content_hash)``
-    keys by the hash alone (the signature depends only on the text), so it can be passed to
-    ``cluster_articles(..., signatures=...)`` for any article with a known text."""
+    """Signatures by content hash, compact: blocks of ``BLOCK_ROWS`` x ``NUM_PERM`` uint32
+    (grown a block at a time: nothing copied, at most one block unused) and a packed hash ->
+    row index (:class:`~infoshos.flows.columns.KeyIndex`). As a mapping it answers
+    ``(article_id, content_hash)`` keys by the hash alone (the signature depends only on the
+    text), so it can be passed to ``cluster_articles(..., signatures=...)`` for any article
+    with a known text."""
+
+    BLOCK_ROWS = 8192
 
     def __init__(self) -> None:
-        self._row: dict[str, int] = {}
-        self._sig = np.empty((0, NUM_PERM), dtype=np.uint32)
+        self._index = KeyIndex()
+        self._blocks: list[np.ndarray] = []
+        self._n = 0
 
     def add(self, content_hash: str, signature: bytes | np.ndarray) -> None:
-        if content_hash in self._row:
+        if self.has(content_hash):
             return
-        row = np.frombuffer(signature, dtype="<u4") if isinstance(signature, bytes) else signature
-        if row.shape != (NUM_PERM,):
-            raise ValueError(f"signature of {content_hash!r}: {row.nbytes} bytes")
-        n = len(self._row)
-        if n == len(self._sig):
-            grown = np.empty((max(1024, 2 * n), NUM_PERM), dtype=np.uint32)
-            grown[:n] = self._sig[:n]
-            self._sig = grown
-        self._sig[n] = row
-        self._row[content_hash] = n
+        self._index.add(content_hash, self._append(_signature_row(content_hash, signature)))
+
+    def add_many(self, content_hashes: np.ndarray, signatures: np.ndarray) -> None:
+        """Add many at once: packed hashes and their ``(n, NUM_PERM)`` uint32 signatures (of
+        equal hashes, and of hashes already here, the first one stays)."""
+        if signatures.shape != (len(content_hashes), NUM_PERM):
+            raise ValueError(f"signatures of shape {signatures.shape}")
+        first = sort_unique(content_hashes)
+        new = np.sort(first[self._index.find(content_hashes[first]) < 0])
+        start = self._append(signatures[new])
+        self._index.add_many(content_hashes[new], np.arange(start, self._n))
+
+    def _append(self, rows: np.ndarray) -> int:
+        """Append ``rows`` (2-d, or one 1-d row); the row number of the first."""
+        rows = rows.reshape(-1, NUM_PERM)
+        start = self._n
+        done = 0
+        while done < len(rows):
+            block, at = divmod(self._n, self.BLOCK_ROWS)
+            if block == len(self._blocks):
+                self._blocks.append(np.empty((self.BLOCK_ROWS, NUM_PERM), dtype=np.uint32))
+            take = min(self.BLOCK_ROWS - at, len(rows) - done)
+            self._blocks[block][at : at + take] = rows[done : done + take]
+            self._n += take
+            done += take
+        return start
 
     def has(self, content_hash: str) -> bool:
-        return content_hash in self._row
+        return self._index.get(content_hash) is not None
 
-    def rows(self, content_hashes: Sequence[str]) -> np.ndarray:
-        """The row of each hash in :meth:`matrix`, -1 where there is no signature."""
-        get = self._row.get
-        return np.fromiter((get(h, -1) for h in content_hashes), np.int64, len(content_hashes))
+    def rows(self, content_hashes: Sequence[str] | np.ndarray) -> np.ndarray:
+        """The row of each hash (strings, or packed) in :meth:`matrix`, -1 where there is no
+        signature."""
+        packed = content_hashes if isinstance(content_hashes, np.ndarray) else pack(content_hashes)
+        return self._index.find(packed)
+
+    def view(self, rows: np.ndarray) -> SignatureRows:
+        """The signatures of ``rows`` (from :meth:`rows`), gathered only when asked."""
+        return SignatureRows(self._blocks, self.BLOCK_ROWS, rows)
 
     def matrix(self, rows: np.ndarray) -> np.ndarray:
         """The signatures of ``rows`` (from :meth:`rows`) as one ``(len(rows), NUM_PERM)``
         uint32 array."""
-        return self._sig[rows]
+        return self.view(np.asarray(rows, np.int64)).take(np.arange(len(rows)))
 
     def signature(self, content_hash: str) -> bytes | None:
-        row = self._row.get(content_hash)
-        return None if row is None else self._sig[row].astype("<u4").tobytes()
+        row = self._index.get(content_hash)
+        if row is None:
+            return None
+        block, at = divmod(row, self.BLOCK_ROWS)
+        return self._blocks[block][at].astype("<u4").tobytes()
 
     def __getitem__(self, key: tuple[str, str]) -> bytes:
         sig = self.signature(key[1])
@@ -901,177 +1028,241 @@ class SignatureStore(Mapping[tuple[str, str], bytes]):
         return sig
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        return (("", h) for h in self._row)
+        return (("", h) for h in self._index)
 
     def __len__(self) -> int:
-        return len(self._row)
+        return self._n
 
 
-def _representatives(
-    records: Sequence[DedupInput],
-) -> tuple[list[DedupInput], dict[str, int], list[int]]:
-    """Records sorted by id, content_hash -> first index, and those first indexes."""
-    recs = sorted(records, key=lambda r: r["article_id"])
-    for a, b in zip(recs, recs[1:], strict=False):
-        if a["article_id"] == b["article_id"]:
-            raise ValueError(f"duplicate article_id {a['article_id']!r} in the input")
-    by_hash: dict[str, int] = {}
-    reps: list[int] = []
-    for i, rec in enumerate(recs):
-        if by_hash.setdefault(rec["content_hash"], i) == i:
-            reps.append(i)
-    return recs, by_hash, reps
+def _signature_row(content_hash: str, signature: bytes | np.ndarray) -> np.ndarray:
+    row = np.frombuffer(signature, dtype="<u4") if isinstance(signature, bytes) else signature
+    if row.shape != (NUM_PERM,):
+        raise ValueError(f"signature of {content_hash!r}: {row.nbytes} bytes")
+    return row
+
+
+class SignatureRows:
+    """Signatures, the ``i``-th being row ``rows[i]`` of ``blocks`` (each of ``block_rows``
+    rows): gathered a few columns (or rows) at a time, never copied whole."""
+
+    def __init__(self, blocks: Sequence[np.ndarray], block_rows: int, rows: np.ndarray) -> None:
+        self.blocks = blocks
+        self.block_rows = block_rows
+        self.rows = rows
+        block = rows // block_rows
+        self._order = np.argsort(block, kind="stable")
+        self._bounds = np.searchsorted(block[self._order], np.arange(len(blocks) + 1))
+
+    @classmethod
+    def of(cls, matrix: np.ndarray) -> SignatureRows:
+        return cls([matrix], max(1, len(matrix)), np.arange(len(matrix)))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def columns(self, lo: int, hi: int) -> np.ndarray:
+        """Columns ``lo:hi`` of every signature."""
+        out = np.empty((len(self.rows), hi - lo), dtype=np.uint32)
+        for b, block in enumerate(self.blocks):
+            sel = self._order[self._bounds[b] : self._bounds[b + 1]]
+            if len(sel):
+                out[sel] = block[self.rows[sel] - b * self.block_rows, lo:hi]
+        return out
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        """The signatures ``idx`` (positions in this view), ``(len(idx), NUM_PERM)``."""
+        rows = self.rows[idx]
+        out = np.empty((len(rows), NUM_PERM), dtype=np.uint32)
+        block = rows // self.block_rows
+        for b in np.unique(block).tolist():
+            sel = np.flatnonzero(block == b)
+            out[sel] = self.blocks[b][rows[sel] - b * self.block_rows]
+        return out
+
+
+class _Representatives:
+    """Columns sorted by article_id and, per article, the position of its hash's
+    representative (the smallest article_id having it)."""
+
+    def __init__(self, cols: DedupColumns) -> None:
+        self.order = np.argsort(cols.article_id, kind="stable")
+        self.ids = cols.article_id[self.order]
+        dup = np.flatnonzero(self.ids[1:] == self.ids[:-1])
+        if len(dup):
+            raise ValueError(f"duplicate article_id {self.ids[dup[0]].decode()!r} in the input")
+        self.hashes = cols.content_hash[self.order]
+        _, first, inverse = np.unique(self.hashes, return_index=True, return_inverse=True)
+        self.rep_of = first[inverse.reshape(-1)]
+        self.reps = np.sort(first)
 
 
 def _rep_signatures(
-    recs: Sequence[DedupInput], reps: Sequence[int], known: Mapping[tuple[str, str], bytes]
-) -> tuple[list[int], np.ndarray]:
-    """The representatives long enough to be sketched (ascending) and their signatures: one
-    ``(len(reps), NUM_PERM)`` array filled in place (no per-row objects: at the end of a run
-    this runs over every article)."""
-    sig = np.empty((len(reps), NUM_PERM), dtype=np.uint32)
-    ok = np.zeros(len(reps), dtype=bool)
-    todo: list[int] = []  # positions in reps
+    reps: _Representatives,
+    known: Mapping[tuple[str, str], bytes],
+    texts: Callable[[np.ndarray], list[str]] | None,
+) -> tuple[np.ndarray, SignatureRows]:
+    """The representatives long enough to be sketched (positions, ascending) and their
+    signatures: from ``known`` (a store's rows are not copied), else sketched from
+    ``texts`` (by input index; without texts, not sketched)."""
+    at = reps.reps
     if isinstance(known, SignatureStore):
-        stored = known.rows([recs[i]["content_hash"] for i in reps])
-        have = np.flatnonzero(stored >= 0)
-        sig[have] = known.matrix(stored[have])
-        ok[have] = True
-        todo = np.flatnonzero(stored < 0).tolist()
+        rows = known.rows(reps.hashes[at])
+        if texts is None or not np.any(rows < 0):
+            have = rows >= 0
+            return at[have], known.view(rows[have])
+        sig = np.empty((len(at), NUM_PERM), dtype=np.uint32)
+        ok = rows >= 0
+        sig[ok] = known.matrix(rows[ok])
     else:
-        for pos, i in enumerate(reps):
-            blob = known.get((recs[i]["article_id"], recs[i]["content_hash"]))
+        sig = np.empty((len(at), NUM_PERM), dtype=np.uint32)
+        ok = np.zeros(len(at), dtype=bool)
+        for j, i in enumerate(at.tolist()):
+            aid, h = reps.ids[i].decode(), reps.hashes[i].decode()
+            blob = known.get((aid, h))
             if blob is None:
-                todo.append(pos)
-            elif len(blob) != SIGNATURE_BYTES:
-                raise ValueError(f"signature of {recs[i]['article_id']!r}: {len(blob)} bytes")
-            else:
-                sig[pos] = np.frombuffer(blob, dtype="<u4")
-                ok[pos] = True
-    for start in range(0, len(todo), _BATCH):
-        part = todo[start : start + _BATCH]
-        computed, counts = _sketch_texts([recs[reps[pos]]["text"] for pos in part])
-        for pos, row, count in zip(part, computed, counts, strict=True):
-            if count >= MIN_WORDS:
-                sig[pos] = row
-                ok[pos] = True
+                continue
+            if len(blob) != SIGNATURE_BYTES:
+                raise ValueError(f"signature of {aid!r}: {len(blob)} bytes")
+            sig[j] = np.frombuffer(blob, dtype="<u4")
+            ok[j] = True
+    todo = np.flatnonzero(~ok)
+    if texts is not None:
+        for lo in range(0, len(todo), _BATCH):
+            part = todo[lo : lo + _BATCH]
+            computed, counts = _sketch_texts(texts(reps.order[at[part]]))
+            long_enough = np.array(counts, dtype=np.int64) >= MIN_WORDS
+            sig[part[long_enough]] = computed[long_enough]
+            ok[part[long_enough]] = True
     keep = np.flatnonzero(ok)
-    return [reps[pos] for pos in keep.tolist()], sig[keep]
+    return at[keep], SignatureRows.of(sig[keep])
 
 
 def _cluster(
-    records: Sequence[DedupInput],
-    previous: Mapping[str, str],
+    cols: DedupColumns,
+    previous: np.ndarray | None,
     threshold: float,
     known: Mapping[tuple[str, str], bytes],
-) -> list[ClusterRow]:
+    texts: Callable[[np.ndarray], list[str]] | None,
+) -> Clusters:
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-    recs, by_hash, reps = _representatives(records)
-    n = len(recs)
-    uf = _UnionFind(n)
-    for i, rec in enumerate(recs):  # exact duplicates
-        first = by_hash[rec["content_hash"]]
-        if first != i:
-            uf.union(first, i)
+    reps = _Representatives(cols)
+    n = len(reps.ids)
+    order = reps.order
+    seen = _seen_rank([key[order] for key in cols.seen], n)
 
     # near duplicates: LSH bands over the signatures of the long representatives
-    sketched, sig = _rep_signatures(recs, reps, known)
-    languages: dict[str, int] = {}
-    lang = np.array(
-        [languages.setdefault(recs[i]["language"], len(languages)) for i in sketched],
-        dtype=np.uint64,
-    )
+    sketched, sig = _rep_signatures(reps, known, texts)
+    lang = cols.language[order][sketched].astype(np.uint64)
     lsh_threshold = max(0.05, threshold - LSH_MARGIN)
-    for a, b in _near_pairs(sig, lang, threshold, lsh_threshold).tolist():
-        uf.union(sketched[a], sketched[b])
+    pairs = sketched[_near_pairs(sig, lang, threshold, lsh_threshold)]
+    # exact duplicates: each article with its hash's representative
+    comp = _components(reps.rep_of, pairs)
+    ncomp = int(comp.max()) + 1 if n else 0
 
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i in range(n):
-        groups[uf.find(i)].append(i)
-    members = list(groups.values())
+    canon = _first_by(comp, ncomp, seen, -cols.word_count[order].astype(np.int64))
+    canon_of = canon[comp]
+    positions = np.arange(n)
+    is_canon = positions == canon_of
+    same = ~is_canon & (reps.rep_of == reps.rep_of[canon_of])
+    near = np.flatnonzero(~is_canon & ~same)
+    # a near duplicate's hash and its canonical's are both sketched (they met in a band)
+    row_of = np.full(n, -1, dtype=np.int64)
+    row_of[sketched] = np.arange(len(sketched))
+    assert not len(near) or row_of[reps.rep_of[near]].min() >= 0
+    similarity = np.ones(n, dtype=np.float64)
+    for lo in range(0, len(near), _CHUNK_ROWS):
+        part = near[lo : lo + _CHUNK_ROWS]
+        a = sig.take(row_of[reps.rep_of[part]])
+        b = sig.take(row_of[reps.rep_of[canon_of[part]]])
+        similarity[part] = _SIMILARITY[np.count_nonzero(a == b, axis=1)]
+    reason = np.where(is_canon, 0, np.where(same, 1, 2)).astype(np.int8)
 
-    row_of = {i: r for r, i in enumerate(sketched)}
-    cluster_ids = _assign_cluster_ids(recs, members, previous)
-    rows: list[ClusterRow] = []
-    for comp, cid in zip(members, cluster_ids, strict=True):
-        canon = min(comp, key=lambda i: _canonical_key(recs[i]))
-        canon_hash = recs[canon]["content_hash"]
-        canon_rep = by_hash[canon_hash]
-        for i in comp:
-            rec = recs[i]
-            if i == canon:
-                role: Role = "canonical"
-                reason: Reason = "canonical"
-                sim = 1.0
-            elif rec["content_hash"] == canon_hash:
-                role, reason, sim = "duplicate", "same_content", 1.0
-            else:
-                role, reason = "duplicate", "near_duplicate"
-                sim = _similarity(recs, sig, row_of, by_hash[rec["content_hash"]], canon_rep)
-            rows.append(
-                ClusterRow(
-                    cluster_id=cid,
-                    article_id=rec["article_id"],
-                    role=role,
-                    similarity=sim,
-                    reason=reason,
-                )
-            )
-    rows.sort(key=lambda r: (r["cluster_id"], r["role"] != "canonical", r["article_id"]))
-    return rows
+    prev = None if previous is None else previous[order]
+    cid = _cluster_ids(reps.ids, comp, ncomp, seen, prev)[comp]
+    out = np.lexsort((positions, ~is_canon, cid))
+    return Clusters(reps.ids[out], cid[out], is_canon[out], reason[out], similarity[out])
 
 
-def _similarity(
-    recs: Sequence[DedupInput], sig: np.ndarray, row_of: Mapping[int, int], a: int, b: int
-) -> float:
-    pair = []
-    for i in (a, b):
-        if i in row_of:
-            pair.append(sig[row_of[i]])
-        else:  # short texts are not sketched during the search
-            pair.append(_sketch_texts([recs[i]["text"]])[0][0])
-    equal = int(np.count_nonzero(pair[0] == pair[1]))
-    return round(float(equal) / float(NUM_PERM), 6)
+def _seen_rank(keys: Sequence[np.ndarray], n: int) -> np.ndarray:
+    """Each position's rank in the seen order: ``keys`` (the most significant first), then
+    the position (the columns are sorted by article_id)."""
+    by_seen = np.lexsort((np.arange(n), *reversed(keys)))
+    rank = np.empty(n, dtype=np.int64)
+    rank[by_seen] = np.arange(n)
+    return rank
 
 
-def _assign_cluster_ids(
-    recs: Sequence[DedupInput], members: list[list[int]], previous: Mapping[str, str]
-) -> list[str]:
-    """One cluster id per component (see the module docstring)."""
-    comp_of = {}
-    for c, comp in enumerate(members):
-        for i in comp:
-            comp_of[recs[i]["article_id"]] = c
+def _components(rep_of: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Each position's component (the transitive closure of same hash and ``pairs``),
+    numbered in the order of their smallest position."""
+    parent = np.arange(len(rep_of))
 
-    # every old id present: which components carry it, and from which earliest member
-    claims: dict[str, dict[int, tuple[Any, str]]] = defaultdict(dict)
-    for c, comp in enumerate(members):
-        for i in comp:
-            old = previous.get(recs[i]["article_id"])
-            if old is None:
-                continue
-            key = _seen_key(recs[i])
-            best = claims[old].get(c)
-            if best is None or key < best:
-                claims[old][c] = key
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = int(parent[i])
+        return i
 
-    # an old id belongs to one component: the one holding its namesake article, else the
-    # one whose member carrying it was seen first
-    owned: dict[int, list[tuple[tuple[Any, str], str]]] = defaultdict(list)
-    for old, by_comp in claims.items():
-        owner = comp_of.get(old)
-        if owner is None or owner not in by_comp:
-            owner = min(by_comp, key=lambda c: (by_comp[c], c))
-        owned[owner].append((by_comp[owner], old))
+    for a, b in pairs.tolist():  # few: the near-duplicate pairs
+        ra, rb = find(a), find(b)
+        if ra != rb:  # the smaller becomes the root: a root is its component's smallest
+            parent[max(ra, rb)] = min(ra, rb)
+    while True:  # every representative to its root
+        up = parent[parent]
+        if np.array_equal(up, parent):
+            break
+        parent = up
+    root = parent[rep_of]
+    return np.searchsorted(np.unique(root), root)
 
-    taken = {old for claimed in owned.values() for _, old in claimed}
-    ids = []
-    for c, comp in enumerate(members):
-        if owned.get(c):
-            ids.append(min(owned[c])[1])
-            continue
-        # the first-seen member's id, unless an old cluster elsewhere is already called that
-        by_seen = [recs[i]["article_id"] for i in sorted(comp, key=lambda i: _seen_key(recs[i]))]
-        ids.append(next((a for a in by_seen if a not in taken), by_seen[0]))
-    return ids
+
+def _first_by(group: np.ndarray, ngroups: int, *keys: np.ndarray) -> np.ndarray:
+    """Per group, the position whose ``keys`` (the most significant last, as
+    ``np.lexsort``) are smallest."""
+    order = np.lexsort((*keys, group))
+    head = np.ones(len(order), dtype=bool)
+    head[1:] = group[order][1:] != group[order][:-1]
+    first = np.full(ngroups, -1, dtype=np.int64)
+    first[group[order][head]] = order[head]
+    return first
+
+
+def _cluster_ids(
+    ids: np.ndarray, comp: np.ndarray, ncomp: int, seen: np.ndarray, prev: np.ndarray | None
+) -> np.ndarray:
+    """One cluster id per component (see the module docstring), packed."""
+    width = max(ids.dtype.itemsize, 1 if prev is None else prev.dtype.itemsize)
+    out = np.zeros(ncomp, dtype=f"S{width}")
+    owned = np.zeros(ncomp, dtype=bool)
+    taken = np.empty(0, dtype="S1")
+    carriers = np.empty(0, np.int64) if prev is None else np.flatnonzero(prev != b"")
+    if len(carriers):
+        assert prev is not None
+        # every old id present: the components carrying it, each from its earliest member
+        old, c, r = prev[carriers], comp[carriers], seen[carriers]
+        by = np.lexsort((r, c, old))
+        old, c, r = old[by], c[by], r[by]
+        head = np.ones(len(old), dtype=bool)
+        head[1:] = (old[1:] != old[:-1]) | (c[1:] != c[:-1])
+        old, c, r = old[head], c[head], r[head]
+        # an old id belongs to one component: the one holding its namesake article, else
+        # the one whose member carrying it was seen first
+        namesake = find(ids, old)
+        is_namesake = (namesake >= 0) & (comp[np.maximum(namesake, 0)] == c)
+        by = np.lexsort((r, ~is_namesake, old))
+        old, c, r = old[by], c[by], r[by]
+        head = np.ones(len(old), dtype=bool)
+        head[1:] = old[1:] != old[:-1]
+        taken = old[head]
+        # a component owning several old ids takes the one carried by its earliest member
+        owner, at = c[head], _first_by(c[head], ncomp, r[head])
+        owned[owner] = True
+        out[owned] = taken[at[owned]]
+    # the others: the first-seen member's id, unless an old cluster elsewhere is called that
+    rest = np.flatnonzero(~owned[comp])
+    is_taken = find(taken, ids[rest]) >= 0 if len(taken) else np.zeros(len(rest), dtype=bool)
+    first = _first_by(comp[rest], ncomp, seen[rest], is_taken)
+    free = first >= 0
+    out[free] = ids[rest[first[free]]]
+    return out

@@ -9,10 +9,11 @@ other end-of-run rows, and commits (the quality gate runs in the commit).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+import itertools
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,6 +38,7 @@ STATE_TABLES = ("articles", "clusters", "entities", "mentions")
 MAX_SHRINK = 0.10
 #: Article rows read back from the staging file at a time.
 SPILL_BATCH = 2000
+T = TypeVar("T")
 
 
 @dataclass
@@ -53,6 +55,13 @@ def rows_table(table: str, rows: list[dict[str, Any]], run_id: str) -> pa.Table:
     for row in rows:
         row.setdefault("run_id", run_id)
     return pa.Table.from_pylist([{k: r.get(k) for k in schema.names} for r in rows], schema=schema)
+
+
+def batched(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``rows`` in lists of ``size`` (the last one shorter)."""
+    it = iter(rows)
+    while part := list(itertools.islice(it, size)):
+        yield part
 
 
 def pages_rows(pages: pa.Table, encodings: Mapping[str, str]) -> pa.Table:
@@ -174,14 +183,17 @@ class RunWriter:
         for batch in spill.iter_batches(batch_size=SPILL_BATCH):
             yield batch.to_pylist()
 
-    def keyed(self, table: str, rows: list[dict[str, Any]]) -> None:
-        """Changed rows of a keyed table (clusters, entities)."""
-        if not rows:
+    def keyed(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
+        """Changed rows of a keyed table (clusters, entities), made into Arrow a batch at a time
+        (a first run's clusters are a row per article)."""
+        parts = [rows_table(table, part, self.run_id) for part in batched(rows, SPILL_BATCH)]
+        if not parts:
             return
+        rows_of = pa.concat_tables(parts)
         if self.reprocess:
-            self.tx.append(table, rows_table(table, rows, self.run_id))
+            self.tx.append(table, rows_of)
         else:
-            self.tx.upsert(table, rows_table(table, rows, self.run_id))
+            self.tx.upsert(table, rows_of)
 
     def links(self, rows: list[dict[str, Any]]) -> None:
         self.tx.replace("article_links", rows_table("article_links", rows, self.run_id))

@@ -7,7 +7,7 @@ and a re-run over the same input writes nothing to the keyed tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +88,7 @@ def apply_clusters(
 
 def cluster_changes(
     existing: Mapping[str, Mapping[str, Any]],
-    clusters: Sequence[Mapping[str, Any]],
+    clusters: Iterable[Mapping[str, Any]],
     run_id: str,
 ) -> list[dict[str, Any]]:
     """The cluster rows that differ from the stored ones."""
@@ -159,7 +159,7 @@ def gone_articles(candidates: Mapping[str, Any], known: Mapping[str, Any | None]
 def moved_articles(
     stored: Mapping[str, tuple[str | None, bool | None]],
     clusters: Iterable[Mapping[str, Any]],
-    skip: set[str],
+    skip: Container[str],
 ) -> dict[str, tuple[str, bool]]:
     """Stored articles (article_id -> stored (cluster_id, is_canonical)) whose cluster fields
     the dedup result changes, other than those in ``skip`` (written anyway): their new fields."""

@@ -48,7 +48,7 @@ from infoshos.flows.crawl_stage import (
     spool_batches,
     write_known,
 )
-from infoshos.flows.dedup import ClusterRow
+from infoshos.flows.dedup import Clusters
 from infoshos.flows.enrich import EnrichResult
 from infoshos.flows.enrich.parallel import default_workers
 from infoshos.flows.frontier import (
@@ -132,9 +132,7 @@ def enrich_record(article: dict[str, Any]) -> dict[str, Any]:
 
 
 @task(name="dedup", cache_policy=NO_CACHE)
-def dedup_task(
-    index: RunIndex, state: StoredState
-) -> tuple[list[ClusterRow], list[dict[str, Any]]]:
+def dedup_task(index: RunIndex, state: StoredState) -> tuple[Clusters, list[dict[str, Any]]]:
     """Story clusters over every article; the stored texts signed for the first time."""
     signed = index.sign_stored(state)
     return index.cluster(state), signed
@@ -245,7 +243,7 @@ def fill(
         logger.warning(warning)
         summary.warnings.append(warning)
 
-    clusters: list[ClusterRow] = []
+    clusters = Clusters.empty()
     with summary.stage("dedup"):
         if reprocess or index.written:
             clusters, signed = dedup_task(big(index), big(state))
@@ -260,11 +258,13 @@ def fill(
     gone = merge.gone_articles(candidates, known)
 
     with summary.stage("load"):
-        fields = {r["article_id"]: (r["cluster_id"], r["role"] == "canonical") for r in clusters}
+        fields = clusters.fields()
         moved = (
-            {} if reprocess else merge.moved_articles(state.clusters, clusters, set(index.written))
+            {}
+            if reprocess
+            else merge.moved_articles(state.clusters, clusters.rows(), index.written)
         )
-        stored = state.article_rows(set(moved) | (set(gone) - set(index.written)))
+        stored = state.article_rows(set(moved) | {a for a in gone if a not in index.written})
         for row in stored:
             aid = row["article_id"]
             if aid in moved:
@@ -281,10 +281,14 @@ def fill(
                 row["gone_at"] = gone[aid]
             return row
 
-        updated = {aid for aid, was_stored in index.written.items() if was_stored}
-        summary.items["load"] = writer.articles(with_fields, updated, stored)
+        summary.items["load"] = writer.articles(with_fields, index.written.updated, stored)
         stored_clusters = {} if reprocess or not clusters else state.cluster_rows()
-        writer.keyed("clusters", merge.cluster_changes(stored_clusters, clusters, run_id))
+        changes = (
+            row
+            for part in clusters.batches()
+            for row in merge.cluster_changes(stored_clusters, part, run_id)
+        )
+        writer.keyed("clusters", changes)
         del stored_clusters
 
     with summary.stage("enrich"):
@@ -302,7 +306,7 @@ def fill(
     summary.articles_unchanged = index.counts["unchanged"]
     summary.articles_gone = len(gone)
     summary.duplicates = sum(
-        1 for r in clusters if r["role"] == "duplicate" and r["article_id"] in index.changed
+        1 for r in clusters.rows() if r["role"] == "duplicate" and r["article_id"] in index.changed
     )
     summary.rejects = index.rejects
     summary.mentions_new = index.counts["mentions"]
