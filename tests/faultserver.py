@@ -376,6 +376,5 @@ class FaultSite(StartStop):
 
     def stop(self) -> None:
         self.stopping.set()
-        if self._loop is not None:
+        if self._loop is not None:  # kept: base_url still names the site after it stopped
             self._loop.stop()
-            self._loop = None
