@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 
 from infoshos.warehouse.catalog import connect
+from infoshos.warehouse.held import HeldLocks
 from infoshos.warehouse.query import format_rows, run_query
 from infoshos.warehouse.store import QualityGateError, Warehouse, WarehouseError
 
@@ -179,6 +180,47 @@ def test_second_writer_fails_clearly_while_first_holds_the_lock(tmp_path: Path) 
     # the lock dies with its holder (kill -9 leaves no stale lock)
     with wh.lock():
         pass
+
+
+def test_a_lock_taken_again_in_its_process_is_counted_not_retaken(tmp_path: Path) -> None:
+    """The CLI holds the warehouse for a whole run and the flow takes it again: the inner take
+    must not wait for the outer (an flock belongs to an open file), and the lock is released
+    when the outer block ends, not the inner one."""
+    wh = Warehouse(tmp_path)
+    probe = (
+        "import sys\n"
+        "from infoshos.warehouse.store import Warehouse, WarehouseError\n"
+        "try:\n"
+        "    with Warehouse(sys.argv[1]).lock(0.2):\n"
+        "        print('free')\n"
+        "except WarehouseError:\n"
+        "    print('locked')\n"
+    )
+
+    def other_process() -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", probe, str(tmp_path)], capture_output=True, text=True, check=True
+        )
+        return out.stdout.strip()
+
+    with wh.lock(), wh.lock(0.0):
+        with wh.hold_lock(0.0):
+            pass
+        assert other_process() == "locked"  # the inner blocks' ends did not release it
+    assert other_process() == "free"
+
+
+def test_held_locks_cover_only_what_their_holder_took() -> None:
+    held = HeldLocks()
+    with held.holding("lake", {"source:a", "source:b"}):
+        assert "lake" in held
+        assert held.covered("lake", lambda names: {"source:a"} <= names)
+        assert not held.covered("lake", lambda names: {"source:c"} <= names)
+        assert not held.covered("other")
+    assert "lake" not in held
+    with pytest.raises(RuntimeError), held.holding("lake", None):
+        raise RuntimeError("a failed run")
+    assert "lake" not in held  # released by the failure too
 
 
 def test_unwritable_folder_is_one_clear_error(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from infoshos.warehouse import extensions
+from infoshos.warehouse.held import HeldLocks
 from infoshos.warehouse.location import Location
 
 #: How long a commit waits for another writer's commit (they take seconds).
@@ -143,17 +144,8 @@ def writer_lock(
     already holds (the whole lake, or these sources) are not taken again."""
     key = loc.catalog + "\0" + loc.data_path
     names = [f"source:{s}" for s in sorted(set(sources or ()))]
-    with _HELD_GUARD:
-        held = _HELD.get(key)
-        covered = held is not None and (held[0] is None or (names and set(names) <= held[0]))
-        if covered and held is not None:
-            held[1] += 1
-    if covered and held is not None:
-        try:
-            yield
-        finally:
-            with _HELD_GUARD:
-                held[1] -= 1
+    if _HELD.covered(key, lambda held: held is None or bool(names and set(names) <= held)):
+        yield
         return
     session = Session(loc)
     deadline = time.monotonic() + wait_seconds
@@ -169,20 +161,14 @@ def writer_lock(
             if time.monotonic() >= deadline:
                 raise LockBusy(busy)
             time.sleep(POLL)
-        with _HELD_GUARD:
-            _HELD[key] = [set(names) if names else None, 1]
-        try:
+        with _HELD.holding(key, set(names) if names else None):
             yield
-        finally:
-            with _HELD_GUARD:
-                _HELD.pop(key, None)
     finally:
         session.close()
 
 
-#: The writer locks this process holds: lake -> [its sources (None: the whole lake), depth].
-_HELD: dict[str, list[Any]] = {}
-_HELD_GUARD = threading.Lock()
+#: The writer locks this process holds: lake -> its sources' lock names (None: the whole lake).
+_HELD = HeldLocks()
 
 
 def _take(session: Session, names: list[str], alone: Any) -> str | None:

@@ -35,7 +35,6 @@ import json
 import os
 import re
 import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -50,6 +49,7 @@ import pyarrow.parquet as pq
 
 from infoshos.warehouse import extensions, shared
 from infoshos.warehouse.faults import crash_point
+from infoshos.warehouse.held import HeldLocks
 from infoshos.warehouse.legacy import is_legacy
 from infoshos.warehouse.location import LAKE_CATALOG, LAKE_DATA, Location, LocationError
 from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES, Table
@@ -70,12 +70,8 @@ QUARANTINE = "quarantine"
 #: Seconds a writer waits for the lock held by another run (default 0: fail at once).
 LOCK_WAIT_ENV = "INFOSHOS_LOCK_WAIT"
 
-#: The warehouse locks this process holds: resolved root -> (lock file, holds). A lock taken
-#: again in the same process (the CLI holds it for the whole run, the flow takes it again) is
-#: counted, not re-opened: ``flock`` locks belong to an open file, so a second open would wait
-#: for the first.
-_HELD: dict[Path, list[Any]] = {}
-_HELD_GUARD = threading.Lock()
+#: The warehouse locks this process holds: resolved root -> the open lock file (``held``).
+_HELD = HeldLocks()
 
 
 def lock_wait() -> float:
@@ -452,16 +448,8 @@ class Warehouse:
     def hold_lock(self, wait_seconds: float = 0.0) -> Iterator[None]:
         """Only the lock (no check, no cleanup): what ``recover`` takes on a damaged catalog."""
         key = self._lock_key()
-        with _HELD_GUARD:
-            held = _HELD.get(key)
-            if held is not None:
-                held[1] += 1
-        if held is not None:
-            try:
-                yield
-            finally:
-                with _HELD_GUARD:
-                    held[1] -= 1
+        if key in _HELD:
+            yield
             return
         fh = open(self.root / ".lock", "a+")  # noqa: SIM115 - held across the yield
         deadline = time.monotonic() + wait_seconds
@@ -483,13 +471,8 @@ class Warehouse:
             fh.truncate()
             fh.write(f"{os.getpid()}\n")
             fh.flush()
-            with _HELD_GUARD:
-                _HELD[key] = [fh, 1]
-            try:
+            with _HELD.holding(key, fh):
                 yield
-            finally:
-                with _HELD_GUARD:
-                    _HELD.pop(key, None)
         finally:
             with contextlib.suppress(OSError):
                 fcntl.flock(fh, fcntl.LOCK_UN)
