@@ -17,14 +17,14 @@ label keeps the full text in a ``<title>``.
 
 from __future__ import annotations
 
-import html
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from infoshos.warehouse.guard import refuse_inside_warehouse
+from infoshos.warehouse.report import svg
 from infoshos.warehouse.report.queries import (
     MARKDOWN_QUERIES,
     MEMORY_LIMIT,  # noqa: F401 (re-exported)
@@ -34,6 +34,7 @@ from infoshos.warehouse.report.queries import (
     collect,
     stage_order,
 )
+from infoshos.warehouse.report.svg import FONT, PALETTE, WIDTH
 from infoshos.warehouse.schema import REJECT_REASONS, TABLES
 from infoshos.warehouse.store import Warehouse, WarehouseError, write_atomic
 
@@ -49,20 +50,6 @@ ENTITY_YEARS = 6
 HEAT_COUNTRIES = 15
 HEAT_TOPICS = 12
 
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-PALETTE = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-    "#F0E442",
-    "#999999",
-    "#000000",
-)
-WIDTH = 760
-FONT = 11
 #: Readable names for the topic codes of ``flows/enrich/topics.yaml``; others: "_" -> " ".
 TOPIC_NAMES = {
     "drug_trafficking": "drug trafficking",
@@ -71,110 +58,6 @@ TOPIC_NAMES = {
     "security_cooperation": "security cooperation",
     "education_science": "education and science",
 }
-
-
-# -- drawing --------------------------------------------------------------------------------
-def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _num(value: float) -> str:
-    """A number for an attribute: integers without a decimal point, others to 4 places."""
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.4f}".rstrip("0").rstrip(".")
-
-
-def _fmt(value: float) -> str:
-    return _num(round(value, 2)) if not float(value).is_integer() else str(int(value))
-
-
-def _attrs(attrs: dict[str, object]) -> str:
-    return "".join(
-        f' {k.replace("_", "-")}="{_esc(_num(v) if isinstance(v, float) else v)}"'
-        for k, v in attrs.items()
-        if v is not None
-    )
-
-
-def _rect(x: float, y: float, w: float, h: float, fill: str, tip: str, **data: object) -> str:
-    """One data point: ``data`` becomes ``data-*`` attributes (``value`` is required)."""
-    assert "value" in data
-    attrs: dict[str, object] = {"x": round(x, 2), "y": round(y, 2), "width": round(max(w, 0.0), 2)}
-    attrs |= {"height": round(max(h, 0.0), 2), "fill": fill}
-    attrs |= {f"data-{k}": v for k, v in data.items()}
-    return f"<rect{_attrs(attrs)}><title>{_esc(tip)}</title></rect>"
-
-
-def _text(
-    x: float, y: float, text: object, anchor: str = "start", cls: str = "", title: str = ""
-) -> str:
-    """A label; ``title`` (a tooltip: the full text of a shortened label) when given."""
-    c = f' class="{cls}"' if cls else ""
-    tip = f"<title>{_esc(title)}</title>" if title else ""
-    return (
-        f'<text x="{_num(round(x, 2))}" y="{_num(round(y, 2))}" '
-        f'text-anchor="{anchor}"{c}>{tip}{_esc(text)}</text>'
-    )
-
-
-#: Rough advance widths in em of a sans-serif font (DejaVu Sans, the widest common one).
-_NARROW, _WIDE = set("fijlrtI.,:;'!|()[] -"), set("mwMW@%")
-
-
-def _text_w(text: str, size: float = FONT) -> float:
-    """An upper estimate of the width of ``text`` in pixels, to lay out labels without a font."""
-    em = 0.0
-    for ch in text:
-        if ch in _NARROW:
-            em += 0.36
-        elif ch in _WIDE:
-            em += 0.92
-        elif ch.isdigit():
-            em += 0.64
-        elif ch.isupper():
-            em += 0.72
-        else:
-            em += 0.64
-    return em * size
-
-
-def _fit(text: str, width: float) -> str:
-    """``text``, cut at a word (else anywhere) and ended with "…" to be at most ``width`` wide."""
-    if _text_w(text) <= width:
-        return text
-    cut = text
-    while cut and _text_w(cut + "…") > width:
-        cut = cut[:-1]
-    words = cut.rsplit(" ", 1)[0] if " " in cut.strip() else cut
-    if len(words) >= len(cut) / 2:
-        cut = words
-    return cut.rstrip(" ,;:-") + "…"
-
-
-def _abbreviation(name: str, aliases: Iterable[str]) -> str | None:
-    """An all-capitals alias spelled from the name's capitals in order ("UNOCT" for "UN Office
-    of Counter-Terrorism", "RATS" for "SCO Regional Anti-Terrorist Structure"), else None."""
-    capitals = "".join(c for c in name if "A" <= c <= "Z")
-    found = []
-    for alias in aliases:
-        letters = alias.replace(" ", "")
-        if alias == name or not (2 <= len(letters) <= 8) or not letters.isascii():
-            continue
-        if not (letters.isalpha() and letters.isupper()):
-            continue
-        rest = iter(capitals)
-        if all(c in rest for c in letters):  # a subsequence of the capitals
-            found.append(alias)
-    return min(found, key=lambda a: (" " in a, len(a), a)) if found else None
-
-
-def _label(name: str, aliases: Iterable[str], width: float) -> str:
-    """``name`` when it fits in ``width``, else its abbreviation, else ``name`` shortened."""
-    if _text_w(name) <= width:
-        return name
-    abbr = _abbreviation(name, aliases)
-    return abbr if abbr and _text_w(abbr) <= width else _fit(name, width)
 
 
 def _plural(n: int, word: str, plural: str = "") -> str:
@@ -190,47 +73,6 @@ def topic_name(code: str) -> str:
     return TOPIC_NAMES.get(code, code.replace("_", " "))
 
 
-def _line(x1: float, y1: float, x2: float, y2: float, cls: str = "axis") -> str:
-    return (
-        f'<path class="{cls}" d="M{_num(round(x1, 2))} {_num(round(y1, 2))} '
-        f'L{_num(round(x2, 2))} {_num(round(y2, 2))}"></path>'
-    )
-
-
-def _svg(name: str, width: float, height: float, label: str, body: Iterable[str]) -> str:
-    return (
-        f'<svg class="chart" data-chart="{name}" width="{_num(round(width))}" '
-        f'height="{_num(round(height))}" viewBox="0 0 {_num(round(width))} '
-        f'{_num(round(height))}" role="img" aria-label="{_esc(label)}">' + "".join(body) + "</svg>"
-    )
-
-
-def _ticks(maximum: float, count: int = 4) -> list[float]:
-    """Round axis ticks from 0 to at least ``maximum``."""
-    if maximum <= 0:
-        return [0.0, 1.0]
-    raw = maximum / count
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(s * mag for s in (1, 2, 2.5, 5, 10) if s * mag >= raw)
-    return [i * step for i in range(int(math.ceil(maximum / step - 1e-9)) + 1)]
-
-
-def _legend(items: Sequence[tuple[str, str]], x: float, y: float, width: float) -> list[str]:
-    out: list[str] = []
-    cx, cy = x, y
-    for label, color in items:
-        w = 18 + len(label) * FONT * 0.6 + 14
-        if cx + w > x + width and cx > x:
-            cx, cy = x, cy + 16
-        out.append(
-            f'<path class="swatch" d="M{_num(round(cx, 2))} {cy - 9}h10v10h-10z" '
-            f'fill="{color}"></path>'
-        )
-        out.append(_text(cx + 14, cy, label))
-        cx += w
-    return out
-
-
 def _months(first: str, last: str) -> list[str]:
     y, m = int(first[:4]), int(first[5:7])
     out = []
@@ -244,11 +86,13 @@ def _month_labels(months: Sequence[str], step: float) -> dict[str, str]:
     """The x labels: every month of a short span, quarter starts (YYYY-01/04/07/10) when there
     is room, else year starts ("YYYY", every year or every few years)."""
     gap = 8
-    if len(months) <= 6 and step >= _text_w("0000-00") + gap:
+    if len(months) <= 6 and step >= svg.text_width("0000-00") + gap:
         return {m: m for m in months}
-    if 3 * step >= _text_w("0000-00") + gap:
+    if 3 * step >= svg.text_width("0000-00") + gap:
         return {m: m for m in months if m[5:7] in ("01", "04", "07", "10")}
-    every = next(k for k in (1, 2, 5, 10, 20, 50, 100) if 12 * k * step >= _text_w("0000") + gap)
+    every = next(
+        k for k in (1, 2, 5, 10, 20, 50, 100) if 12 * k * step >= svg.text_width("0000") + gap
+    )
     return {m: m[:4] for m in months if m.endswith("-01") and int(m[:4]) % every == 0}
 
 
@@ -262,9 +106,9 @@ def chart_articles_per_month(data: ReportData) -> str | None:
     for month, source, lang, n in data.per_month:
         counts[month].append(((source, lang), n))
     totals = {m: sum(n for _, n in v) for m, v in counts.items()}
-    ticks = _ticks(max(totals.values()))
+    ticks = svg.ticks(max(totals.values()))
     # the x labels stand under the bars of quarter starts and must not pass the right edge
-    left, top, right = 44, 16, math.ceil(_text_w("0000-00") / 2) + 2
+    left, top, right = 44, 16, math.ceil(svg.text_width("0000-00") / 2) + 2
     plot_h = 220
     legend_rows = 1 + int(
         sum(18 + len(f"{s} {lang}") * FONT * 0.6 + 14 for s, lang in series)
@@ -279,8 +123,8 @@ def chart_articles_per_month(data: ReportData) -> str | None:
     out: list[str] = []
     for t in ticks:
         y = base - t * scale
-        out.append(_line(left, y, left + plot_w, y, "grid"))
-        out.append(_text(left - 6, y + 4, _fmt(t), "end"))
+        out.append(svg.line(left, y, left + plot_w, y, "grid"))
+        out.append(svg.text(left - 6, y + 4, svg.fmt(t), "end"))
     labels = _month_labels(months, step)
     for i, month in enumerate(months):
         x = left + i * step + (step - bar) / 2
@@ -294,7 +138,7 @@ def chart_articles_per_month(data: ReportData) -> str | None:
             source, lang = key
             tip = f"{month} {source} {lang}: {n} article{'s' if n != 1 else ''}"
             out.append(
-                _rect(
+                svg.rect(
                     x,
                     y,
                     bar,
@@ -309,13 +153,13 @@ def chart_articles_per_month(data: ReportData) -> str | None:
             )
         if month in labels:
             cx = left + i * step + step / 2
-            out.append(_line(cx, base, cx, base + 4))
-            out.append(_text(cx, base + 15, labels[month], "middle"))
-    out.append(_line(left, base, left + plot_w, base))
-    out += _legend(
+            out.append(svg.line(cx, base, cx, base + 4))
+            out.append(svg.text(cx, base + 15, labels[month], "middle"))
+    out.append(svg.line(left, base, left + plot_w, base))
+    out += svg.legend(
         [(f"{s} {lang}", colors[(s, lang)]) for s, lang in series], left, base + 34, plot_w
     )
-    return _svg("articles_per_month", WIDTH, height, "articles per month", out)
+    return svg.chart("articles_per_month", WIDTH, height, "articles per month", out)
 
 
 def chart_top_entities(data: ReportData) -> str | None:
@@ -329,7 +173,7 @@ def chart_top_entities(data: ReportData) -> str | None:
     block_h = 22 + TOP_ENTITIES * row_h + 10
     height = 8 + len(years) * block_h
     # the same length for every year's longest bar, with room for the largest count after it
-    bar_max = panel_w - label_w - 8 - _text_w(str(max(n for *_, n in data.top_entities)))
+    bar_max = panel_w - label_w - 8 - svg.text_width(str(max(n for *_, n in data.top_entities)))
     out: list[str] = []
     for yi, year in enumerate(years):
         y0 = 8 + yi * block_h
@@ -337,20 +181,20 @@ def chart_top_entities(data: ReportData) -> str | None:
         peak = max(n for y, *_, n in data.top_entities if y == year)
         for ki, (kind, title) in enumerate(kinds):
             x0 = ki * (panel_w + 20)
-            out.append(_text(x0, y0 + 12, f"{year}: {title}", cls="panel"))
+            out.append(svg.text(x0, y0 + 12, f"{year}: {title}", cls="panel"))
             rows = [r for r in data.top_entities if r[0] == year and r[1] == kind]
             if not rows:
-                out.append(_text(x0, y0 + 12 + row_h, "none", cls="muted"))
+                out.append(svg.text(x0, y0 + 12 + row_h, "none", cls="muted"))
             color = PALETTE[0] if kind == "person" else PALETTE[1]
             for ri, (_, _, entity_id, name, n) in enumerate(rows):
                 y = y0 + 20 + ri * row_h
-                short = _label(name, data.aliases.get(entity_id, ()), label_w - 8)
+                short = svg.short_label(name, data.aliases.get(entity_id, ()), label_w - 8)
                 full = name if short != name else ""
-                out.append(_text(x0 + label_w - 6, y + 11, short, "end", title=full))
+                out.append(svg.text(x0 + label_w - 6, y + 11, short, "end", title=full))
                 w = bar_max * n / peak
                 tip = f"{name}, {year}: {n} article{'s' if n != 1 else ''}"
                 out.append(
-                    _rect(
+                    svg.rect(
                         x0 + label_w,
                         y + 2,
                         w,
@@ -364,8 +208,8 @@ def chart_top_entities(data: ReportData) -> str | None:
                         label=name,
                     )
                 )
-                out.append(_text(x0 + label_w + w + 4, y + 11, n))
-    return _svg("top_entities", WIDTH, height, "top persons and organisations per year", out)
+                out.append(svg.text(x0 + label_w + w + 4, y + 11, n))
+    return svg.chart("top_entities", WIDTH, height, "top persons and organisations per year", out)
 
 
 def _heat_axes(data: ReportData) -> tuple[list[tuple[str, str]], list[str]]:
@@ -394,31 +238,31 @@ def chart_country_topics(data: ReportData) -> str | None:
     room = WIDTH - label_w - 4 - 6  # the label starts 4 px right of the column's middle
     cell_w = min(56.0, (WIDTH - label_w - 10) / len(topics))
     for ti, name in enumerate(names):
-        cell_w = min(cell_w, max(24.0, (room - _text_w(name) * diag - 1) / (ti + 0.5)))
-    names = [_fit(n, (room - (ti + 0.5) * cell_w) / diag) for ti, n in enumerate(names)]
-    top = math.ceil(max(_text_w(n) for n in names) * diag + FONT + 8)
+        cell_w = min(cell_w, max(24.0, (room - svg.text_width(name) * diag - 1) / (ti + 0.5)))
+    names = [svg.fit(n, (room - (ti + 0.5) * cell_w) / diag) for ti, n in enumerate(names)]
+    top = math.ceil(max(svg.text_width(n) for n in names) * diag + FONT + 8)
     height = top + len(countries) * cell_h + 10
     out: list[str] = []
     for ti, (topic, name) in enumerate(zip(topics, names, strict=True)):
         x = label_w + ti * cell_w + cell_w / 2
         full = topic_name(topic) if topic_name(topic) == topic else f"{topic_name(topic)} ({topic})"
-        tip = f"<title>{_esc(full)}</title>"
+        tip = f"<title>{svg.esc(full)}</title>"
         out.append(
-            f'<text transform="translate({_num(round(x + 4, 2))} {top - 6}) rotate(-45)" '
-            f'text-anchor="start" data-topic="{_esc(topic)}">{tip}{_esc(name)}</text>'
+            f'<text transform="translate({svg.num(round(x + 4, 2))} {top - 6}) rotate(-45)" '
+            f'text-anchor="start" data-topic="{svg.esc(topic)}">{tip}{svg.esc(name)}</text>'
         )
     for ci, (cid, name) in enumerate(countries):
         y = top + ci * cell_h
-        short = _fit(name, label_w - 8)
-        out.append(_text(label_w - 6, y + 15, short, "end", title=name if short != name else ""))
+        short = svg.fit(name, label_w - 8)
+        out.append(svg.text(label_w - 6, y + 15, short, "end", title=name if short != name else ""))
         for ti, topic in enumerate(topics):
             n = cells.get((cid, topic), 0)
             x = label_w + ti * cell_w
             shade = n / peak if peak else 0.0
-            fill = _blend("#f4f4f4", "#08519c", shade) if n else "#f4f4f4"
+            fill = svg.blend("#f4f4f4", "#08519c", shade) if n else "#f4f4f4"
             tip = f"{name} x {topic_name(topic)}: {_plural(n, 'article')}"
             out.append(
-                _rect(
+                svg.rect(
                     x + 1,
                     y + 1,
                     cell_w - 2,
@@ -433,38 +277,8 @@ def chart_country_topics(data: ReportData) -> str | None:
             )
             if n:
                 cls = "on-dark" if shade > 0.5 else ""
-                out.append(_text(x + cell_w / 2, y + 15, n, "middle", cls))
-    return _svg("country_topics", WIDTH, height, "countries by topic", out)
-
-
-def _blend(a: str, b: str, t: float) -> str:
-    ca = [int(a[i : i + 2], 16) for i in (1, 3, 5)]
-    cb = [int(b[i : i + 2], 16) for i in (1, 3, 5)]
-    t = 0.15 + 0.85 * max(0.0, min(1.0, t))
-    return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(ca, cb, strict=True))
-
-
-def _hbars(
-    name: str,
-    label: str,
-    rows: Sequence[tuple[str, float, str, dict[str, object]]],
-    maximum: float,
-    color: str,
-) -> str:
-    """Horizontal bars: (label, value, text after the bar, extra data attributes)."""
-    label_w, row_h = 150, 22
-    bar_max = WIDTH - label_w - 150
-    out: list[str] = []
-    for i, (text, value, after, extra) in enumerate(rows):
-        y = 6 + i * row_h
-        out.append(_text(label_w - 6, y + 15, text, "end"))
-        w = bar_max * value / maximum if maximum else 0.0
-        out.append(
-            _rect(label_w, y + 3, w, row_h - 6, color, f"{text}: {after}", value=value, **extra)
-        )
-        out.append(_text(label_w + w + 6, y + 15, after))
-    out.append(_line(label_w, 2, label_w, 8 + len(rows) * row_h))
-    return _svg(name, WIDTH, 12 + len(rows) * row_h, label, out)
+                out.append(svg.text(x + cell_w / 2, y + 15, n, "middle", cls))
+    return svg.chart("country_topics", WIDTH, height, "countries by topic", out)
 
 
 def chart_duplicate_share(data: ReportData) -> str | None:
@@ -478,7 +292,7 @@ def chart_duplicate_share(data: ReportData) -> str | None:
         rows.append(
             (source, round(share, 4), after, {"source": source, "duplicates": dups, "total": total})
         )
-    return _hbars("duplicate_share", "share of copies per source", rows, 1.0, PALETTE[5])
+    return svg.hbars("duplicate_share", "share of copies per source", rows, 1.0, PALETTE[5])
 
 
 def chart_rejects_by_reason(data: ReportData) -> str | None:
@@ -488,7 +302,7 @@ def chart_rejects_by_reason(data: ReportData) -> str | None:
         (reason, float(n), str(n), {"reason": reason}) for reason, n in data.rejects
     ]
     peak = max(n for _, n in data.rejects)
-    return _hbars("rejects_by_reason", "rejects by reason", rows, float(peak), PALETTE[3])
+    return svg.hbars("rejects_by_reason", "rejects by reason", rows, float(peak), PALETTE[3])
 
 
 def chart_run_timings(data: ReportData) -> str | None:
@@ -500,7 +314,7 @@ def chart_run_timings(data: ReportData) -> str | None:
     stages = stage_order(stages)
     colors = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(stages)}
     peak = max((sum(sec.values()) for *_, sec in data.runs), default=0.0)
-    ticks = _ticks(peak)
+    ticks = svg.ticks(peak)
     label_w, row_h, top = 190, 22, 8
     plot_w = WIDTH - label_w - 70
     scale = plot_w / ticks[-1]
@@ -508,20 +322,20 @@ def chart_run_timings(data: ReportData) -> str | None:
     out: list[str] = []
     for t in ticks:
         x = label_w + t * scale
-        out.append(_line(x, top, x, base, "grid"))
-        out.append(_text(x, base + 14, f"{_fmt(t)} s", "middle"))
+        out.append(svg.line(x, top, x, base, "grid"))
+        out.append(svg.text(x, base + 14, f"{svg.fmt(t)} s", "middle"))
     for i, (run_id, started, status, seconds) in enumerate(data.runs):
         y = top + i * row_h
         when = started.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if started else "?"
         cls = "failed" if status and status != "completed" else ""
         short = run_id if len(run_id) <= 8 else "…" + run_id[-6:]
-        out.append(_text(label_w - 6, y + 15, f"{when} {short}", "end", cls))
+        out.append(svg.text(label_w - 6, y + 15, f"{when} {short}", "end", cls))
         x = label_w
         for stage, sec in seconds.items():
             w = sec * scale
             tip = f"{run_id} {stage}: {sec:.3f} s"
             out.append(
-                _rect(
+                svg.rect(
                     x, y + 3, w, row_h - 6, colors[stage], tip, value=sec, run=run_id, stage=stage
                 )
             )
@@ -530,10 +344,10 @@ def chart_run_timings(data: ReportData) -> str | None:
         note = f"{total:.1f} s" if seconds else "no timings"
         if status and status != "completed":
             note += f" ({status})"
-        out.append(_text(x + 6, y + 15, note, cls=cls))
-    out.append(_line(label_w, base, label_w + plot_w, base))
-    out += _legend([(s, colors[s]) for s in stages], label_w, base + 36, plot_w)
-    return _svg("run_timings", WIDTH, base + 52, "stage timings of the last runs", out)
+        out.append(svg.text(x + 6, y + 15, note, cls=cls))
+    out.append(svg.line(label_w, base, label_w + plot_w, base))
+    out += svg.legend([(s, colors[s]) for s in stages], label_w, base + 36, plot_w)
+    return svg.chart("run_timings", WIDTH, base + 52, "stage timings of the last runs", out)
 
 
 # -- the page -------------------------------------------------------------------------------
@@ -673,22 +487,22 @@ def render_html(data: ReportData, generated_at: datetime | None = None) -> str:
         "</head>",
         "<body>",
         "<header><h1>infoshos report</h1>",
-        f'<p class="meta">{_esc(meta)} Generated {_esc(when)}.</p></header>',
+        f'<p class="meta">{svg.esc(meta)} Generated {svg.esc(when)}.</p></header>',
         '<section id="counts"><h2>Tables</h2><table class="counts">',
         "<tr><th>table</th><th>rows</th></tr>",
     ]
     for name in TABLES:
         parts.append(
-            f'<tr><td>{_esc(name)}</td><td class="n">{data.counts.get(name, 0):,}</td></tr>'
+            f'<tr><td>{svg.esc(name)}</td><td class="n">{data.counts.get(name, 0):,}</td></tr>'
         )
     parts.append("</table></section>")
     for chart in _charts(data):
-        parts.append(f'<section id="{chart.name}"><h2>{_esc(chart.title)}</h2>')
+        parts.append(f'<section id="{chart.name}"><h2>{svg.esc(chart.title)}</h2>')
         if chart.svg is None:
-            parts.append(f'<p class="no-data" data-chart="{chart.name}">{_esc(chart.empty)}</p>')
+            parts.append(f'<p class="no-data" data-chart="{chart.name}">{svg.esc(chart.empty)}</p>')
         else:
             parts.append(
-                f"<figure>{chart.svg}<figcaption>{_esc(chart.caption)}</figcaption></figure>"
+                f"<figure>{chart.svg}<figcaption>{svg.esc(chart.caption)}</figcaption></figure>"
             )
         parts.append("</section>")
     parts += ["</body>", "</html>", ""]
