@@ -22,6 +22,7 @@ from pathlib import Path
 def _one(root: Path, key: str) -> None:
     """In this process: run one query (or ``markdown``, ``html``) and print its cost."""
     from infoshos.warehouse import report
+    from infoshos.warehouse.report import queries
     from infoshos.warehouse.store import Warehouse
 
     wh = Warehouse(root)
@@ -32,9 +33,9 @@ def _one(root: Path, key: str) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             report.write_report(wh, Path(tmp) / "report.html")
     else:
-        con = report._connect(wh)
+        con = queries._connect(wh)
         try:
-            con.execute(report.SQL[key]).fetchall()
+            con.execute(queries.SQL[key]).fetchall()
         finally:
             con.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024

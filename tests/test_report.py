@@ -13,11 +13,11 @@ import pytest
 from helpers_warehouse import build_empty_warehouse, build_sample_warehouse
 from lxml.html import HtmlElement
 
-from infoshos.warehouse import report
 from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.report import (
     CHARTS,
     ReportData,
+    queries,
     render_html,
     report_markdown,
     write_report,
@@ -463,7 +463,7 @@ def test_summary_runs_only_its_queries_under_a_memory_limit(
     """A run makes the summary at its end: the charts' joins (country x topic over every
     article) are not run for it, and DuckDB's memory for it is capped (issue 12)."""
     seen: list[str] = []
-    original = report._connect
+    original = queries._connect
 
     def spying(w: Warehouse) -> Any:
         con = original(w)
@@ -472,14 +472,14 @@ def test_summary_runs_only_its_queries_under_a_memory_limit(
         )
         return con
 
-    monkeypatch.setattr(report, "_connect", spying)
+    monkeypatch.setattr(queries, "_connect", spying)
     expected = report_markdown(wh)
-    for key in set(report.SQL) - set(report.MARKDOWN_QUERIES):
-        monkeypatch.setitem(report.SQL, key, "SELECT error('not for the summary')")
+    for key in set(queries.SQL) - set(queries.MARKDOWN_QUERIES):
+        monkeypatch.setitem(queries.SQL, key, "SELECT error('not for the summary')")
     assert report_markdown(wh) == expected
     assert seen and all(v == "256.0 MiB" for v in seen), seen
     with pytest.raises(Exception, match="not for the summary"):
-        report.collect(wh)
+        queries.collect(wh)
 
 
 # -- issue 13, finding 3: no report written into a warehouse ---------------------------------
