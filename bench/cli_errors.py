@@ -4,7 +4,7 @@
 
 Each case runs ``infoshos`` as an operator would (a new process, a fresh ``PREFECT_HOME``) and
 prints the wall time, the exit code and whether stderr was one line. The cases are the ones
-``tests/test_cli_errors.py`` asserts (one line, exit 2, Prefect never started); timing is
+``tests/e2e/test_cli_errors.py`` asserts (one line, exit 2, Prefect never started); timing is
 measured here, never in a test.
 """
 

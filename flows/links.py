@@ -36,7 +36,7 @@ Threshold: on the sample site (``spiders/sample_site/articles.yaml``, entity ids
 ``enrich_articles``, event dates from ``flows.clean.dates.find_event_date``) the 19 true
 candidate pairs (translations and their republished copies) score 0.40-0.82 and the wrong
 candidates that pass the date rules 0.08-0.12; ``THRESHOLD = 0.3`` sits between them
-(``bench/quality.py``, ``tests/test_links.py``). The weakest true pairs share no numbers
+(``bench/quality.py``, ``tests/flows/test_links.py``). The weakest true pairs share no numbers
 besides their date, which is why date numbers are not counted twice.
 """
 

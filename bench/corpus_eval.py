@@ -1,6 +1,6 @@
 """The corpus of unseen layouts (tests/corpus): our clean stage vs trafilatura in the same run.
 
-    .venv/bin/python bench/corpus.py [--json OUT]
+    .venv/bin/python bench/corpus_eval.py [--json OUT]
 
 Per site: pages, true articles, mean and minimum word F1 over the true articles (bag of ``\\w+``
 tokens, case kept, multiset intersection; a rejected article scores 0) for ``clean_page`` with

@@ -20,13 +20,12 @@ import pyarrow.parquet as pq
 import pytest
 from helpers_warehouse import build_sample_warehouse
 from helpers_warehouse import query as _query
+from paths import README, REPO
 
 from infoshos.flows.cli import main
 from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES
 from infoshos.warehouse.search import index_path, search
 from infoshos.warehouse.store import Warehouse, WarehouseError
-
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 @pytest.fixture(scope="module")
@@ -347,7 +346,7 @@ def test_a_lost_catalog_beside_data_is_refused(tmp_path: Path) -> None:
 def test_lake_bench_prints_the_bytes_a_daily_run_writes(tmp_path: Path) -> None:
     """bench/lake.py at a small size: its figures are there, an unchanged re-upsert writes
     nothing and a 1 % daily run writes a small share (sizes, not times, are asserted)."""
-    bench = Path(__file__).resolve().parent.parent / "bench" / "lake.py"
+    bench = REPO / "bench" / "lake.py"
     proc = subprocess.run(
         [sys.executable, str(bench), "--articles", "2000", "--warehouse", str(tmp_path / "w")],
         capture_output=True,

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from helpers_warehouse import query as _query
+from paths import README
 
 from infoshos.spiders import sample_site
 from infoshos.spiders.sample_site.model import BROKEN_KINDS, VALID_BROKEN
@@ -237,7 +238,7 @@ def test_translations_are_linked_not_merged(runs: dict[str, Any]) -> None:
 
 
 def test_every_query_in_the_readme_runs_and_answers(runs: dict[str, Any]) -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = README.read_text()
     blocks = re.findall(r"```sql\n(.*?)```", readme, re.S)
     statements = [
         s.strip()

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import random
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from dedup_scale import build, reference_cluster_articles
 
 from infoshos.flows import merge
 from infoshos.flows.clean.articles import CleanOutput
@@ -39,9 +38,6 @@ from infoshos.flows.state import StoredState, iso
 from infoshos.flows.stream import RunIndex
 from infoshos.warehouse.schema import TABLES
 from infoshos.warehouse.store import Warehouse
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from dedup_scale import build, reference_cluster_articles
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 WORDS = ["ab", "b", "ba", "é", "éa", "z", "中", "中文", "a\u0301", "b" * 20, "0", "9f"]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from paths import REPO
 
 from infoshos.flows.cli import main
 from infoshos.flows.sources import (
@@ -178,7 +179,7 @@ def test_sources_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert err[0].startswith(f"infoshos: error: {bad}: source 'mine': unknown key 'shedule'")
     assert main(["sources", "--check", str(tmp_path / "missing.yaml")]) == 2
     assert "cannot read sources file" in capsys.readouterr().err
-    built_in = Path(__file__).resolve().parents[1] / "flows" / "sources.yaml"
+    built_in = REPO / "flows" / "sources.yaml"
     assert main(["sources", "--check", str(built_in)]) == 0
     assert read_sources_file(built_in).keys() == load_sources().keys()
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 from types import ModuleType
 
 import bench_modules
 import pytest
+from paths import REPO
 
 from infoshos.flows.clean import detect
 from infoshos.flows.clean.generic import extract_generic, paragraph_size
 from infoshos.flows.clean.sites import Extracted, NotArticle
 
-REPO = Path(__file__).resolve().parent.parent
 BENCHMARK = REPO.parent / "shared/benchmarks/article-extraction"
 
 BODY = [

@@ -21,6 +21,7 @@ from helpers_warehouse import (
     published_since,
     sample_articles,
 )
+from paths import REPO
 
 from infoshos.warehouse import export as export_mod
 from infoshos.warehouse.catalog import connect
@@ -29,7 +30,6 @@ from infoshos.warehouse.export import ExportError, export_snapshot
 from infoshos.warehouse.schema import PUBLIC_TABLES as TABLES
 from infoshos.warehouse.store import Warehouse, WarehouseError
 
-REPO = Path(__file__).resolve().parents[1]
 SINCE = date(2019, 1, 1)
 CUT = datetime(2019, 1, 1, tzinfo=UTC)
 

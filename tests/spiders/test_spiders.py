@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 import scrapy
+from paths import REPO
 from scrapy.http import HtmlResponse, Response, XmlResponse
 from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
@@ -33,7 +34,7 @@ from infoshos.warehouse.schema import SPOOL
 LOCAL = "http://127.0.0.1:8000"
 INFOSHOS_MAP = [(f"{LOCAL}/infoshos/", "http://infoshos.sample.test/")]
 SECTSCO_MAP = [(f"{LOCAL}/sectsco/eng/", "https://eng.sectsco.sample.test/")]
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 
 Output = list[Any]
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from paths import REPO
 from prefect_server import PREFECT, post_json, stop_tree, wait_final
 
 from infoshos.flows.schedule import WEEKLY_FULL_CRON, deployment_specs
@@ -19,7 +20,7 @@ from infoshos.flows.sources import load_sources
 from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.store import Warehouse
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 
 
 def test_specs_cover_every_scheduled_live_source() -> None:

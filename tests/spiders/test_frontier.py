@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from faultserver import PER_PAGE, FaultSite, make_articles
+from paths import README
 
 from infoshos.flows.frontier import spool_parts
 from infoshos.spiders.crawl import crawl_command
@@ -134,7 +135,7 @@ def test_worker_options_are_checked() -> None:
 
 
 def readme_commands() -> list[str]:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = README.read_text()
     section = readme.split("### Crawling with several workers (Redis)", 1)[1]
     block = section.split("```sh\n", 1)[1].split("```", 1)[0]
     return [line for line in block.splitlines() if line.strip()]

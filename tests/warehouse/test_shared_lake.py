@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import README
 from services import POSTGRES_BIN, fresh_lake, need_binary, patched_environ, psql
 
 from infoshos.warehouse import shared
@@ -319,7 +320,7 @@ def test_a_run_starting_while_another_cleans_up_waits_for_it(
 
 
 def readme_commands() -> list[str]:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = README.read_text()
     section = readme.split("### A shared lake: PostgreSQL catalog and S3 data", 1)[1]
     block = section.split("```sh\n", 1)[1].split("```", 1)[0]
     return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]

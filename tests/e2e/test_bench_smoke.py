@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 BENCH = ROOT / "bench"
 
 from serve import StaticSite, route  # noqa: E402

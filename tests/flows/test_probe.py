@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import REPO
 from redesigned_site import RedesignedSite, infoshos_titles, redesign, sources_file
 from sites.serve import Site
 from zone_site import TITLE, write_site
@@ -27,7 +28,7 @@ from infoshos.spiders import sample_site
 from infoshos.spiders.sample_site.render import SiteData
 from infoshos.spiders.sample_site.server import resolve
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 SOURCE = Source(name="t-portal", spider="infoshos", style="infoshos", encoding="windows-1251")
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

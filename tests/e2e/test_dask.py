@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from helpers_warehouse import query as _query
+from paths import README
 
 from infoshos.flows.crawl_stage import read_spools
 from infoshos.flows.load import pages_rows, write_pages_file
@@ -296,9 +297,6 @@ def test_a_dask_run_writes_the_tables_of_a_single_process_run(
     assert Warehouse(copy).current().number == a.current().number
     _same_tables(a, Warehouse(copy))
     assert verify(Warehouse(copy)).ok
-
-
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def _readme_command(

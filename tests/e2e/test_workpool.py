@@ -21,6 +21,7 @@ import jsonschema
 import psutil
 import pytest
 import yaml
+from paths import REPO
 from prefect.workers.base import BaseJobConfiguration
 from prefect_server import (
     FINAL,
@@ -39,7 +40,7 @@ from infoshos.warehouse.faults import PAUSE_ENV
 from infoshos.warehouse.schema import TABLES
 from infoshos.warehouse.store import Warehouse
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 BIN = Path(sys.executable).parent
 SECTION = "### Running on several machines: Prefect workers"
 README_DSN = "dbname=infoshos host=127.0.0.1 port=5432 user=infoshos"

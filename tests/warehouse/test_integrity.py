@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from helpers_warehouse import build_sample_warehouse
+from paths import README
 
 from infoshos.flows.cli import main
 from infoshos.warehouse import integrity
@@ -438,9 +439,6 @@ def test_disk_full_is_found_in_the_chain_of_causes() -> None:
     except WarehouseError as outer:
         assert integrity.disk_full(outer)
     assert not integrity.disk_full(OSError(errno.EACCES, "Permission denied"))
-
-
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_readme_verify_and_recover_commands_run(
