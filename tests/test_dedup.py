@@ -6,6 +6,7 @@ import hashlib
 import importlib
 import pkgutil
 import random
+import re
 from datetime import datetime
 
 import datasketch
@@ -546,6 +547,16 @@ def test_frozen_permutations_are_datasketchs_bit_for_bit() -> None:
     raw = np.array(permutations.PERM_A + permutations.PERM_B, dtype="<u4").tobytes()
     assert hashlib.sha256(raw).hexdigest()[:16] == dedup.PERMUTATIONS_FINGERPRINT
     assert "/perm-b14750dd0abf30bb/" in dedup.SIGNATURE_SCHEME
+
+
+def test_mostly_cjk_is_decided_on_the_set_the_scheme_was_made_with() -> None:
+    """SIGNATURE_SCHEME was made with kana, the BMP's Han and hangul deciding "mostly CJK": a
+    change of the shared ranges (flows/text.py) must not change signatures under the same
+    scheme."""
+    frozen = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+    every = "".join(map(chr, range(0x30000)))
+    assert sketch._CJK.findall(every) == frozen.findall(every)
+    assert "/w5-c3/min30/blake2b-poly-v1" in dedup.SIGNATURE_SCHEME
 
 
 def test_signatures_do_not_depend_on_datasketch_at_run_time(

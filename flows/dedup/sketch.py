@@ -4,8 +4,9 @@ Pure functions of the text; the clustering (``clusters.py``) only ever sees sign
 
 Rules:
 
-* Tokens: casefolded ``\\w+`` words; a text that is mostly CJK (its CJK characters are more
-  than half of its word characters) is split into its word characters one by one.
+* Tokens: the casefolded words of ``flows/text.py``; a text that is mostly CJK (its CJK
+  characters are more than half of its word characters) is split into its word characters
+  one by one.
 * Shingles: word ``SHINGLE_K``-shingles, character ``CJK_K``-grams for mostly-CJK text; a text
   shorter than one shingle gives a single shingle of all its tokens (none when it is empty).
 * Hashes: every distinct token is hashed once (BLAKE2b, cached), the hashes of a shingle's
@@ -24,12 +25,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from infoshos.flows.dedup.permutations import NUM_PERM, PERMUTATIONS_FINGERPRINT, SEED, parameters
+from infoshos.flows.text import HAN_BMP, HANGUL, KANA, chars, split_words
 
 SHINGLE_K = 5
 CJK_K = 3
@@ -49,20 +50,21 @@ _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2
 
 # --------------------------------------------------------------------------------- tokens
 
-_WORD = re.compile(r"\w+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+#: The CJK characters that make a text "mostly CJK": part of SIGNATURE_SCHEME, so kept as the
+#: scheme was made with (kana, the BMP's Han, hangul); Han beyond the BMP would be a new scheme.
+_CJK = chars(KANA, HAN_BMP, HANGUL)
 
 
 def split_text(text: str) -> tuple[list[str], bool]:
     """Casefolded words, and whether the text is mostly CJK (then: its word characters)."""
     text = text.casefold()
-    words = _WORD.findall(text)
+    found = split_words(text)
     if _CJK.search(text) is None:
-        return words, False
-    chars = sum(len(w) for w in words)
-    if len(_CJK.findall(text)) * 2 > chars:
-        return [c for w in words for c in w], True
-    return words, False
+        return found, False
+    letters = sum(len(w) for w in found)
+    if len(_CJK.findall(text)) * 2 > letters:
+        return [c for w in found for c in w], True
+    return found, False
 
 
 def _split_batch(texts: Sequence[str]) -> list[tuple[list[str], bool]]:
@@ -70,7 +72,7 @@ def _split_batch(texts: Sequence[str]) -> list[tuple[list[str], bool]]:
     folded = [t.casefold() for t in texts]
     if _CJK.search("\n".join(folded)) is not None:
         return [split_text(t) for t in texts]
-    return [(_WORD.findall(t), False) for t in folded]
+    return [(split_words(t), False) for t in folded]
 
 
 def tokens(text: str) -> list[str]:
