@@ -40,12 +40,11 @@ from infoshos.flows.dedup import (
     DedupInput,
     Reason,
     Role,
-    _gc_paused,
-    _identity,
     article_signatures,
     cluster_articles,
     shingle_hashes,
 )
+from infoshos.flows.dedup.clusters import gc_paused
 
 BOILER = [
     "SCO Secretary-General Rashid Alimov met with the delegation",
@@ -55,6 +54,11 @@ BOILER = [
 T = TypeVar("T")
 
 CHROME = "Share this page Facebook Twitter VK Telegram Print version"
+
+
+def identity(value: int) -> int:
+    """datasketch's ``hashfunc`` for values that are already 32-bit hashes (``shingle_hashes``)."""
+    return value
 
 
 def vocabulary(rng: random.Random, size: int = 20000) -> list[str]:
@@ -208,7 +212,7 @@ def reference_cluster_articles(
     batched implementation must equal; its cluster ids and canonical members as they were
     chosen record by record (the helpers above)."""
     previous = previous or {}
-    with _gc_paused():
+    with gc_paused():
         recs = sorted(records, key=lambda r: r["article_id"])
         n = len(recs)
         uf = _UnionFind(n)
@@ -222,7 +226,7 @@ def reference_cluster_articles(
                 uf.union(first, i)
 
         def sketch(sets: list[list[int]]) -> list[MinHash]:
-            return MinHash.bulk(sets, num_perm=NUM_PERM, seed=SEED, hashfunc=_identity)
+            return MinHash.bulk(sets, num_perm=NUM_PERM, seed=SEED, hashfunc=identity)
 
         sets = [shingle_hashes(recs[i]["text"]) for i in reps]
         long_reps = [(i, s) for i, (s, count) in zip(reps, sets, strict=True) if count >= MIN_WORDS]

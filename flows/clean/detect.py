@@ -22,8 +22,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from infoshos.flows.text import CJK_RE
+
 __all__ = [
-    "CJK_RE",
     "MIN_SENTENCE_WORDS",
     "MIN_WORDS",
     "Verdict",
@@ -40,10 +41,6 @@ MIN_WORDS = 40
 #: A shorter body still counts when it is at least this long and has two complete sentences.
 MIN_SENTENCE_WORDS = 25
 
-#: Han, kana, hangul: scripts written without spaces between words.
-CJK_RE = re.compile(
-    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002ebef]"
-)
 _WORD_RE = re.compile(r"[^\W\d_][\w'’-]*|\d+(?:[.,]\d+)*", re.UNICODE)
 
 

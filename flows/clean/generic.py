@@ -51,6 +51,8 @@ from lxml.html import HtmlElement, HTMLParser, fromstring
 from trafilatura import bare_extraction
 from trafilatura.utils import repair_faulty_html
 
+from infoshos.flows.text import CJK_RE, split_words
+
 from . import blocks as blk
 from . import depth
 from .dates import find_datetime, find_datetime_span, has_time, is_plausible, parse_datetime
@@ -62,8 +64,6 @@ __all__ = ["MIN_WORDS", "SHORT_BODY", "extract_generic", "paragraph_size"]
 MIN_WORDS = 40  # fewer words of body text: not an article
 SHORT_BODY = 100  # fewer words from the fast pass: also try trafilatura's fallback extractors
 
-_WORD_RE = re.compile(r"\w+")
-_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _WS_RE = re.compile(r"\s+")
 _NON_ALNUM_RE = re.compile(r"[\W_]+")
 
@@ -117,9 +117,7 @@ def collapse(text: str) -> str:
 def paragraph_size(text: str) -> int:
     """Words in a text; in Chinese, Japanese and Korean script every two characters count as one
     word (they have few or no spaces)."""
-    words = len(_WORD_RE.findall(text))
-    cjk = len(_CJK_RE.findall(text))
-    return max(words, cjk // 2)
+    return max(len(split_words(text)), len(CJK_RE.findall(text)) // 2)
 
 
 # ----------------------------------------------------------------------------- metadata
@@ -550,11 +548,11 @@ _YEAR_OR_TIME_RE = re.compile(r"\b(?:19|20)\d{2}\b|\b\d{1,2}:\d{2}\b")
 
 def _is_dateline(text: str) -> bool:
     """A line that is only a date / time stamp (in any of the usual spellings)."""
-    words = _WORD_RE.findall(text)
-    if not words or len(words) > 14 or not _YEAR_OR_TIME_RE.search(text):
+    found = split_words(text)
+    if not found or len(found) > 14 or not _YEAR_OR_TIME_RE.search(text):
         return False
-    dateish = sum(1 for w in words if _DATE_WORDS.fullmatch(w))
-    return dateish >= len(words) - 1 if len(words) > 3 else dateish == len(words)
+    dateish = sum(1 for w in found if _DATE_WORDS.fullmatch(w))
+    return dateish >= len(found) - 1 if len(found) > 3 else dateish == len(found)
 
 
 #: The patterns above as one expression: one search per paragraph instead of thirty.
@@ -786,7 +784,7 @@ def _dateline(
             if block.chrome or block.words > _DATELINE_WORDS or block.link_density > 0.5:
                 continue
             found_at = find_datetime_span(block.text, tz)
-            if found_at is None or len(_WORD_RE.findall(found_at[1])) > _DATELINE_REST:
+            if found_at is None or len(split_words(found_at[1])) > _DATELINE_REST:
                 continue  # no date, or a sentence that mentions one
             if is_plausible(found_at[0], now):
                 exact = _time_attribute(block.element, tz)

@@ -21,6 +21,8 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from infoshos.flows.text import CYRILLIC, HAN, HANGUL, KANA, LATIN, chars
+
 #: Fewer letters than this (CJK characters count double) -> "und".
 MIN_LETTERS = 12
 #: Share of one script above which a text is "written in" it.
@@ -48,10 +50,11 @@ HINT_SCRIPTS: dict[str, str] = {
     "zh": "cjk",
 }
 
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_KANA_HANGUL = re.compile(r"[\u3040-\u30ff\uac00-\ud7af]")
+_LATIN = chars(LATIN)
+_CYRILLIC = chars(CYRILLIC)
+#: Han alone: kana or hangul beside it tell Japanese or Korean from Chinese.
+_HAN = chars(HAN)
+_KANA_HANGUL = chars(KANA, HANGUL)
 _UZ_LATIN = re.compile(r"\b\w*[oOgG][\u02bb\u2018'`]\w+")
 
 
@@ -67,8 +70,9 @@ def _detector() -> Any:
 
 
 def script_counts(text: str) -> tuple[int, int, int]:
-    """Numbers of Latin, Cyrillic and CJK letters in ``text``."""
-    return len(_LATIN.findall(text)), len(_CYRILLIC.findall(text)), len(_CJK.findall(text))
+    """Numbers of Latin, Cyrillic and CJK letters in ``text`` (CJK: Han only; kana and hangul
+    are not counted)."""
+    return len(_LATIN.findall(text)), len(_CYRILLIC.findall(text)), len(_HAN.findall(text))
 
 
 def _dominant_script(latin: int, cyrillic: int, cjk: int) -> str | None:

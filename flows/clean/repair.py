@@ -33,6 +33,7 @@ from pathlib import Path
 import ftfy
 
 from infoshos.flows.clean.language import detect_language
+from infoshos.flows.text import CJK_RE, CYRILLIC, LATIN, chars, split_words
 
 KINDS: tuple[str, ...] = (
     "nbsp",
@@ -171,7 +172,7 @@ def lexicon() -> Lexicon:
     entries = _read_names(NAMES_FILE)
     names: set[str] = set()
     for entry in entries:
-        for tok in re.findall(r"\w+", entry):
+        for tok in split_words(entry):
             names.add(tok.casefold())
         names.add(entry.casefold())
     return Lexicon(words=words, names=frozenset(names), name_entries=entries)
@@ -327,9 +328,8 @@ def _fix_whitespace(text: str) -> tuple[str, int]:
     return text, total
 
 
-_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_LATIN = chars(LATIN)
+_CYRILLIC = chars(CYRILLIC)
 
 
 # --------------------------------------------------------------------------------------------
@@ -460,7 +460,7 @@ def _is_english(text: str, language: str | None) -> bool:
 
 def _mostly_latin(text: str) -> bool:
     latin = len(_LATIN.findall(text))
-    other = len(_CYRILLIC.findall(text)) + len(_CJK.findall(text))
+    other = len(_CYRILLIC.findall(text)) + len(CJK_RE.findall(text))
     return latin > 0 and latin >= 4 * other
 
 

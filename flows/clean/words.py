@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 from functools import lru_cache
 from typing import Any
 
-_WORD = re.compile(r"\w+")
-_HAS_WORD = re.compile(r"\w")
+from infoshos.flows.text import WORD, split_words
 
 
 @lru_cache(maxsize=1)
@@ -25,17 +23,17 @@ def _jieba() -> Any:
 
 
 def tokenize_words(text: str, language: str) -> list[str]:
-    """Word tokens: ``\\w+`` runs for en/ru (and anything else), jieba words for zh."""
+    """Word tokens: ``flows.text.split_words`` for en/ru (and anything else), jieba words for zh."""
     if language == "zh":
-        return [t for t in (w.strip() for w in _jieba().lcut(text)) if t and _HAS_WORD.search(t)]
-    return _WORD.findall(text)
+        return [t for t in (w.strip() for w in _jieba().lcut(text)) if t and WORD.search(t)]
+    return split_words(text)
 
 
 def word_count(text: str, language: str) -> int:
     """Number of word tokens in ``text``."""
     if language == "zh":
         return len(tokenize_words(text, language))
-    return sum(1 for _ in _WORD.finditer(text))
+    return sum(1 for _ in WORD.finditer(text))
 
 
 def shingles(text: str, language: str, k: int = 5) -> list[str]:

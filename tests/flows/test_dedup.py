@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
+import pkgutil
 import random
+import re
 from datetime import datetime
 
+import datasketch
 import numpy as np
 import pytest
 from datasketch import MinHash
-from dedup_scale import build, reference_cluster_articles
+from dedup_reference import IndexRecord, NearDuplicateIndex, minhashes, shingle_set
+from dedup_scale import build, identity, reference_cluster_articles
 
 from infoshos.flows import dedup
 from infoshos.flows.dedup import (
@@ -20,14 +25,13 @@ from infoshos.flows.dedup import (
     SIGNATURE_BYTES,
     ClusterRow,
     DedupInput,
-    IndexRecord,
-    NearDuplicateIndex,
     SignatureStore,
     article_signatures,
     cluster_articles,
-    minhashes,
+    clusters,
+    permutations,
     shingle_hashes,
-    shingle_set,
+    sketch,
     tokens,
 )
 
@@ -521,10 +525,10 @@ def fixture_records() -> list[DedupInput]:
 def test_batched_signatures_equal_datasketch(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = [r["text"] for r in fixture_records()] + ["", "one", "a b c", "", "上海"]
     sets = [shingle_hashes(t)[0] for t in texts]
-    expected = MinHash.bulk(sets, num_perm=NUM_PERM, seed=SEED, hashfunc=dedup._identity)
+    expected = MinHash.bulk(sets, num_perm=NUM_PERM, seed=SEED, hashfunc=identity)
     for chunk in (7, 64, 8192):  # chunks cutting through texts, and whole batches
-        monkeypatch.setattr(dedup, "_CHUNK_ROWS", chunk)
-        sig, counts = dedup._sketch_texts(texts)
+        monkeypatch.setattr(sketch, "CHUNK_ROWS", chunk)
+        sig, counts = sketch.sketch_texts(texts)
         assert counts == [len(tokens(t)) for t in texts]
         for row, mh in zip(sig, expected, strict=True):
             assert np.array_equal(row, mh.hashvalues)
@@ -533,33 +537,43 @@ def test_batched_signatures_equal_datasketch(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_frozen_permutations_are_datasketchs_bit_for_bit() -> None:
-    mh = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=dedup._identity)
+    mh = MinHash(num_perm=NUM_PERM, seed=SEED, hashfunc=identity)
     assert mh.scheme == "affine32"
     a, b = mh.permutations
     assert a.dtype == b.dtype == np.uint32
-    assert a.tolist() == list(dedup.PERM_A) and b.tolist() == list(dedup.PERM_B)
-    assert all(x % 2 == 1 for x in dedup.PERM_A)  # odd: each permutation is a bijection
+    assert a.tolist() == list(permutations.PERM_A) and b.tolist() == list(permutations.PERM_B)
+    assert all(x % 2 == 1 for x in permutations.PERM_A)  # odd: each permutation is a bijection
     # the scheme names the fingerprint of these very constants: changing one is a new scheme
-    raw = np.array(dedup.PERM_A + dedup.PERM_B, dtype="<u4").tobytes()
+    raw = np.array(permutations.PERM_A + permutations.PERM_B, dtype="<u4").tobytes()
     assert hashlib.sha256(raw).hexdigest()[:16] == dedup.PERMUTATIONS_FINGERPRINT
     assert "/perm-b14750dd0abf30bb/" in dedup.SIGNATURE_SCHEME
+
+
+def test_mostly_cjk_is_decided_on_the_set_the_scheme_was_made_with() -> None:
+    """SIGNATURE_SCHEME was made with kana, the BMP's Han and hangul deciding "mostly CJK": a
+    change of the shared ranges (flows/text.py) must not change signatures under the same
+    scheme."""
+    frozen = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+    every = "".join(map(chr, range(0x30000)))
+    assert sketch._CJK.findall(every) == frozen.findall(every)
+    assert "/w5-c3/min30/blake2b-poly-v1" in dedup.SIGNATURE_SCHEME
 
 
 def test_signatures_do_not_depend_on_datasketch_at_run_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     texts = [join(STORIES["forum"]), CHINESE]
-    before, _ = dedup._sketch_texts(texts)
+    before, _ = sketch.sketch_texts(texts)
 
     def broken(*args: object, **kwargs: object) -> None:
         raise AssertionError("datasketch consulted for the permutations")
 
-    monkeypatch.setattr(dedup, "MinHash", broken)
-    dedup._permutations.cache_clear()
+    monkeypatch.setattr(datasketch.MinHash, "__init__", broken)
+    permutations.parameters.cache_clear()
     try:
-        after, _ = dedup._sketch_texts(texts)
+        after, _ = sketch.sketch_texts(texts)
     finally:
-        dedup._permutations.cache_clear()
+        permutations.parameters.cache_clear()
     assert np.array_equal(before, after)
 
 
@@ -578,8 +592,11 @@ def test_same_clusters_as_the_datasketch_reference_on_synthetic(
     previous = {r["article_id"]: f"old-{i % 97}" for i, r in enumerate(records[:700])}
     expected = reference_cluster_articles(records, previous)
     assert cluster_articles(records, previous) == expected
-    monkeypatch.setattr(dedup, "_BATCH", 97)
-    monkeypatch.setattr(dedup, "_CHUNK_ROWS", 1000)
+    monkeypatch.setattr(clusters, "_BATCH", 97)
+    for info in pkgutil.iter_modules(dedup.__path__):  # every module working in chunks of rows
+        module = importlib.import_module(f"{dedup.__name__}.{info.name}")
+        if hasattr(module, "CHUNK_ROWS"):
+            monkeypatch.setattr(module, "CHUNK_ROWS", 1000)
     assert cluster_articles(records, previous) == expected
 
 
