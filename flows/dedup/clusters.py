@@ -27,7 +27,7 @@ Rules (``cluster_articles``):
 The result does not depend on the order of the input records. ``word_count`` only picks the
 canonical member; the short-text rule counts tokens itself (``sketch.tokens``).
 
-Threshold: ``DEFAULT_THRESHOLD = 0.5``. On the labelled pairs of ``tests/test_dedup.py`` the
+Threshold: ``DEFAULT_THRESHOLD = 0.5``. On the labelled pairs of ``tests/flows/test_dedup.py`` the
 exact shingle Jaccard of near duplicates (whitespace, one or two words changed, a sentence
 dropped or added, a chrome line) is 0.71-1.0, of different stories sharing SCO boilerplate
 0.0-0.13; the MinHash estimate has a standard error of about 0.044 at J = 0.5.
@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 #: Estimated Jaccard (of shingle sets) from which two texts are near duplicates.
-#: Tuned on the labelled pairs in ``tests/test_dedup.py``.
+#: Tuned on the labelled pairs in ``tests/flows/test_dedup.py``.
 DEFAULT_THRESHOLD = 0.5
 
 Role = Literal["canonical", "duplicate"]

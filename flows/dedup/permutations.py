@@ -4,7 +4,7 @@ Rules:
 
 * ``PERM_A`` and ``PERM_B`` are datasketch 2.0's ``MinHash(num_perm=NUM_PERM, seed=SEED)
   .permutations``, copied here so that a datasketch upgrade can never silently change stored
-  signatures (tests/test_dedup.py checks that datasketch still gives these, bit for bit).
+  signatures (tests/flows/test_dedup.py checks that datasketch still gives these, bit for bit).
 * datasketch is never consulted at run time: :func:`parameters` reads these constants.
 * Changing any of them is a new ``SIGNATURE_SCHEME`` (its ``PERMUTATIONS_FINGERPRINT`` part).
 """

@@ -14,8 +14,8 @@ Rules:
   to 32 bits, the width MinHash expects; no SHA-1 call per shingle.
 * Signatures: MinHash with datasketch's "affine32" scheme (hash -> MurmurHash3 fmix32 ->
   a*h + b mod 2**32) and the frozen permutations of ``permutations.py``, computed for many
-  texts at once with numpy: bit-identical to datasketch's ``MinHash.bulk`` (tests/test_dedup.py
-  and bench/dedup_scale.py check it), without datasketch at run time.
+  texts at once with numpy: bit-identical to datasketch's ``MinHash.bulk``
+  (tests/flows/test_dedup.py and bench/dedup_scale.py check it), without datasketch at run time.
 * ``SIGNATURE_SCHEME`` names everything a stored signature depends on: changing the tokens, the
   CJK range, ``SHINGLE_K``, ``CJK_K``, ``MIN_WORDS``, the hashing or the permutations is a new
   scheme (stored signatures of another scheme are dropped, not reused).

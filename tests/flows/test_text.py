@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from paths import REPO
 
 from infoshos.flows import text
 from infoshos.flows.text import (
@@ -20,7 +21,7 @@ from infoshos.flows.text import (
     split_words,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 #: Every code point up to the end of the supplementary ideographic plane.
 CODE_POINTS = "".join(map(chr, range(0x30000)))
 
