@@ -25,7 +25,7 @@ from infoshos.flows.frontier import Frontier
 from infoshos.flows.merge import latest_fetches
 from infoshos.flows.sources import Source
 from infoshos.spiders.crawl import discovery_argv, frontier_argv
-from infoshos.warehouse.schema import SPOOL
+from infoshos.warehouse.schema import KNOWN, SPOOL
 from infoshos.warehouse.store import Warehouse
 
 
@@ -181,15 +181,7 @@ def write_known(wh: Warehouse, path: Path) -> int:
             "is_article": [key(u) in articles for u in latest],
             "key": [key(u) for u in latest],
         },
-        schema=pa.schema(
-            [
-                ("url", pa.string()),
-                ("etag", pa.string()),
-                ("last_modified", pa.string()),
-                ("is_article", pa.bool_()),
-                ("key", pa.string()),
-            ]
-        ),
+        schema=KNOWN,
     )
     pq.write_table(table, path)
     return table.num_rows
