@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    from infoshos.spiders.base import parse_url_map
+    from infoshos.spiders.urls import parse_url_map
 
     args = build_parser().parse_args(list(argv))
     for url in args.start_urls:

@@ -27,11 +27,12 @@ from scrapy.http import HtmlResponse, XmlResponse
 from sites.serve import Site, truth
 
 from infoshos.flows.sources import load_sources, parse_source
-from infoshos.spiders.base import VIA
-from infoshos.spiders.incremental import KnownPage, url_key
+from infoshos.spiders.incremental import KnownPage
 from infoshos.spiders.infoshos import InfoshosSpider
 from infoshos.spiders.sectsco import SectscoSpider
+from infoshos.spiders.urls import url_key
 from infoshos.warehouse.keys import canonical_url
+from infoshos.warehouse.schema import VIA
 
 LOCAL = "http://127.0.0.1:8000"
 INFOSHOS = "http://infoshos.sample.test/"
