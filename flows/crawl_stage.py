@@ -7,7 +7,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,8 +23,8 @@ from infoshos.flows import progress
 from infoshos.flows.frontier import Frontier
 from infoshos.flows.merge import latest_fetches
 from infoshos.flows.sources import Source
-from infoshos.spiders.crawl import discovery_argv, frontier_argv
-from infoshos.warehouse.schema import SPOOL
+from infoshos.spiders.crawl import crawl_command
+from infoshos.warehouse.schema import KNOWN, SPOOL
 from infoshos.warehouse.store import Warehouse
 
 
@@ -61,42 +60,38 @@ class CrawlPlan:
 
 
 def crawl_argv(plan: CrawlPlan, out: Path) -> list[str]:
-    src = plan.source
-    argv = [
-        sys.executable, "-m", "infoshos.spiders.crawl",
-        "--spider", src.spider,
-        "--source", src.name,
-        "--out", str(out),
-        "--delay", str(src.delay),
-        "--concurrency", str(src.concurrency),
-    ]  # fmt: skip
-    if src.max_pages:
-        argv += ["--max-pages", str(src.max_pages)]
-    for url in plan.start_urls:
-        argv += ["--start-url", url]
-    for local, canonical in plan.url_map:
-        argv += ["--url-map", f"{local}={canonical}"]
-    if plan.known is not None:
-        argv += ["--known", str(plan.known)]
-    if plan.options.full:
-        argv.append("--full")
-    if plan.options.since is not None:
-        argv += ["--since", plan.options.since.isoformat()]
-    argv += discovery_argv(
-        src.article_patterns, src.list_patterns, src.list_css, src.next_css, src.list_depth
+    """The argv of a plan's crawl (:func:`infoshos.spiders.crawl.crawl_command`): the source's
+    politeness, budget and discovery, the run's options. An idn range applies to the infoshos
+    spider only; otherwise a source with ``idn_ahead`` walks up from the highest known idn in an
+    incremental run (a known file); ``idn_gap`` goes with either walk."""
+    src, opts, shared = plan.source, plan.options, plan.frontier
+    backfill = src.spider == "infoshos" and opts.idn_from is not None and opts.idn_to is not None
+    ahead = not backfill and src.idn_ahead and plan.known is not None
+    return crawl_command(
+        src.spider,
+        src.name,
+        plan.start_urls,
+        out,
+        url_map=plan.url_map,
+        max_pages=src.max_pages or None,
+        delay=src.delay,
+        concurrency=src.concurrency,
+        known=plan.known,
+        full=opts.full,
+        since=opts.since.isoformat() if opts.since is not None else None,
+        idn_from=opts.idn_from if backfill else None,
+        idn_to=opts.idn_to if backfill else None,
+        idn_gap=opts.idn_gap if backfill or ahead else None,
+        idn_ahead=ahead,
+        article_patterns=src.article_patterns,
+        list_patterns=src.list_patterns,
+        list_css=src.list_css,
+        next_css=src.next_css,
+        list_depth=src.list_depth,
+        redis=shared.redis if shared is not None else None,
+        frontier=shared.crawl if shared is not None else None,
+        lease=shared.lease if shared is not None else None,
     )
-    opts = plan.options
-    if src.spider == "infoshos" and opts.idn_from is not None and opts.idn_to is not None:
-        argv += ["--idn-from", str(opts.idn_from), "--idn-to", str(opts.idn_to)]
-        if opts.idn_gap is not None:
-            argv += ["--idn-gap", str(opts.idn_gap)]
-    elif src.idn_ahead and plan.known is not None:
-        argv.append("--idn-ahead")  # an incremental run walks up from the highest known idn
-        if opts.idn_gap is not None:
-            argv += ["--idn-gap", str(opts.idn_gap)]
-    if plan.frontier is not None:
-        argv += frontier_argv(plan.frontier.redis, plan.frontier.crawl, plan.frontier.lease)
-    return argv
 
 
 def run_crawl(
@@ -181,15 +176,7 @@ def write_known(wh: Warehouse, path: Path) -> int:
             "is_article": [key(u) in articles for u in latest],
             "key": [key(u) for u in latest],
         },
-        schema=pa.schema(
-            [
-                ("url", pa.string()),
-                ("etag", pa.string()),
-                ("last_modified", pa.string()),
-                ("is_article", pa.bool_()),
-                ("key", pa.string()),
-            ]
-        ),
+        schema=KNOWN,
     )
     pq.write_table(table, path)
     return table.num_rows

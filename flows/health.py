@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from statistics import median
 
+from infoshos.warehouse.schema import ARTICLE_PAGE_TYPES
+
 #: A source yielding less than this share of its recent median is flagged.
 YIELD_FLOOR = 0.2
 #: How many recent runs (of the same mode) make the baseline.
@@ -17,7 +19,7 @@ def source_yield(
     """Article pages each source offered this run: fetched (200/304) or skipped as known."""
     out: dict[str, int] = dict(known_skipped)
     for row in page_rows:
-        if row.get("skip_reason") is not None or row.get("page_type") not in ("article", "print"):
+        if row.get("skip_reason") is not None or row.get("page_type") not in ARTICLE_PAGE_TYPES:
             continue
         if row.get("status") in (200, 304):
             src = str(row["source"])

@@ -11,6 +11,8 @@ from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from infoshos.warehouse.schema import ARTICLE_PAGE_TYPES
+
 ARTICLE_STATE_COLUMNS = ("cluster_id", "is_canonical")
 
 
@@ -137,7 +139,6 @@ def merge_entities(
 
 # -- the other decisions of a run: gone articles, moved clusters, links, re-process pages -----
 GONE_STATUSES = (404, 410)
-ARTICLE_PAGE_TYPES = ("article", "print")
 
 
 def gone_candidates(fetches: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -28,8 +28,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from infoshos.flows.clean import sites
-from infoshos.flows.clean.articles import ARTICLE_PAGE_TYPES, clean_page
+from infoshos.flows.clean.articles import clean_page
 from infoshos.flows.sources import Source
+from infoshos.warehouse.schema import ARTICLE_PAGE_TYPES, NAVIGATION_PAGE_TYPES
 
 #: How a page was reached when the spool does not say (``via`` missing): by the page type of
 #: the page that linked to it.
@@ -135,7 +136,7 @@ def analyse(
     )
     seen: set[str] = set()
     for row in rows:
-        if row.get("status") is not None and row.get("page_type") in ("list", "feed"):
+        if row.get("status") is not None and row.get("page_type") in NAVIGATION_PAGE_TYPES:
             report.navigation += 1
         result = clean_page(row, source.style, source.encoding, now, timezone)
         if result.rule_miss is not None:

@@ -98,7 +98,9 @@ def crawl_command(
     frontier: str | None = None,
     lease: float | None = None,
 ) -> list[str]:
-    """The argv of a crawl (``python -m infoshos.spiders.crawl ...``) for a subprocess."""
+    """The argv of a crawl (``python -m infoshos.spiders.crawl ...``) for a subprocess: the one
+    builder of a crawl's command line (the flow's crawl stage calls it too). An option left at
+    its default (None, False, empty) is not written."""
     argv = [python or sys.executable, "-m", "infoshos.spiders.crawl", "--spider", spider]
     argv += ["--source", source]
     for url in start_urls:
@@ -128,17 +130,17 @@ def crawl_command(
         argv += ["--retries", str(retries)]
     if no_robots:
         argv += ["--no-robots"]
+    if progress is not None:
+        argv += ["--progress", str(progress)]
+    if progress_interval is not None:
+        argv += ["--progress-interval", str(progress_interval)]
+    argv += discovery_argv(article_patterns, list_patterns, list_css, next_css, list_depth)
     if idn_from is not None:
         argv += ["--idn-from", str(idn_from)]
     if idn_to is not None:
         argv += ["--idn-to", str(idn_to)]
     if idn_gap is not None:
         argv += ["--idn-gap", str(idn_gap)]
-    if progress is not None:
-        argv += ["--progress", str(progress)]
-    if progress_interval is not None:
-        argv += ["--progress-interval", str(progress_interval)]
-    argv += discovery_argv(article_patterns, list_patterns, list_css, next_css, list_depth)
     if idn_ahead:
         argv += ["--idn-ahead"]
     argv += frontier_argv(redis, frontier, lease)
@@ -221,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    from infoshos.spiders.base import parse_url_map
+    from infoshos.spiders.urls import parse_url_map
 
     args = build_parser().parse_args(list(argv))
     for url in args.start_urls:

@@ -36,7 +36,8 @@ from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
-from infoshos.spiders.base import Link, PortalSpider
+from infoshos.spiders.base import PortalSpider
+from infoshos.spiders.policy import Link
 
 #: The confirmed article address, ``/{en,ru}/press/news/N/`` (separate id spaces per language).
 ARTICLE_PATTERNS = (r"^/(?:en|ru)/press/news/\d+/?$",)

@@ -12,7 +12,7 @@ request rate. Built on scrapy-redis (its scheduler, priority queue and dupefilte
   *and* a spool part holding its records was written. Expired leases (a worker killed) go
   back to the queue, taken by whichever worker is idle: at least once, never lost.
 - **politeness**: one slot per origin (scheme-less ``host:port``, as
-  :func:`infoshos.spiders.base.url_origin`): a request is sent only after taking the origin's
+  :func:`infoshos.spiders.urls.url_origin`): a request is sent only after taking the origin's
   slot, atomically in Redis (``next allowed time`` = Redis time + the delay), at the moment
   of sending (a download handler), so N workers never hit a site N times as often.
   robots.txt is fetched once per origin and crawl, its body shared.
@@ -38,7 +38,7 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from infoshos.spiders.base import origin_text
+from infoshos.spiders.urls import origin_text
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,10 @@ from typing import Any
 
 from scrapy.http import Response, TextResponse
 
-from infoshos.spiders.base import Link, PortalSpider, feed_links, is_sitemap_index, xml_kind
+from infoshos.spiders.base import PortalSpider
+from infoshos.spiders.feeds import feed_links, is_sitemap_index, xml_kind
+from infoshos.spiders.policy import Link
+from infoshos.warehouse.schema import NAVIGATION_PAGE_TYPES
 
 #: Page budget when none is given: a generic crawl of a live site must stop somewhere.
 DEFAULT_MAX_PAGES = 500
@@ -48,7 +51,7 @@ class GenericSpider(PortalSpider):
     def classify(self, response: Any, page_type: str) -> str:
         if response.status < 300 and xml_kind(response) is not None:
             return super().classify(response, page_type)
-        if page_type in ("feed", "list"):
+        if page_type in NAVIGATION_PAGE_TYPES:
             return page_type
         if not isinstance(response, TextResponse):
             return "other"  # binary content: recorded, never an article candidate

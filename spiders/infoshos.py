@@ -62,8 +62,11 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from infoshos.spiders.base import Link, PortalSpider, Record
-from infoshos.spiders.incremental import url_key
+from infoshos.spiders.base import PortalSpider
+from infoshos.spiders.policy import Link
+from infoshos.spiders.records import Record
+from infoshos.spiders.urls import url_key
+from infoshos.warehouse.schema import ARTICLE_PAGE_TYPES
 
 _PRINT_RE = re.compile(r"/print\.php$")
 #: Any URL with a numeric ``idn`` (canonical: ``/{en,ru}/?idn=N``; print.php folds into it).
@@ -329,6 +332,6 @@ class InfoshosSpider(PortalSpider):
 
     def checked_links(self, response: TextResponse, page_type: str) -> list[Link]:
         """Links in the article text: documents and other sites become skip records."""
-        if page_type not in ("article", "print"):
+        if page_type not in ARTICLE_PAGE_TYPES:
             return []
         return [(href, None, "link") for href in response.css(TEXT_LINKS).getall()]

@@ -22,6 +22,8 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from infoshos.warehouse.schema import ARTICLE_PAGE_TYPES
+
 #: Stats counters of the spiders that are skips too (``infoshos/<name>``).
 SKIP_STATS = ("known_skipped", "since_skipped")
 
@@ -83,7 +85,7 @@ class ProgressReporter:
         self.pages += 1
         if int(status) >= 400:
             self.rejects["http_error"] += 1
-        elif record.get("page_type") in ("article", "print") and int(status) in (200, 304):
+        elif record.get("page_type") in ARTICLE_PAGE_TYPES and int(status) in (200, 304):
             self.articles += 1
 
     def _stat(self, name: str) -> Any:

@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
-from infoshos.spiders.base import Link, PortalSpider
+from infoshos.spiders.base import PortalSpider
+from infoshos.spiders.policy import Link
 
 #: Every confirmed article address form (searched in the canonical path, which folds them all
 #: into ``/YYYYMMDD/ID.html``; the raw forms are listed for URLs of hosts not folded).

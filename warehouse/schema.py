@@ -54,7 +54,43 @@ def _c(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> Column
     return Column(name, type_, doc, nullable)
 
 
+def _one_of(values: tuple[str, ...]) -> str:
+    """``a, b or c``: a column's values in its doc."""
+    return f"{', '.join(values[:-1])} or {values[-1]}" if len(values) > 1 else values[0]
+
+
 RUN_ID = _c("run_id", pa.string(), "the run that wrote this row", nullable=False)
+
+#: ``pages.page_type`` (and the spool's): what a fetch was requested as. A spider never judges
+#: content: ``article`` / ``print`` (a print version) are article candidates, the only pages the
+#: clean stage extracts; ``list`` and ``feed`` (a feed or sitemap) are navigation, kept in
+#: ``pages`` only; ``other`` is anything else (binary answers, a generic crawl's page judged not
+#: to be one).
+PAGE_TYPES = ("article", "print", "list", "feed", "other")
+#: The page types that go to extraction (article candidates).
+ARTICLE_PAGE_TYPES = ("article", "print")
+#: The navigation page types: lists, feeds and sitemaps (the pages links are found on).
+NAVIGATION_PAGE_TYPES = ("list", "feed")
+#: ``pages.via``: how a page was reached: a start URL, an item of a feed, a ``<loc>`` of a
+#: sitemap, a link matching the source's article patterns, a navigation link (list pattern or
+#: list-page CSS hint), the Infoshos idn walk, a full crawl's revisit of a known article, or any
+#: other link (the generic spider's breadth-first crawl).
+VIA = ("start", "feed", "sitemap", "pattern", "list", "idn", "revisit", "link")
+
+#: The known file: what the warehouse already holds, written by the flow for an incremental
+#: crawl (``--known``) and read by the spiders. One row per URL: ``url`` (canonical; the only
+#: column a reader requires), ``etag`` and ``last_modified`` (of its latest successful fetch,
+#: sent back in a conditional request), ``is_article`` (the URL is in ``articles``) and ``key``
+#: (the URL's canonical key, made once by the writer so that no crawl makes it again).
+KNOWN = pa.schema(
+    [
+        pa.field("url", pa.string()),
+        pa.field("etag", pa.string()),
+        pa.field("last_modified", pa.string()),
+        pa.field("is_article", pa.bool_()),
+        pa.field("key", pa.string()),
+    ]
+)
 
 #: What a crawl hands to the flow: one row per fetch, or per link it decided not to fetch.
 SPOOL = pa.schema(
@@ -85,18 +121,14 @@ PAGES = Table(
         _c("final_url", pa.string(), "canonical URL after redirects"),
         _c("fetch_url", pa.string(), "the URL actually requested (may be a local mirror)"),
         _c("source", pa.string(), "source name from the sources file", nullable=False),
-        _c("page_type", pa.string(), "article, print, list, feed or other", nullable=False),
+        _c("page_type", pa.string(), _one_of(PAGE_TYPES), nullable=False),
         _c("status", pa.int32(), "HTTP status; null when no response arrived"),
         _c("headers", pa.map_(pa.string(), pa.string()), "response headers, lower-case names"),
         _c("body", pa.binary(), "the raw response body as bytes"),
         _c("encoding", pa.string(), "the encoding used to decode the body"),
         _c("fetched_at", TS, "when the response arrived (UTC)", nullable=False),
         _c("error", pa.string(), "network error when no response arrived"),
-        _c(
-            "via",
-            pa.string(),
-            "how the page was reached: start, feed, sitemap, pattern, list, idn, revisit or link",
-        ),
+        _c("via", pa.string(), f"how the page was reached: {_one_of(VIA)}"),
         RUN_ID,
     ),
     key=("page_id",),

@@ -27,9 +27,8 @@ from infoshos.flows.clean import (
     words,
 )
 from infoshos.warehouse import keys
-from infoshos.warehouse.schema import UNREADABLE_FEED
+from infoshos.warehouse.schema import ARTICLE_PAGE_TYPES, NAVIGATION_PAGE_TYPES, UNREADABLE_FEED
 
-ARTICLE_PAGE_TYPES = ("article", "print")
 HTML_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "")
 
 
@@ -123,7 +122,7 @@ def clean_page(
         detail = page.get("detail") or "not classified as an article"
         return PageResult(page_id, reject=_reject(page, "crawl", "not_article", detail))
     detail = str(page.get("detail") or "")
-    if page_type in ("feed", "list") and detail.startswith(UNREADABLE_FEED):
+    if page_type in NAVIGATION_PAGE_TYPES and detail.startswith(UNREADABLE_FEED):
         return PageResult(page_id, reject=_reject(page, "crawl", "bad_feed", detail))
     if page_type not in ARTICLE_PAGE_TYPES:
         return PageResult(page_id)  # lists, feeds: navigation, kept in `pages` only

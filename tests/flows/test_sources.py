@@ -146,7 +146,7 @@ NOT_ARTICLES = {
 
 @pytest.mark.parametrize("name", sorted(CONFIRMED))
 def test_live_patterns_accept_every_confirmed_url_form(name: str) -> None:
-    from infoshos.spiders.base import url_target
+    from infoshos.spiders.urls import url_target
 
     src = load_sources()[name]
     articles = [re.compile(p) for p in src.article_patterns]

@@ -18,8 +18,9 @@ import scrapy
 from scrapy.http import HtmlResponse
 
 from infoshos.spiders.crawl import ArgumentError, crawl_command, parse_args
-from infoshos.spiders.incremental import KnownPage, url_key
+from infoshos.spiders.incremental import KnownPage
 from infoshos.spiders.infoshos import InfoshosSpider, portal_root
+from infoshos.spiders.urls import url_key
 
 LOCAL = "http://127.0.0.1:8000"
 CANONICAL = "http://infoshos.sample.test/"

@@ -19,9 +19,9 @@ from faultserver import CANONICAL, HOSTILE_LINKS, PNG, FaultSite
 from twisted.internet.error import ConnectionLost
 from twisted.python.failure import Failure
 
-from infoshos.spiders.base import classify_failure
 from infoshos.spiders.crawl import crawl_command
 from infoshos.spiders.middlewares import retry_after_seconds
+from infoshos.spiders.records import classify_failure
 from infoshos.warehouse.schema import REJECT_REASONS, SPOOL
 
 pytestmark = pytest.mark.slow

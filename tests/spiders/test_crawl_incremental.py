@@ -21,9 +21,10 @@ from faultserver import CANONICAL, Article, FaultSite, make_articles
 from scrapy.http import HtmlResponse, XmlResponse
 
 from infoshos.spiders.crawl import crawl_command
-from infoshos.spiders.incremental import KnownPage, list_date, load_known, url_key
+from infoshos.spiders.incremental import KnownPage, list_date, load_known
 from infoshos.spiders.infoshos import InfoshosSpider
 from infoshos.spiders.sectsco import SectscoSpider
+from infoshos.spiders.urls import url_key
 
 LOCAL = "http://127.0.0.1:8000"
 INFOSHOS_MAP = [(f"{LOCAL}/infoshos/", CANONICAL)]

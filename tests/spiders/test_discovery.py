@@ -27,11 +27,12 @@ from scrapy.http import HtmlResponse, XmlResponse
 from sites.serve import Site, truth
 
 from infoshos.flows.sources import load_sources, parse_source
-from infoshos.spiders.base import VIA
-from infoshos.spiders.incremental import KnownPage, url_key
+from infoshos.spiders.incremental import KnownPage, load_known
 from infoshos.spiders.infoshos import InfoshosSpider
 from infoshos.spiders.sectsco import SectscoSpider
+from infoshos.spiders.urls import url_key
 from infoshos.warehouse.keys import canonical_url
+from infoshos.warehouse.schema import KNOWN, VIA
 
 LOCAL = "http://127.0.0.1:8000"
 INFOSHOS = "http://infoshos.sample.test/"
@@ -296,3 +297,8 @@ def test_write_known_marks_only_stored_articles(tmp_path: Path) -> None:
     keys = {canonical_url(u): r["is_article"] for u, r in known.items()}
     assert all(keys[canonical_url(u)] for u in stored)
     assert pq.read_schema(path).field("is_article").type == pa.bool_()
+    # one schema on both sides: the flow writes KNOWN, the spiders read its columns
+    assert pq.read_schema(path).equals(KNOWN)
+    read = load_known(path)
+    assert {k for k, page in read.items() if page.is_article} == {canonical_url(u) for u in stored}
+    assert read[canonical_url("https://news.example/listing")] == KnownPage('"l"', None, False)

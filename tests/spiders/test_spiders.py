@@ -21,7 +21,7 @@ from scrapy.http import HtmlResponse, Response, XmlResponse
 from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
-from infoshos.spiders.base import PortalSpider, document_extension, parse_url_map
+from infoshos.spiders.base import PortalSpider
 from infoshos.spiders.crawl import crawl_command, spool_counts
 from infoshos.spiders.generic import GenericSpider
 from infoshos.spiders.infoshos import InfoshosSpider, print_url
@@ -29,6 +29,7 @@ from infoshos.spiders.sample_site.loopback import Loopback, LoopbackHTTPServer
 from infoshos.spiders.sectsco import SectscoSpider, is_article_url
 from infoshos.spiders.settings import as_dict
 from infoshos.spiders.spool import SpoolWriter
+from infoshos.spiders.urls import document_extension, parse_url_map
 from infoshos.warehouse.schema import SPOOL
 
 LOCAL = "http://127.0.0.1:8000"
