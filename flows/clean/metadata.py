@@ -3,9 +3,11 @@
 :func:`read_metadata` reads the untouched tree (before anything is removed from it) and never
 judges whether the page is an article. Rules:
 
-- JSON-LD: the first object, in page order (``@graph``, ``mainEntity`` and ``mainEntityOfPage``
-  included), whose ``@type`` is an article type and that has a ``headline``,
-  ``datePublished`` or ``articleBody``.
+- JSON-LD: of the objects (in page order, ``@graph``, ``mainEntity`` and ``mainEntityOfPage``
+  included) that have a ``headline``, ``datePublished`` or ``articleBody``, the first whose
+  ``@type`` is an article type (:data:`infoshos.warehouse.jsonld.ARTICLE_TYPES`, declared in
+  the contract layer for spiders and flows alike), else the first ``WebPage`` (the page's own
+  description: its date, when it is the only one the markup gives).
 - Meta tags are keyed by ``property``, ``name`` or ``itemprop``, case-folded; the first
   non-empty value of a key wins.
 - The title is the first of: JSON-LD ``headline``, ``og:title``, ``twitter:title``, the first
@@ -39,27 +41,12 @@ from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 
+from infoshos.warehouse.jsonld import is_article_type, type_name
+
 from .dates import find_datetime, is_plausible, parse_datetime
 
 _WS_RE = re.compile(r"\s+")
 _NON_ALNUM_RE = re.compile(r"[\W_]+")
-_ARTICLE_TYPES = frozenset(
-    {
-        "article",
-        "newsarticle",
-        "reportagenewsarticle",
-        "analysisnewsarticle",
-        "opinionnewsarticle",
-        "backgroundnewsarticle",
-        "blogposting",
-        "socialmediaposting",
-        "liveblogposting",
-        "scholarlyarticle",
-        "techarticle",
-        "report",
-        "webpage",
-    }
-)
 OFFSET_RE = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z|GMT|UTC)\s*$", re.IGNORECASE)
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»|/)\s+")
 _DATE_META = (
@@ -137,6 +124,10 @@ def _iter_jsonld(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def _jsonld_article(tree: HtmlElement) -> dict[str, Any]:
+    """The JSON-LD object describing the page's article: the first of an article type, else
+    the first ``WebPage`` (the page's own description), that has a headline, a publication
+    date or the article's text."""
+    page: dict[str, Any] = {}
     for script in tree.iterfind(".//script[@type='application/ld+json']"):
         raw = (script.text or "").strip()
         if not raw:
@@ -146,13 +137,19 @@ def _jsonld_article(tree: HtmlElement) -> dict[str, Any]:
         except ValueError:
             continue
         for obj in _iter_jsonld(data):
-            types = obj.get("@type")
-            names = types if isinstance(types, list) else [types]
-            if any(isinstance(t, str) and t.casefold() in _ARTICLE_TYPES for t in names) and (
-                obj.get("headline") or obj.get("datePublished") or obj.get("articleBody")
-            ):
+            if not (obj.get("headline") or obj.get("datePublished") or obj.get("articleBody")):
+                continue
+            kind = obj.get("@type")
+            if is_article_type(kind):
                 return obj
-    return {}
+            if not page and _is_webpage(kind):
+                page = obj
+    return page
+
+
+def _is_webpage(kind: object) -> bool:
+    kinds = kind if isinstance(kind, list) else [kind]
+    return any(isinstance(k, str) and type_name(k) == "webpage" for k in kinds)
 
 
 def _strip_site_name(title: str, site_name: str | None) -> str:
