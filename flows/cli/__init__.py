@@ -841,7 +841,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _first(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-
-
-if __name__ == "__main__":
-    sys.exit(main())
