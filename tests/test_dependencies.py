@@ -47,7 +47,8 @@ def _project() -> dict[str, list[Requirement]]:
 
 def imported_modules(folders: tuple[str, ...]) -> dict[str, set[str]]:
     """Top-level third-party modules imported (anywhere, lazily too) -> the files importing."""
-    local = {p.stem for d in folders for p in (ROOT / d).iterdir()} | {"infoshos"}
+    # our own modules and packages, at any depth (a test imports a sibling test module)
+    local = {p.stem for d in folders for p in (ROOT / d).rglob("*")} | {"infoshos"}
     found: dict[str, set[str]] = {}
     for folder in folders:
         for path in (ROOT / folder).rglob("*.py"):
