@@ -336,7 +336,8 @@ def _hold_lock(
     takes it again, re-entrantly): a second run started meanwhile is refused at once. Taking it
     checks the folder, the catalog, the current files' sizes and the free space. In a shared
     lake a run holds only its ``sources``' locks."""
-    from infoshos.warehouse.store import Warehouse, lock_wait
+    from infoshos.warehouse.locks import lock_wait
+    from infoshos.warehouse.store import Warehouse
 
     return Warehouse(warehouse).lock(wait_seconds=lock_wait(), sources=sources)
 
@@ -701,7 +702,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
-    from infoshos.warehouse.store import Warehouse, compact
+    from infoshos.warehouse.maintenance import compact
+    from infoshos.warehouse.store import Warehouse
 
     wh = Warehouse(args.warehouse).require()
     run_id = "compact-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
