@@ -21,14 +21,8 @@ import pyarrow.parquet as pq
 
 from infoshos.warehouse.schema import TABLES
 from infoshos.warehouse.search import index
-from infoshos.warehouse.store import (
-    COMPRESSION,
-    Snapshot,
-    Transaction,
-    Warehouse,
-    conform,
-    data_file,
-)
+from infoshos.warehouse.store import COMPRESSION, Snapshot, Warehouse
+from infoshos.warehouse.transaction import Transaction, conform, data_file
 
 FACT_TABLES = ("mentions", "roles", "article_countries", "article_topics")
 #: The tables a re-process rebuilds from the pages (emptied first, then written as in a run).

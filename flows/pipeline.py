@@ -66,9 +66,10 @@ from infoshos.flows.state import StoredState
 from infoshos.flows.stream import CHUNK_PAGES, ChunkPlan, RunIndex, gone_fetches
 from infoshos.flows.summary import RunSummary, rule_miss_warnings
 from infoshos.warehouse.faults import crash_point
+from infoshos.warehouse.locks import lock_wait
 from infoshos.warehouse.report import report_markdown
 from infoshos.warehouse.schema import SCHEMA_VERSION
-from infoshos.warehouse.store import LakeMoved, Snapshot, Warehouse, WarehouseError, lock_wait
+from infoshos.warehouse.store import LakeMoved, Snapshot, Warehouse, WarehouseError
 
 #: A run with fewer pages enriches in its own process (starting the workers and loading their
 #: models, ~10 s, costs more than a second core saves).

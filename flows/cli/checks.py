@@ -63,7 +63,8 @@ def hold_lock(
     takes it again, re-entrantly): a second run started meanwhile is refused at once. Taking it
     checks the folder, the catalog, the current files' sizes and the free space. In a shared
     lake a run holds only its ``sources``' locks."""
-    from infoshos.warehouse.store import Warehouse, lock_wait
+    from infoshos.warehouse.locks import lock_wait
+    from infoshos.warehouse.store import Warehouse
 
     return Warehouse(warehouse).lock(wait_seconds=lock_wait(), sources=sources)
 

@@ -286,7 +286,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compact(args: argparse.Namespace) -> int:
-    from infoshos.warehouse.store import Warehouse, compact
+    from infoshos.warehouse.maintenance import compact
+    from infoshos.warehouse.store import Warehouse
 
     wh = Warehouse(args.warehouse).require()
     run_id = "compact-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -37,15 +37,10 @@ from infoshos.flows.runner import (
     parse_dask,
 )
 from infoshos.warehouse.integrity import verify
+from infoshos.warehouse.maintenance import compact
 from infoshos.warehouse.schema import SPOOL, TABLES
-from infoshos.warehouse.store import (
-    OWN_FILE,
-    QualityGateError,
-    Warehouse,
-    WarehouseError,
-    compact,
-    conform,
-)
+from infoshos.warehouse.store import OWN_FILE, QualityGateError, Warehouse, WarehouseError
+from infoshos.warehouse.transaction import conform
 
 #: Columns that differ between two crawls of the same site: the run, fetch times and the ids
 #: made from them, the local server's address and its Date headers, and ``via`` (which link
@@ -261,20 +256,20 @@ def test_a_dask_run_writes_the_tables_of_a_single_process_run(
     prefect_harness: None, cluster: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from infoshos.flows import pipeline, stream
-    from infoshos.warehouse import store
+    from infoshos.warehouse import transaction
 
     monkeypatch.setattr(pipeline, "CHUNK_PAGES", 7)  # many chunks, several in flight
     one = tmp_path / "one"
     pipeline.run_pipeline(warehouse=str(one))
 
     added: list[Path] = []
-    register = store.Transaction.add_files
+    register = transaction.Transaction.add_files
 
-    def spy(self: store.Transaction, table: str, paths: list[Path]) -> None:
+    def spy(self: transaction.Transaction, table: str, paths: list[Path]) -> None:
         added.extend(paths)
         register(self, table, paths)
 
-    monkeypatch.setattr(store.Transaction, "add_files", spy)
+    monkeypatch.setattr(transaction.Transaction, "add_files", spy)
     on_dask = tmp_path / "dask"
     result: Any = pipeline.run_pipeline(warehouse=str(on_dask), dask=cluster.scheduler_address)
     a, b = Warehouse(one), Warehouse(on_dask)

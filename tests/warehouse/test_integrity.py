@@ -24,8 +24,9 @@ from paths import README
 
 from infoshos.flows.cli import main
 from infoshos.warehouse import integrity
+from infoshos.warehouse.maintenance import compact
 from infoshos.warehouse.schema import TABLES
-from infoshos.warehouse.store import OWN_FILE, Snapshot, Warehouse, WarehouseError, compact
+from infoshos.warehouse.store import OWN_FILE, Snapshot, Warehouse, WarehouseError
 
 
 @pytest.fixture(scope="module")

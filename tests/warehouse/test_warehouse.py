@@ -279,7 +279,7 @@ def test_newer_schema_version_fails_clearly(tmp_path: Path) -> None:
 
 
 def test_compact_merges_files_and_keeps_every_row(tmp_path: Path) -> None:
-    from infoshos.warehouse.store import compact
+    from infoshos.warehouse.maintenance import compact
 
     wh = Warehouse(tmp_path)
     for i in range(5):
@@ -297,7 +297,7 @@ def test_compact_merges_files_and_keeps_every_row(tmp_path: Path) -> None:
 
 
 def test_compact_expires_snapshots_older_than_the_retention(tmp_path: Path) -> None:
-    from infoshos.warehouse.store import compact
+    from infoshos.warehouse.maintenance import compact
 
     wh = Warehouse(tmp_path)
     for i in range(3):
