@@ -10,7 +10,8 @@ or ``und`` when the text is too short or the detector is unsure.
   its oʻ and gʻ.
 - Everything else goes to lingua (offline), built once, with the languages below and a minimum
   relative distance so that an undecided text is ``und``: never ``en`` or ``ru`` because most
-  of its letters are Latin or Cyrillic.
+  of its letters are Latin or Cyrillic. Han without kana or hangul is Chinese; with them,
+  lingua tells Japanese from Korean (a Chinese edition's hint does not hold for them).
 - Only the first :data:`SAMPLE_CHARS` characters are read: enough for the detector, and the
   cost of a page stays flat however long the article is.
 """
@@ -21,7 +22,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from infoshos.flows.text import CYRILLIC, HAN, HANGUL, KANA, LATIN, chars
+from infoshos.flows.text import CJK_RE, CYRILLIC, HANGUL, KANA, LATIN, chars
 
 #: Fewer letters than this (CJK characters count double) -> "und".
 MIN_LETTERS = 12
@@ -52,8 +53,8 @@ HINT_SCRIPTS: dict[str, str] = {
 
 _LATIN = chars(LATIN)
 _CYRILLIC = chars(CYRILLIC)
-#: Han alone: kana or hangul beside it tell Japanese or Korean from Chinese.
-_HAN = chars(HAN)
+_CJK = CJK_RE
+#: kana or hangul tell Japanese or Korean from Chinese (Han alone)
 _KANA_HANGUL = chars(KANA, HANGUL)
 _UZ_LATIN = re.compile(r"\b\w*[oOgG][\u02bb\u2018'`]\w+")
 
@@ -70,9 +71,9 @@ def _detector() -> Any:
 
 
 def script_counts(text: str) -> tuple[int, int, int]:
-    """Numbers of Latin, Cyrillic and CJK letters in ``text`` (CJK: Han only; kana and hangul
-    are not counted)."""
-    return len(_LATIN.findall(text)), len(_CYRILLIC.findall(text)), len(_HAN.findall(text))
+    """Numbers of Latin, Cyrillic and CJK letters in ``text`` (CJK: Han, kana and hangul, so
+    that Korean and Japanese text counts as written in a script, not as too short)."""
+    return len(_LATIN.findall(text)), len(_CYRILLIC.findall(text)), len(_CJK.findall(text))
 
 
 def _dominant_script(latin: int, cyrillic: int, cjk: int) -> str | None:
@@ -127,7 +128,8 @@ def detect_language(text: str, hint: str | None = None) -> str:
     if hint:
         code = hint.lower()[:2]
         wanted = HINT_SCRIPTS.get(code)
-        if wanted is None or wanted == script:
+        japanese_or_korean = code == "zh" and _KANA_HANGUL.search(sample) is not None
+        if wanted is None or (wanted == script and not japanese_or_korean):
             return code
     if script == "cyrillic":
         found = central_asian_cyrillic(sample, cyrillic)

@@ -100,6 +100,16 @@ MN = (
     "Бээжинд гишүүн орнуудын төлөөлөгчидтэй уулзав. Оролцогчид аюулгүй байдал, эдийн засаг, "
     "соёлын салбарт бүс нутгийн хамтын ажиллагааг бэхжүүлэх асуудлыг хэлэлцэв."
 )
+# Korean is written in hangul alone, Japanese in kana with Han: neither is too short for want
+# of Han characters, and neither is Chinese.
+KO = (
+    "상하이협력기구 사무총장은 화요일 베이징에서 회원국 대표들과 만나 안보, 경제, 문화 분야의 "
+    "지역 협력 강화와 다음 정상회의 준비 문제를 논의했다."
+)
+JA = (
+    "上海協力機構の事務局長は火曜日に北京で加盟国の代表と会談し、安全保障、経済、文化の分野に"
+    "おける地域協力の強化と次回の首脳会議の準備について話し合った。"
+)
 RU_WITH_KAZAKH_NAME = (
     "Генеральный секретарь ШОС встретился во вторник в Пекине с представителями "
     "государств-членов; в зале висел флаг с надписью «Қазақстан Республикасы». Участники "
@@ -119,6 +129,8 @@ RU_WITH_KAZAKH_NAME = (
         (MN, "mn"),
         (UZ_LATIN, "uz"),
         (RU_WITH_KAZAKH_NAME, "ru"),
+        (KO, "ko"),
+        (JA, "ja"),
     ],
 )
 def test_every_language_named(text: str, expected: str) -> None:
@@ -140,6 +152,8 @@ def test_a_declared_edition_keeps_its_language() -> None:
     # ...unless its text is in a script that language is never written in
     assert detect_language(RU, hint="en") == "ru"
     assert detect_language(FR, hint="zh") == "fr"
+    assert detect_language(KO, hint="zh") == "ko"  # kana or hangul: not the Chinese edition's
+    assert detect_language(JA, hint="zh") == "ja"
     # too short stays und whatever the hint
     assert detect_language("ШОС", hint="ru") == "und"
 
