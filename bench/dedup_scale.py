@@ -42,9 +42,9 @@ from infoshos.flows.dedup import (
     Role,
     article_signatures,
     cluster_articles,
+    gc_paused,
     shingle_hashes,
 )
-from infoshos.flows.dedup.clusters import gc_paused
 
 BOILER = [
     "SCO Secretary-General Rashid Alimov met with the delegation",

@@ -272,7 +272,6 @@ def _infoshos(
     nbsp: str | None,
     variant: str | None,
 ) -> SampleArticle:
-    rel = f"{lang}/?idn={idn}"
     return SampleArticle(
         key=key,
         portal="infoshos",
@@ -280,8 +279,6 @@ def _infoshos(
         published=_stamp(when),
         title=title,
         paragraphs=paras,
-        canonical_url=CANONICAL["/infoshos/"] + rel,
-        local_path="/infoshos/" + rel,
         idn=idn,
         subtitle=subtitle,
         nbsp_form=nbsp,
@@ -301,9 +298,6 @@ def _sectsco(
     alias: bool,
     republish_of: str | None = None,
 ) -> SampleArticle:
-    date_path = when.strftime("%Y%m%d")
-    rel = f"{date_path}/{ident}.html"
-    prefix = f"/sectsco/{edition}/"
     return SampleArticle(
         key=key,
         portal="sectsco",
@@ -311,9 +305,7 @@ def _sectsco(
         published=_stamp(when),
         title=title,
         paragraphs=paras,
-        canonical_url=CANONICAL[prefix] + rel,
-        local_path=prefix + rel,
-        date_path=date_path,
+        date_path=when.strftime("%Y%m%d"),
         id=ident,
         edition=edition,
         subtitle=subtitle,

@@ -94,22 +94,21 @@ def cluster_changes(
     run_id: str,
 ) -> list[dict[str, Any]]:
     """The cluster rows that differ from the stored ones."""
-    out = []
-    for row in clusters:
-        old = existing.get(row["article_id"])
-        same = old is not None and all(
-            old.get(k) == row.get(k) for k in ("cluster_id", "role", "reason")
-        )
-        if old is not None and same:
-            sim_old, sim_new = old.get("similarity"), row.get("similarity")
-            if sim_old is not None and sim_new is not None and abs(sim_old - sim_new) < 1e-9:
-                continue
-            if sim_old is None and sim_new is None:
-                continue
-        new = dict(row)
-        new["run_id"] = run_id
-        out.append(new)
-    return out
+    return [
+        {**row, "run_id": run_id}
+        for row in clusters
+        if not _same_cluster_row(existing.get(row["article_id"]), row)
+    ]
+
+
+def _same_cluster_row(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Same cluster, role and reason, and the same similarity (both none, or within 1e-9)."""
+    if old is None or any(old.get(k) != new.get(k) for k in ("cluster_id", "role", "reason")):
+        return False
+    sim_old, sim_new = old.get("similarity"), new.get("similarity")
+    if sim_old is None or sim_new is None:
+        return sim_old is None and sim_new is None
+    return bool(abs(sim_old - sim_new) < 1e-9)
 
 
 def merge_entities(
@@ -126,15 +125,11 @@ def merge_entities(
         aliases.discard(base["name"])
         base["aliases"] = sorted(aliases)
         merged[eid] = base
-    out = []
-    for eid, ent in merged.items():
-        old = existing.get(eid)
-        if old is not None and sorted(old.get("aliases") or []) == ent["aliases"]:
-            continue
-        ent = dict(ent)
-        ent["run_id"] = run_id
-        out.append(ent)
-    return out
+    return [
+        {**ent, "run_id": run_id}
+        for eid, ent in merged.items()
+        if (old := existing.get(eid)) is None or sorted(old.get("aliases") or []) != ent["aliases"]
+    ]
 
 
 # -- the other decisions of a run: gone articles, moved clusters, links, re-process pages -----

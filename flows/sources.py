@@ -26,12 +26,12 @@ from dataclasses import field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import ConfigDict, ValidationError, field_validator
+from pydantic import ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic.dataclasses import dataclass
 
 SPIDERS = ("infoshos", "sectsco", "ecrats", "generic")
@@ -82,6 +82,10 @@ def check_pattern(pattern: str) -> str:
     except re.error as exc:
         raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
     return pattern
+
+
+#: The numbers of a source that have a lower bound, and the bound.
+_MINIMUMS = {"delay": 0, "concurrency": 1, "max_pages": 0, "list_depth": 0}
 
 
 @dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -159,25 +163,12 @@ class Source:
             raise ValueError(f"{value!r} is not a CSS selector: {exc}") from None
         return value
 
-    @field_validator("delay")
+    @field_validator(*_MINIMUMS)
     @classmethod
-    def _delay(cls, value: float) -> float:
-        if value < 0:
-            raise ValueError("must be >= 0")
-        return value
-
-    @field_validator("concurrency")
-    @classmethod
-    def _concurrency(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError("must be >= 1")
-        return value
-
-    @field_validator("max_pages", "list_depth")
-    @classmethod
-    def _non_negative(cls, value: int) -> int:
-        if value < 0:
-            raise ValueError("must be >= 0")
+    def _at_least(cls, value: float, info: ValidationInfo) -> float:
+        minimum = _MINIMUMS[cast(str, info.field_name)]  # always set for a field
+        if value < minimum:
+            raise ValueError(f"must be >= {minimum}")
         return value
 
     def to_json(self) -> dict[str, Any]:

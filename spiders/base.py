@@ -59,7 +59,7 @@ from infoshos.spiders.urls import (
     url_origin,
 )
 from infoshos.spiders.urls import language_hint as url_language
-from infoshos.warehouse.schema import NAVIGATION_PAGE_TYPES
+from infoshos.warehouse.schema import ARTICLE_PAGE_TYPES, NAVIGATION_PAGE_TYPES
 
 
 class PortalSpider(scrapy.Spider):
@@ -89,6 +89,9 @@ class PortalSpider(scrapy.Spider):
     #: The portal's article / navigation URL patterns, used when the source gives none.
     ARTICLE_PATTERNS: tuple[str, ...] = ()
     LIST_PATTERNS: tuple[str, ...] = ()
+    #: CSS of the links in an article page's own region (its text, its attachments): checked,
+    #: not followed (see :meth:`checked_links`); empty: none.
+    ARTICLE_LINKS = ""
     max_pages: int
 
     def __init__(
@@ -466,6 +469,8 @@ class PortalSpider(scrapy.Spider):
         return articles + navigation
 
     def checked_links(self, response: TextResponse, page_type: str) -> list[Link]:
-        """Links that are only checked (documents and other sites become skip records): a
-        hook for the region of an article that holds its own links."""
-        return []
+        """Links that are only checked (documents and other sites become skip records): those
+        :attr:`ARTICLE_LINKS` selects in an article page (a hook)."""
+        if not self.ARTICLE_LINKS or page_type not in ARTICLE_PAGE_TYPES:
+            return []
+        return [(href, None, "link") for href in response.css(self.ARTICLE_LINKS).getall()]

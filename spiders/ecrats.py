@@ -18,48 +18,37 @@ the ``ecrats`` source, see ``docs/sources.md``, "Debugging a new source"):
   ``<br><br>`` paragraphs), attachments in ``div.news-detail-files``, share buttons in
   ``div.news-detail-share``; a sidebar of latest news and the menus around it.
 
-Discovery does not depend on that markup: the spider starts from the edition home pages and
-the sitemap, and follows every link on any fetched page whose canonical URL matches an article
-pattern (:data:`ARTICLE_PATTERNS`, or the source's ``article_patterns``) as an article candidate,
-and links to the home pages, the news list and its ``?PAGEN_1=N`` pages as navigation (up to
-``list_depth`` hops). The stock template's classes are not used as selectors (give ``list_css``
-/ ``next_css`` to use them as hints). Links in an article's text and attachments that are not
-articles are only checked: documents (PDF...) become ``not_article`` skips, other sites
-``offsite`` skips.
+Discovery does not depend on that markup: the spider starts from the edition home pages and the
+sitemap, and follows every link on any fetched page whose canonical URL matches an article
+pattern (:attr:`EcratsSpider.ARTICLE_PATTERNS`, or the source's ``article_patterns``) as an
+article candidate, and links to the home pages, the news list and its ``?PAGEN_1=N`` pages as
+navigation (up to ``list_depth`` hops). The stock template's classes are not used as selectors
+(give ``list_css`` / ``next_css`` to use them as hints). Links in an article's text and
+attachments that are not articles are only checked: documents (PDF...) become ``not_article``
+skips, other sites ``offsite`` skips.
 Extraction rules: the ``ecrats`` entry of ``flows/clean/sites.py``.
 """
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
-from scrapy.http import TextResponse
-
 from infoshos.spiders.base import PortalSpider
-from infoshos.spiders.policy import Link
-
-#: The confirmed article address, ``/{en,ru}/press/news/N/`` (separate id spaces per language).
-ARTICLE_PATTERNS = (r"^/(?:en|ru)/press/news/\d+/?$",)
-#: The edition home pages, the news list and its Bitrix pages (``?PAGEN_1=N``).
-LIST_PATTERNS = (r"^/(?:en|ru)/?$", r"^/(?:en|ru)/press/news/?(?:\?PAGEN_\d+=\d+)?$")
-#: Where an article's own links are (checked only when they are not articles).
-ARTICLE_LINKS = ".news-detail-text a::attr(href), .news-detail-files a::attr(href)"
-_ARTICLE_RES = tuple(re.compile(p) for p in ARTICLE_PATTERNS)
-
-
-def is_article_url(url: str) -> bool:
-    """True for an article address, ``/{en,ru}/press/news/N/``."""
-    path = urlsplit(url).path
-    return any(p.search(path) for p in _ARTICLE_RES)
+from infoshos.spiders.urls import compile_patterns, path_matches
 
 
 class EcratsSpider(PortalSpider):
     name = "ecrats"
-    ARTICLE_PATTERNS = ARTICLE_PATTERNS
-    LIST_PATTERNS = LIST_PATTERNS
+    #: The confirmed article address, ``/{en,ru}/press/news/N/`` (separate id spaces per
+    #: language).
+    ARTICLE_PATTERNS = (r"^/(?:en|ru)/press/news/\d+/?$",)
+    #: The edition home pages, the news list and its Bitrix pages (``?PAGEN_1=N``).
+    LIST_PATTERNS = (r"^/(?:en|ru)/?$", r"^/(?:en|ru)/press/news/?(?:\?PAGEN_\d+=\d+)?$")
+    #: Where an article's own links are (checked only when they are not articles).
+    ARTICLE_LINKS = ".news-detail-text a::attr(href), .news-detail-files a::attr(href)"
 
-    def checked_links(self, response: TextResponse, page_type: str) -> list[Link]:
-        if page_type != "article":
-            return []
-        return [(href, None, "link") for href in response.css(ARTICLE_LINKS).getall()]
+
+_ARTICLE_RES = compile_patterns(EcratsSpider.ARTICLE_PATTERNS)
+
+
+def is_article_url(url: str) -> bool:
+    """True for an article address, ``/{en,ru}/press/news/N/``."""
+    return path_matches(_ARTICLE_RES, url)

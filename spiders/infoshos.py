@@ -16,10 +16,10 @@ Not confirmed anywhere: list pages ``/{en,ru}/news/?page=N``, ``.news-item``, ``
 
 Discovery therefore does not depend on list markup: the spider starts from the feed and the
 edition home pages (``/en/``, ``/ru/``) and follows every link on any fetched page (home page,
-list, article, sidebar) whose canonical URL matches an article pattern (``?idn=N``; the
-source's ``article_patterns`` or :data:`ARTICLE_PATTERNS`), and links matching a list pattern
-(home pages, ``/news/?page=N`` if it exists) as navigation, up to ``list_depth`` hops. It does
-not fetch print pages unless ``prefer_print`` is set (then article links are fetched as
+list, article, sidebar) whose canonical URL matches an article pattern (``?idn=N``; the source's
+``article_patterns`` or :attr:`InfoshosSpider.ARTICLE_PATTERNS`), and links matching a list
+pattern (home pages, ``/news/?page=N`` if it exists) as navigation, up to ``list_depth`` hops.
+It does not fetch print pages unless ``prefer_print`` is set (then article links are fetched as
 ``print.php?idn=N``, page type ``print``); a print link and its article are one page per crawl.
 
 Walking ahead (``idn_ahead``; runner ``--idn-ahead``; the live source sets it): in an
@@ -66,15 +66,8 @@ from infoshos.spiders.base import PortalSpider
 from infoshos.spiders.policy import Link
 from infoshos.spiders.records import Record
 from infoshos.spiders.urls import url_key
-from infoshos.warehouse.schema import ARTICLE_PAGE_TYPES
 
 _PRINT_RE = re.compile(r"/print\.php$")
-#: Any URL with a numeric ``idn`` (canonical: ``/{en,ru}/?idn=N``; print.php folds into it).
-ARTICLE_PATTERNS = (r"[?&]idn=\d+(?:&|$)",)
-#: Edition home pages and the (unconfirmed) news lists ``/{en,ru}/news/?page=N``.
-LIST_PATTERNS = (r"^/(?:en|ru)$", r"^/(?:en|ru)/news(?:\?page=\d+)?$")
-#: The confirmed article region: its links are checked (documents, other sites).
-TEXT_LINKS = ".center-column-wrap td.text a::attr(href), div.text a::attr(href)"
 #: How far above the highest known idn a walk ahead may go (the gap ends it long before).
 _AHEAD_SPAN = 1_000_000
 
@@ -134,8 +127,12 @@ def _flag(value: bool | str) -> bool:
 
 class InfoshosSpider(PortalSpider):
     name = "infoshos"
-    ARTICLE_PATTERNS = ARTICLE_PATTERNS
-    LIST_PATTERNS = LIST_PATTERNS
+    #: Any URL with a numeric ``idn`` (canonical: ``/{en,ru}/?idn=N``; print.php folds into it).
+    ARTICLE_PATTERNS = (r"[?&]idn=\d+(?:&|$)",)
+    #: Edition home pages and the (unconfirmed) news lists ``/{en,ru}/news/?page=N``.
+    LIST_PATTERNS = (r"^/(?:en|ru)$", r"^/(?:en|ru)/news(?:\?page=\d+)?$")
+    #: The confirmed article region: its links are checked (documents, other sites).
+    ARTICLE_LINKS = ".center-column-wrap td.text a::attr(href), div.text a::attr(href)"
 
     def __init__(
         self,
@@ -329,9 +326,3 @@ class InfoshosSpider(PortalSpider):
 
     def article_page_type(self, canonical_url: str) -> str:
         return "print" if _PRINT_RE.search(urlsplit(canonical_url).path) else "article"
-
-    def checked_links(self, response: TextResponse, page_type: str) -> list[Link]:
-        """Links in the article text: documents and other sites become skip records."""
-        if page_type not in ARTICLE_PAGE_TYPES:
-            return []
-        return [(href, None, "link") for href in response.css(TEXT_LINKS).getall()]

@@ -12,48 +12,37 @@ are fetched as candidates and the clean stage rejects them by content.
 
 No list or article markup is confirmed. Discovery therefore uses the edition home pages, the
 sitemaps, feeds if any, and every link on any fetched page that matches an article pattern
-(:data:`ARTICLE_PATTERNS`, or the source's ``article_patterns``); navigation links (home page,
-``/news/?offset=N``, section fronts) are followed up to ``list_depth`` hops. The bundled sample
-site's ``.news-item`` / ``a.next`` list markup is invented: it is not used (give ``list_css`` /
-``next_css`` to use such hints). PDFs are never downloaded: they become ``not_article`` skips.
+(:attr:`SectscoSpider.ARTICLE_PATTERNS`, or the source's ``article_patterns``); navigation links
+(home page, ``/news/?offset=N``, section fronts) are followed up to ``list_depth`` hops. The
+bundled sample site's ``.news-item`` / ``a.next`` list markup is invented: it is not used (give
+``list_css`` / ``next_css`` to use such hints). PDFs are never downloaded: they become
+``not_article`` skips.
 """
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlsplit
-
-from scrapy.http import TextResponse
-
 from infoshos.spiders.base import PortalSpider
-from infoshos.spiders.policy import Link
-
-#: Every confirmed article address form (searched in the canonical path, which folds them all
-#: into ``/YYYYMMDD/ID.html``; the raw forms are listed for URLs of hosts not folded).
-ARTICLE_PATTERNS = (
-    r"^/(?:[A-Za-z_]+/)?\d{8}/(?:[^/?]*-)?\d+\.html$",
-    r"^/[A-Za-z_]+/\d{8}/\d+/[^/?]+\.html$",
-)
-#: Home pages, the news list and section fronts with their ``?offset=N`` pages.
-LIST_PATTERNS = (r"^/$", r"^/(?:news|political|cultural|media_SCO)(?:\?offset=\d+)?$")
-_ARTICLE_RES = tuple(re.compile(p) for p in ARTICLE_PATTERNS)
-
-
-def is_article_url(url: str) -> bool:
-    """True for any confirmed article address form (raw or canonical)."""
-    path = urlsplit(url).path
-    return any(p.search(path) for p in _ARTICLE_RES)
+from infoshos.spiders.urls import compile_patterns, path_matches
 
 
 class SectscoSpider(PortalSpider):
     name = "sectsco"
-    ARTICLE_PATTERNS = ARTICLE_PATTERNS
-    LIST_PATTERNS = LIST_PATTERNS
+    #: Every confirmed article address form (searched in the canonical path, which folds them
+    #: all into ``/YYYYMMDD/ID.html``; the raw forms are listed for URLs of hosts not folded).
+    ARTICLE_PATTERNS = (
+        r"^/(?:[A-Za-z_]+/)?\d{8}/(?:[^/?]*-)?\d+\.html$",
+        r"^/[A-Za-z_]+/\d{8}/\d+/[^/?]+\.html$",
+    )
+    #: Home pages, the news list and section fronts with their ``?offset=N`` pages.
+    LIST_PATTERNS = (r"^/$", r"^/(?:news|political|cultural|media_SCO)(?:\?offset=\d+)?$")
+    #: An article's own links (documents, other sites), checked: those in the page's
+    #: ``<article>`` or ``<main>`` (standard HTML5 elements, not site markup).
+    ARTICLE_LINKS = "article a::attr(href), main a::attr(href)"
 
-    def checked_links(self, response: TextResponse, page_type: str) -> list[Link]:
-        """An article's own links (documents, other sites) are checked: those in the page's
-        ``<article>`` or ``<main>`` (standard HTML5 elements, not site markup)."""
-        if page_type != "article":
-            return []
-        hrefs = response.css("article a::attr(href), main a::attr(href)").getall()
-        return [(href, None, "link") for href in hrefs]
+
+_ARTICLE_RES = compile_patterns(SectscoSpider.ARTICLE_PATTERNS)
+
+
+def is_article_url(url: str) -> bool:
+    """True for any confirmed article address form (raw or canonical)."""
+    return path_matches(_ARTICLE_RES, url)

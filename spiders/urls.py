@@ -157,6 +157,12 @@ def matches(patterns: Iterable[re.Pattern[str]], canonical_url: str) -> bool:
     return any(p.search(target) for p in patterns)
 
 
+def path_matches(patterns: Iterable[re.Pattern[str]], url: str) -> bool:
+    """True when one of ``patterns`` is found in the URL's path (as it is: no canonical form)."""
+    path = urlsplit(url).path
+    return any(p.search(path) for p in patterns)
+
+
 def _domain_matches(host: str, domains: Iterable[str]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
 

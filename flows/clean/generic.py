@@ -127,35 +127,52 @@ def extract_generic(html: str, url: str | None = None, tz: tzinfo | None = None)
     else:
         paras = combine(anchored, lines, anchor, confident, html, tree, url, meta)
     heading = title_block.text if title_block is not None else None
-    paragraphs = [p.text for p in paras if not (date_text and p.text == date_text)]
-    headlines = [t for t in (heading, *meta.titles) if t]
-    while paragraphs and any(similar(paragraphs[0], t) for t in headlines):
-        paragraphs.pop(0)  # the headline, glued on by the extraction and cut off again
+    paragraphs = _body_texts(paras, date_text, [t for t in (heading, *meta.titles) if t])
+    return Extracted(
+        title=_visible_title(meta, heading, title_matched),
+        subtitle=_standfirst(meta, paragraphs),
+        date_text=date_text,
+        published_at=published_at,
+        paragraphs=paragraphs,
+        canonical_url=meta.canonical_url,
+        links=_links(paras, url),
+        teasers=teasers,
+        implausible_date=implausible[0] if implausible and published_at is None else None,
+    )
+
+
+# -- step 7: the body's texts and links, the standfirst, the visible title -------------------------
+
+
+def _body_texts(paras: list[Para], date_text: str | None, headlines: list[str]) -> list[str]:
+    """The paragraphs' texts without the date's own line, and without the headline that the
+    extraction glued on at the start."""
+    texts = [p.text for p in paras if not (date_text and p.text == date_text)]
+    while texts and any(similar(texts[0], t) for t in headlines):
+        texts.pop(0)
+    return texts
+
+
+def _links(paras: list[Para], url: str | None) -> list[str]:
+    """The absolute http(s) links of the paragraphs, each once, in page order."""
     links: list[str] = []
     for p in paras:
         for target in p.links:
             link = urljoin(url, target) if url else target
             if link.startswith(("http://", "https://")) and link not in links:
                 links.append(link)
+    return links
 
-    subtitle = meta.description
-    if subtitle and (
-        norm_text(subtitle)[:80] in norm_text(" ".join(paragraphs[:5]))  # a snippet of the body
-        or (meta.title is not None and similar(subtitle, meta.title))
+
+def _standfirst(meta: Meta, paragraphs: list[str]) -> str | None:
+    """The page's description, unless it only repeats a snippet of the body or the title."""
+    description = meta.description
+    if description and (
+        norm_text(description)[:80] in norm_text(" ".join(paragraphs[:5]))
+        or (meta.title is not None and similar(description, meta.title))
     ):
-        subtitle = None
-    title = _visible_title(meta, heading, title_matched)
-    return Extracted(
-        title=title,
-        subtitle=subtitle,
-        date_text=date_text,
-        published_at=published_at,
-        paragraphs=paragraphs,
-        canonical_url=meta.canonical_url,
-        links=links,
-        teasers=teasers,
-        implausible_date=implausible[0] if implausible and published_at is None else None,
-    )
+        return None
+    return description
 
 
 def _visible_title(meta: Meta, heading: str | None, matched: bool) -> str:

@@ -35,6 +35,9 @@ from infoshos.flows.cli.environment import console_without_tracebacks, prefect_e
 if TYPE_CHECKING:
     from prefect.states import State
 
+#: The options of ``run`` that ``run_pipeline`` takes as they are, under the same name.
+RUN_OPTIONS = ("full", "since", "idn_from", "idn_to", "idn_gap", "timezone", "redis", "dask")
+
 
 def cmd_run(args: argparse.Namespace) -> int:
     sources = check_run(args)
@@ -49,14 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             sources=args.source,
             start_urls=args.start_url,
             sources_file=args.sources,
-            full=args.full,
-            since=args.since,
-            idn_from=args.idn_from,
-            idn_to=args.idn_to,
-            idn_gap=args.idn_gap,
-            timezone=args.timezone,
-            redis=args.redis,
-            dask=args.dask,
+            **{name: getattr(args, name) for name in RUN_OPTIONS},
             return_state=True,
         )
     return _report_flow(state, as_json=args.json)

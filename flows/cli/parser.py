@@ -34,6 +34,12 @@ def _warehouse_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _sources_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)"
+    )
+
+
 def _timezone_arg(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--timezone", metavar="TZ", help=help_text)
 
@@ -59,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--start-url", action="append", metavar="URL", help="crawl any site with the generic spider"
     )
     _timezone_arg(run, "with --start-url: the IANA zone of datelines without an offset (UTC)")
-    run.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+    _sources_arg(run)
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.add_argument(
         "--full", action="store_true", help="fetch known pages again (conditional requests)"
@@ -124,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     ext = sub.add_parser("extract", help="show what the cleaning makes of pages (debugging)")
     ext.add_argument("inputs", nargs="+", metavar="PATH_OR_URL", help="files, folders, URLs")
     ext.add_argument("--source", metavar="NAME", help="use this source's site rules")
-    ext.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+    _sources_arg(ext)
     ext.add_argument("--format", choices=("text", "json"), default="text")
     ext.add_argument(
         "--page-timeout",
@@ -172,18 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
     _warehouse_arg(rec)
 
     src = sub.add_parser("sources", help="list the configured sources, or --check a file")
-    src.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+    _sources_arg(src)
     src.add_argument(
         "--check", metavar="FILE", help="validate a sources file and exit (0 ok, 2 with the error)"
     )
 
     srv = sub.add_parser("serve", help="run every schedule in this process (no work pool needed)")
     _warehouse_arg(srv)
-    srv.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+    _sources_arg(srv)
 
     rep2 = sub.add_parser("reprocess", help="rebuild the derived tables from the stored pages")
     _warehouse_arg(rep2)
-    rep2.add_argument("--sources", metavar="FILE", help="a sources YAML file")
+    _sources_arg(rep2)
     _dask_arg(rep2)
 
     sta = sub.add_parser(
@@ -193,16 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _warehouse_arg(sta)
     sta.add_argument("--source", action="append", metavar="NAME", help="only these sources")
-    sta.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+    _sources_arg(sta)
     sta.add_argument("--json", action="store_true", help="print the statuses as JSON")
 
     probe = sub.add_parser(
         "probe", help="check a source before scheduling it: crawl a few pages, store nothing"
     )
     probe.add_argument("target", metavar="SOURCE_OR_URL", help="a configured source or a URL")
-    probe.add_argument(
-        "--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)"
-    )
+    _sources_arg(probe)
     probe.add_argument(
         "--pages",
         type=_positive,
@@ -220,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     _warehouse_arg(wrk)
     wrk.add_argument("--source", metavar="NAME", help="a configured source")
     wrk.add_argument("--start-url", action="append", metavar="URL", help="a site (generic)")
-    wrk.add_argument("--sources", metavar="FILE", help="a sources YAML file (or $INFOSHOS_SOURCES)")
+    _sources_arg(wrk)
     wrk.add_argument(
         "--lease",
         type=_positive_seconds,
@@ -259,12 +263,16 @@ def _nonnegative(text: str) -> int:
     return value
 
 
-def _nonnegative_float(text: str) -> float:
+def _number(text: str, what: str = "a number") -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+
+
+def _nonnegative_float(text: str) -> float:
+    value = _number(text)
+    if not value >= 0:  # NaN too
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
     return value
 
@@ -277,10 +285,7 @@ def _positive(text: str) -> int:
 
 
 def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
+    value = _number(text, "a number of seconds")
+    if not value > 0:  # NaN too
         raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
     return value

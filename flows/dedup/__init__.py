@@ -13,24 +13,14 @@ One job per module, each a pure transform:
   ``cluster_columns`` over columns.
 
 Callers import from this package (``from infoshos.flows.dedup import ...``), not from its
-modules; the names below are the whole public interface.
+modules; the public interface is the whole of ``clusters.py``'s (its ``__all__``) and the names
+below from the other modules.
 """
 
 from __future__ import annotations
 
-from infoshos.flows.dedup.clusters import (
-    DEFAULT_THRESHOLD,
-    REASONS,
-    ClusterRow,
-    Clusters,
-    DedupColumns,
-    DedupInput,
-    Reason,
-    Role,
-    article_signatures,
-    cluster_articles,
-    cluster_columns,
-)
+from infoshos.flows.dedup import clusters
+from infoshos.flows.dedup.clusters import *  # noqa: F403 (its __all__, all of it public here)
 from infoshos.flows.dedup.lsh import LSH_MARGIN
 from infoshos.flows.dedup.permutations import NUM_PERM, PERMUTATIONS_FINGERPRINT, SEED
 from infoshos.flows.dedup.sketch import (
@@ -44,26 +34,16 @@ from infoshos.flows.dedup.sketch import (
 from infoshos.flows.dedup.store import SignatureStore
 
 __all__ = [
-    "DEFAULT_THRESHOLD",
     "LSH_MARGIN",
     "MIN_WORDS",
     "NUM_PERM",
     "PERMUTATIONS_FINGERPRINT",
-    "REASONS",
     "SEED",
     "SHINGLE_K",
     "SIGNATURE_BYTES",
     "SIGNATURE_SCHEME",
-    "ClusterRow",
-    "Clusters",
-    "DedupColumns",
-    "DedupInput",
-    "Reason",
-    "Role",
     "SignatureStore",
-    "article_signatures",
-    "cluster_articles",
-    "cluster_columns",
     "shingle_hashes",
     "tokens",
 ]
+__all__ += clusters.__all__

@@ -85,8 +85,6 @@ class SampleArticle:
     published: str  # "DD.MM.YYYY HH:MM", Moscow time
     title: str
     paragraphs: list[str]
-    canonical_url: str
-    local_path: str
     idn: int | None = None
     date_path: str | None = None
     id: int | None = None
@@ -119,6 +117,23 @@ class SampleArticle:
         return "\n\n".join(self.paragraphs)
 
     @property
+    def canonical_url(self) -> str:
+        """The article's address on the portal the sample site stands in for."""
+        return _canonical_prefix(self.portal, self.edition) + self._address
+
+    @property
+    def local_path(self) -> str:
+        """Where the sample site serves the article."""
+        return _local_prefix(self.portal, self.edition) + self._address
+
+    @property
+    def _address(self) -> str:
+        """Below the portal's prefix: ``{language}/?idn=N`` (Infoshos), ``YYYYMMDD/ID.html``."""
+        if self.portal == "infoshos":
+            return f"{self.language}/?idn={self.idn}"
+        return f"{self.date_path}/{self.id}.html"
+
+    @property
     def alias_path(self) -> str | None:
         """The older ``news/YYYYMMDD/ID.html`` local path of a Secretariat article."""
         if self.portal != "sectsco":
@@ -140,27 +155,19 @@ def _canonical_prefix(portal: str, edition: str | None) -> str:
 
 
 def _article(raw: dict[str, Any]) -> SampleArticle:
-    portal = raw["portal"]
-    edition = raw.get("edition")
-    if portal == "infoshos":
-        rel = f"{raw['language']}/?idn={raw['idn']}"
-    else:
-        rel = f"{raw['date_path']}/{raw['id']}.html"
     links = [SampleLink(int(x["paragraph"]), x["text"], x["href"]) for x in raw.get("links", [])]
     nbsp = raw.get("nbsp_form")
     return SampleArticle(
         key=raw["key"],
-        portal=portal,
+        portal=raw["portal"],
         language=raw["language"],
         published=raw["published"],
         title=raw["title"],
         paragraphs=list(raw.get("paragraphs") or []),
-        canonical_url=_canonical_prefix(portal, edition) + rel,
-        local_path=_local_prefix(portal, edition) + rel,
         idn=raw.get("idn"),
         date_path=str(raw["date_path"]) if raw.get("date_path") else None,
         id=raw.get("id"),
-        edition=edition,
+        edition=raw.get("edition"),
         subtitle=raw.get("subtitle"),
         nbsp_form=None if nbsp in (None, "none") else nbsp,
         encoding_variant=raw.get("encoding_variant"),
