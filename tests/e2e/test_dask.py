@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from helpers_warehouse import query as _query
+from helpers_warehouse import write_spool
 from paths import README
 
 from infoshos.flows.crawl_stage import read_spools
@@ -38,7 +38,7 @@ from infoshos.flows.runner import (
 )
 from infoshos.warehouse.integrity import verify
 from infoshos.warehouse.maintenance import compact
-from infoshos.warehouse.schema import SPOOL, TABLES
+from infoshos.warehouse.schema import TABLES
 from infoshos.warehouse.store import OWN_FILE, QualityGateError, Warehouse, WarehouseError
 from infoshos.warehouse.transaction import conform
 
@@ -74,23 +74,7 @@ def test_the_dask_setting_is_local_n_or_a_scheduler_address(
 
 # -- worker files in the run's transaction -------------------------------------------------------
 def _chunk(tmp: Path, n: int, start: int, run_id: str) -> pa.Table:
-    t0 = datetime(2024, 1, 1, tzinfo=UTC)
-    rows = [
-        {
-            "url": f"https://example.org/news/{start + i}",
-            "fetch_url": f"http://127.0.0.1/news/{start + i}",
-            "source": "s",
-            "page_type": "article",
-            "status": 200,
-            "headers": {"content-type": "text/html"},
-            "body": b"<html>%d</html>" % (start + i),
-            "fetched_at": t0 + timedelta(seconds=start + i),
-        }
-        for i in range(n)
-    ]
-    path = tmp / f"spool-{start}.parquet"
-    pq.write_table(pa.Table.from_pylist(rows, schema=SPOOL), path)
-    return read_spools([path], run_id)
+    return read_spools([write_spool(tmp / f"spool-{start}.parquet", n, start)], run_id)
 
 
 def _pages(wh: Warehouse) -> list[tuple[Any, ...]]:

@@ -31,10 +31,10 @@ from browser import (
     screenshot,
 )
 from helpers_warehouse import build_sample_warehouse
+from helpers_warehouse import query_utc as _q
 from lxml.html import HtmlElement
 from test_report import crowded
 
-from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.report import CHARTS, render_html, write_report
 from infoshos.warehouse.store import Warehouse
 
@@ -138,15 +138,6 @@ def box(el: HtmlElement) -> tuple[float, float, float, float]:
 
 
 # -- the DOM after rendering ----------------------------------------------------------------
-def _q(wh: Warehouse, sql: str) -> list[tuple[Any, ...]]:
-    con = connect(wh)
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def expected(wh: Warehouse) -> dict[str, dict[tuple[Any, ...], float]]:
     """Per chart, each data point's key and value, from queries written for this test."""
     want: dict[str, dict[tuple[Any, ...], float]] = {}
