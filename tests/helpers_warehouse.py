@@ -6,19 +6,28 @@
 mentions whose offsets index the text, countries, topics, roles, translation links, a second
 version of three articles, pages, rejects and the runs' timings (the last run failed). Everything
 is deterministic, so tests can compare the outputs with their own DuckDB queries.
+
+Beside it, what several warehouse tests do alike: ``query`` (and ``query_utc``) the catalog,
+``write_spool`` a crawl's spool file of numbered pages, and ``lake_process``: another process
+that works on the lake (holds its lock, leaves a transaction open) until the test kills it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from infoshos.warehouse.schema import STAGES, TABLES
+from infoshos.warehouse.schema import SPOOL, STAGES, TABLES
 from infoshos.warehouse.store import Warehouse
 
 SOURCES = ("infoshos", "sectsco")
@@ -482,12 +491,58 @@ def published_since(since: date) -> int:
     return sum(1 for a in _plan() if a.published_at >= cut)
 
 
-def query(wh: Warehouse, sql: str) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` against the warehouse's catalog (read-only)."""
+def query(wh: Warehouse, sql: str, *, timezone: str | None = None) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` against the warehouse's catalog (read-only); with ``timezone``, the
+    session's time zone is set first (it decides the day and month of a timestamp)."""
     from infoshos.warehouse.catalog import connect
 
     con = connect(wh)
     try:
+        if timezone is not None:
+            con.execute(f"SET TimeZone = '{timezone}'")
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def query_utc(wh: Warehouse, sql: str) -> list[tuple[Any, ...]]:
+    """:func:`query` with days and months counted in UTC, as the report counts them."""
+    return query(wh, sql, timezone="UTC")
+
+
+def write_spool(path: Path, n: int, start: int, *, row_group_size: int | None = None) -> Path:
+    """A crawl's spool file at ``path``: ``n`` article pages numbered from ``start``
+    (``https://example.org/news/N``, body ``<html>N</html>``, fetched N seconds after
+    2024-01-01 UTC)."""
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = [
+        {
+            "url": f"https://example.org/news/{number}",
+            "fetch_url": f"http://127.0.0.1/news/{number}",
+            "source": "s",
+            "page_type": "article",
+            "status": 200,
+            "headers": {"content-type": "text/html"},
+            "body": b"<html>%d</html>" % number,
+            "fetched_at": t0 + timedelta(seconds=number),
+        }
+        for number in range(start, start + n)
+    ]
+    pq.write_table(pa.Table.from_pylist(rows, schema=SPOOL), path, row_group_size=row_group_size)
+    return path
+
+
+@contextmanager
+def lake_process(code: str, root: Path, ready: str) -> Iterator[subprocess.Popen[str]]:
+    """``python -c code root`` in another process, entered once that process has printed the
+    line ``ready`` (once it holds the lock, say); killed with -9 and reaped on leaving."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == ready
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()

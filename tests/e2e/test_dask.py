@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from helpers_warehouse import query as _query
+from helpers_warehouse import write_spool
 from paths import README
 
 from infoshos.flows.crawl_stage import read_spools
@@ -38,7 +38,7 @@ from infoshos.flows.runner import (
 )
 from infoshos.warehouse.integrity import verify
 from infoshos.warehouse.maintenance import compact
-from infoshos.warehouse.schema import SPOOL, TABLES
+from infoshos.warehouse.schema import TABLES
 from infoshos.warehouse.store import OWN_FILE, QualityGateError, Warehouse, WarehouseError
 from infoshos.warehouse.transaction import conform
 
@@ -74,23 +74,18 @@ def test_the_dask_setting_is_local_n_or_a_scheduler_address(
 
 # -- worker files in the run's transaction -------------------------------------------------------
 def _chunk(tmp: Path, n: int, start: int, run_id: str) -> pa.Table:
-    t0 = datetime(2024, 1, 1, tzinfo=UTC)
-    rows = [
-        {
-            "url": f"https://example.org/news/{start + i}",
-            "fetch_url": f"http://127.0.0.1/news/{start + i}",
-            "source": "s",
-            "page_type": "article",
-            "status": 200,
-            "headers": {"content-type": "text/html"},
-            "body": b"<html>%d</html>" % (start + i),
-            "fetched_at": t0 + timedelta(seconds=start + i),
-        }
-        for i in range(n)
-    ]
-    path = tmp / f"spool-{start}.parquet"
-    pq.write_table(pa.Table.from_pylist(rows, schema=SPOOL), path)
-    return read_spools([path], run_id)
+    return read_spools([write_spool(tmp / f"spool-{start}.parquet", n, start)], run_id)
+
+
+def _commit_worker_file(wh: Warehouse, tmp: Path, n: int, start: int, run_id: str) -> Path:
+    """A run ``run_id`` that registers one worker's pages file of ``n`` pages and commits."""
+    with wh.lock():
+        tx = wh.transaction(run_id)
+        added = write_pages_file(_chunk(tmp, n, start, run_id), {}, tx.data_folder("pages"))
+        assert added is not None
+        tx.add_files("pages", [added])
+        tx.commit()
+    return added
 
 
 def _pages(wh: Warehouse) -> list[tuple[Any, ...]]:
@@ -145,12 +140,7 @@ def test_worker_files_are_published_by_the_run_transaction_or_not_at_all(tmp_pat
     assert wh.current().number == snap.number and len(_pages(wh)) == 9
 
     # compaction merges the registered files like DuckLake's own and deletes the originals
-    with wh.lock():
-        tx = wh.transaction("r4")
-        more = write_pages_file(_chunk(tmp_path, 3, 300, "r4"), {}, tx.data_folder("pages"))
-        assert more is not None
-        tx.add_files("pages", [more])
-        tx.commit()
+    more = _commit_worker_file(wh, tmp_path, 3, 300, "r4")
     before = _pages(wh)
     assert compact(wh, "c", keep_days=0)["pages"][0] == 3
     assert _pages(wh) == before and wh.file_count("pages") == 1
@@ -180,12 +170,7 @@ def test_a_run_killed_before_its_commit_leaves_worker_files_as_orphans_the_next_
     tmp_path: Path,
 ) -> None:
     wh = Warehouse(tmp_path / "wh")
-    with wh.lock():
-        tx = wh.transaction("r1")
-        first = write_pages_file(_chunk(tmp_path, 3, 0, "r1"), {}, tx.data_folder("pages"))
-        assert first is not None
-        tx.add_files("pages", [first])
-        tx.commit()
+    _commit_worker_file(wh, tmp_path, 3, 0, "r1")
     previous, pages = wh.current().number, _pages(wh)
     _chunk(tmp_path, 4, 50, "killed")
     proc = subprocess.run(
@@ -199,12 +184,8 @@ def test_a_run_killed_before_its_commit_leaves_worker_files_as_orphans_the_next_
     assert wh.current().number == previous and _pages(wh) == pages  # the lake is consistent
     orphans = wh.orphans()
     assert len(orphans) == 2 and all(OWN_FILE.fullmatch(Path(p).name) for p in orphans)
-    with wh.lock():  # the next run, once it holds the lock, deletes them
-        tx = wh.transaction("r2")
-        again = write_pages_file(_chunk(tmp_path, 2, 90, "r2"), {}, tx.data_folder("pages"))
-        assert again is not None
-        tx.add_files("pages", [again])
-        tx.commit()
+    # the next run, once it holds the lock, deletes them
+    _commit_worker_file(wh, tmp_path, 2, 90, "r2")
     assert not any(Path(p).exists() for p in orphans) and wh.orphans() == []
     assert len(_pages(wh)) == 5
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from helpers_warehouse import query as _query
+from redesigned_site import sources_file
 
 from infoshos.spiders import sample_site
 from infoshos.spiders.sample_site import SampleSite
@@ -26,22 +26,6 @@ from infoshos.warehouse.store import Warehouse
 pytestmark = pytest.mark.slow
 
 SOURCE = "t-infoshos"
-
-
-def _sources_file(tmp: Path, base: str) -> Path:
-    local_map = dict(sample_site.url_map(base))
-    infoshos_local = next(k for k in local_map if "/infoshos/" in k)
-    entry = {
-        "spider": "infoshos",
-        "start_urls": sample_site.start_urls(base)["infoshos-sample"],
-        "url_map": [f"{infoshos_local}={local_map[infoshos_local]}"],
-        "encoding": "windows-1251",
-        "delay": 0,
-        "concurrency": 8,
-    }
-    path = tmp / "sources.yaml"
-    path.write_text(yaml.safe_dump({"sources": {SOURCE: entry}}))
-    return path
 
 
 def _infoshos_data(drop: set[str] = frozenset(), **changes: list[str]) -> SiteData:  # type: ignore[assignment]
@@ -84,7 +68,7 @@ def test_new_changed_and_gone_articles(
     arts = sorted(_valid_infoshos(), key=lambda a: a.published_at, reverse=True)
     new, changed, gone = arts[0], arts[5], arts[9]  # a new article tops the lists
     site.update(_infoshos_data(drop={new.key}))
-    src = _sources_file(tmp_path, site.base_url)
+    src = sources_file(tmp_path, site.base_url, SOURCE)
     wh_path = tmp_path / "wh"
     wh = Warehouse(wh_path)
     first = _run(wh_path, src)
@@ -128,7 +112,7 @@ def test_reprocess_rebuilds_the_same_tables_from_stored_pages(
 ) -> None:
     from infoshos.flows.pipeline import reprocess_pipeline
 
-    src = _sources_file(tmp_path, site.base_url)
+    src = sources_file(tmp_path, site.base_url, SOURCE)
     wh_path = tmp_path / "wh"
     wh = Warehouse(wh_path)
     _run(wh_path, src)
@@ -180,7 +164,7 @@ def test_kill_9_at_every_stage_leaves_the_previous_snapshot(
 ) -> None:
     arts = sorted(_valid_infoshos(), key=lambda a: a.published_at, reverse=True)
     with SampleSite(port=0, data=_infoshos_data(drop={a.key for a in arts[:4]})) as s:
-        src = _sources_file(tmp_path, s.base_url)
+        src = sources_file(tmp_path, s.base_url, SOURCE)
         base = tmp_path / "base"
         _run(base, src)
         s.update(_infoshos_data())

@@ -3,14 +3,12 @@ worker processes, and a whole run in small chunks giving the warehouse one chunk
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from helpers_warehouse import build_sample_warehouse
+from helpers_warehouse import build_sample_warehouse, write_spool
 from helpers_warehouse import query as _query
 
 from infoshos.flows.crawl_stage import read_spools, spool_batches
@@ -18,31 +16,13 @@ from infoshos.flows.enrich import enrich_articles
 from infoshos.flows.enrich.parallel import EnrichPool
 from infoshos.flows.state import StoredState
 from infoshos.spiders.sample_site import expected_articles
-from infoshos.warehouse.schema import SPOOL
 from infoshos.warehouse.store import Warehouse
-
-
-def _spool(path: Path, n: int, start: int) -> None:
-    t0 = datetime(2024, 1, 1, tzinfo=UTC)
-    rows = [
-        {
-            "url": f"https://example.org/news/{start + i}",
-            "fetch_url": f"http://127.0.0.1/news/{start + i}",
-            "source": "s",
-            "page_type": "article",
-            "status": 200,
-            "body": b"<html>%d</html>" % i,
-            "fetched_at": t0 + timedelta(seconds=start + i),
-        }
-        for i in range(n)
-    ]
-    pq.write_table(pa.Table.from_pylist(rows, schema=SPOOL), path, row_group_size=7)
 
 
 def test_spool_batches_give_the_ids_of_one_read_in_any_batch_size(tmp_path: Path) -> None:
     paths = [tmp_path / "a.parquet", tmp_path / "missing.parquet", tmp_path / "b.parquet"]
-    _spool(paths[0], 23, 0)
-    _spool(paths[2], 11, 100)
+    write_spool(paths[0], 23, 0, row_group_size=7)
+    write_spool(paths[2], 11, 100, row_group_size=7)
     whole = read_spools(paths, "run-1")
     assert whole.num_rows == 34 and len(set(whole["page_id"].to_pylist())) == 34
     for rows in (1, 5, 64):

@@ -88,6 +88,16 @@ def local_path(canonical: str) -> str:
 
 # -- spider -----------------------------------------------------------------------------------
 
+#: What the English list page and an English article both request first: the three latest
+#: articles (the list's items, the article's sidebar), then the home pages (the navigation).
+LATEST_EN_THEN_HOMES = [
+    (f"{LOCAL}/en/press/news/4516/", "article"),
+    (f"{LOCAL}/en/press/news/4515/", "article"),
+    (f"{LOCAL}/en/press/news/4514/", "article"),
+    (f"{LOCAL}/en/", "list"),
+    (f"{LOCAL}/ru/", "list"),
+]
+
 
 def test_article_url_forms() -> None:
     assert is_article_url(f"{CANON}/en/press/news/4516/")
@@ -108,11 +118,7 @@ def test_list_page_follows_pattern_links_once_articles_first() -> None:
     # each item links its article twice (picture and title): one request; then navigation
     # (home pages, list pages) by the list patterns; about/contacts/documents are not followed
     assert requests_of(out) == [
-        (f"{LOCAL}/en/press/news/4516/", "article"),
-        (f"{LOCAL}/en/press/news/4515/", "article"),
-        (f"{LOCAL}/en/press/news/4514/", "article"),
-        (f"{LOCAL}/en/", "list"),
-        (f"{LOCAL}/ru/", "list"),
+        *LATEST_EN_THEN_HOMES,
         (f"{LOCAL}/en/press/news/?PAGEN_1=2", "list"),
         (f"{LOCAL}/en/press/news/?PAGEN_1=3", "list"),
     ]
@@ -140,14 +146,7 @@ def test_article_follows_other_articles_and_checks_attachments_and_other_sites()
         ("not_article", f"{CANON}/upload/iblock/3f2/memorandum-cis-atc.pdf")
     ]
     # the sidebar's articles and the navigation are followed (share buttons are not)
-    assert requests_of(out) == [
-        (f"{LOCAL}/en/press/news/4516/", "article"),
-        (f"{LOCAL}/en/press/news/4515/", "article"),
-        (f"{LOCAL}/en/press/news/4514/", "article"),
-        (f"{LOCAL}/en/", "list"),
-        (f"{LOCAL}/ru/", "list"),
-        (f"{LOCAL}/en/press/news/", "list"),
-    ]
+    assert requests_of(out) == [*LATEST_EN_THEN_HOMES, (f"{LOCAL}/en/press/news/", "list")]
     out = parse("/en/press/news/4512/", "article")
     assert [(s["skip_reason"], s["url"]) for s in records_of(out)[1:]] == [
         ("offsite", "https://eng.sectsco.org/")

@@ -433,38 +433,23 @@ def test_generic_reads_linked_feed_instead_of_crawling() -> None:
         ("https://news.example.com/rss.xml", "feed")
     ]
     feed = RSS.replace("http://infoshos.sample.test/ru/?idn=7", "https://news.example.com/n1.html")
-    out = run(
-        spider,
-        response(
-            "https://news.example.com/rss.xml",
-            feed,
-            "feed",
-            cls=XmlResponse,
-            content_type="application/rss+xml",
-        ),
-    )
-    assert records_of(out)[0]["page_type"] == "feed"
-    assert [r.url for r in requests_of(out)] == ["https://news.example.com/n1.html"]
-    item = response(
-        "https://news.example.com/n1.html", "<html><article>x</article></html>", "feed_item"
-    )
-    assert records_of(run(spider, item))[0]["page_type"] == "article"
     sitemap = (
         '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         "<url><loc>https://news.example.com/s1.html</loc></url></urlset>"
     )
-    out = run(
-        spider,
-        response(
-            "https://news.example.com/sitemap.xml",
-            sitemap,
-            "other",
-            cls=XmlResponse,
-            content_type="application/xml",
-        ),
+    # the feed (asked for as a feed) and a sitemap (as anything): each recorded, its link followed
+    for path, body, asked_as, content_type, recorded_as, link in (
+        ("rss.xml", feed, "feed", "application/rss+xml", "feed", "n1.html"),
+        ("sitemap.xml", sitemap, "other", "application/xml", "list", "s1.html"),
+    ):
+        url = f"https://news.example.com/{path}"
+        out = run(spider, response(url, body, asked_as, cls=XmlResponse, content_type=content_type))
+        assert records_of(out)[0]["page_type"] == recorded_as, path
+        assert [r.url for r in requests_of(out)] == [f"https://news.example.com/{link}"], path
+    item = response(
+        "https://news.example.com/n1.html", "<html><article>x</article></html>", "feed_item"
     )
-    assert records_of(out)[0]["page_type"] == "list"
-    assert [r.url for r in requests_of(out)] == ["https://news.example.com/s1.html"]
+    assert records_of(run(spider, item))[0]["page_type"] == "article"
 
 
 # -- settings, spool, CLI ---------------------------------------------------------------------

@@ -21,10 +21,10 @@ from helpers_warehouse import (
     published_since,
     sample_articles,
 )
+from helpers_warehouse import query as _wh_query
 from paths import REPO
 
 from infoshos.warehouse import export as export_mod
-from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.docs import REGENERATE, schema_markdown
 from infoshos.warehouse.export import ExportError, export_snapshot
 from infoshos.warehouse.schema import PUBLIC_TABLES as TABLES
@@ -51,14 +51,6 @@ def filtered(
 ) -> tuple[Path, dict[str, Any]]:
     out = tmp_path_factory.mktemp("exports") / "filtered"
     return out, export_snapshot(wh, out, since=SINCE, sources=["sectsco"])
-
-
-def _wh_query(wh: Warehouse, sql: str) -> list[tuple[Any, ...]]:
-    con = connect(wh)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def _glob(root: Path, table: str) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from helpers_warehouse import build_sample_warehouse
+from helpers_warehouse import build_sample_warehouse, lake_process
 from helpers_warehouse import query as _query
 from paths import README, REPO
 
@@ -312,18 +312,10 @@ def test_a_writer_killed_mid_transaction_leaves_the_lake_readable_and_writable(
         "    print('written', flush=True)\n"
         "    time.sleep(60)\n"
     )
-    writer = subprocess.Popen(
-        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert writer.stdout is not None
-        assert writer.stdout.readline().strip() == "written"
+    with lake_process(code, tmp_path, ready="written"):
         # a reader sees the last committed snapshot while the writer's transaction is open
         assert Warehouse(tmp_path).read("runs").num_rows == 0
         assert Warehouse(tmp_path).read("articles").num_rows == 2
-    finally:
-        writer.kill()
-        writer.wait()
     assert Warehouse(tmp_path).orphans()  # the killed writer's file
     _commit_articles(wh, "r3", SEARCH_DOCS[2:3])  # the lock's holder deletes it
     assert Warehouse(tmp_path).orphans() == []

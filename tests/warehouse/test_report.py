@@ -11,9 +11,9 @@ from typing import Any
 import lxml.html
 import pytest
 from helpers_warehouse import build_empty_warehouse, build_sample_warehouse
+from helpers_warehouse import query_utc as _q
 from lxml.html import HtmlElement
 
-from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.report import (
     CHARTS,
     ReportData,
@@ -35,15 +35,6 @@ def page(wh: Warehouse, tmp_path_factory: pytest.TempPathFactory) -> HtmlElement
     out = write_report(wh, tmp_path_factory.mktemp("report") / "report.html")
     assert out.name == "report.html"
     return lxml.html.parse(str(out)).getroot()
-
-
-def _q(wh: Warehouse, sql: str) -> list[tuple[Any, ...]]:
-    con = connect(wh)
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 #: What the column labels of the heat map must say for the topic codes of the sample warehouse.

@@ -31,10 +31,10 @@ from browser import (
     screenshot,
 )
 from helpers_warehouse import build_sample_warehouse
+from helpers_warehouse import query_utc as _q
 from lxml.html import HtmlElement
 from test_report import crowded
 
-from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.report import CHARTS, render_html, write_report
 from infoshos.warehouse.store import Warehouse
 
@@ -137,16 +137,14 @@ def box(el: HtmlElement) -> tuple[float, float, float, float]:
     return x, y, w, h
 
 
+def within(inner: tuple[float, ...], outer: tuple[float, ...]) -> bool:
+    """Whether box ``inner`` lies inside box ``outer``, give or take half a pixel of rounding."""
+    x, y, w, h = outer
+    ix, iy, iw, ih = inner
+    return x - 0.5 <= ix and ix + iw <= x + w + 0.5 and y - 0.5 <= iy and iy + ih <= y + h + 0.5
+
+
 # -- the DOM after rendering ----------------------------------------------------------------
-def _q(wh: Warehouse, sql: str) -> list[tuple[Any, ...]]:
-    con = connect(wh)
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def expected(wh: Warehouse) -> dict[str, dict[tuple[Any, ...], float]]:
     """Per chart, each data point's key and value, from queries written for this test."""
     want: dict[str, dict[tuple[Any, ...], float]] = {}
@@ -305,14 +303,13 @@ def test_every_chart_is_painted_where_it_stands(layout: Layout, shot: Image) -> 
 
 def test_data_points_are_laid_out_inside_their_chart(layout: Layout) -> None:
     for name, svg in layout.charts.items():
-        x, y, w, h = box(svg)
+        chart = box(svg)
         points = svg.xpath(".//*[@data-value]")
         assert points, name
         for p in points:
             px, py, pw, ph = box(p)
             assert pw >= 0 and ph >= 0
-            assert x - 0.5 <= px and px + pw <= x + w + 0.5, (name, dict(p.attrib))
-            assert y - 0.5 <= py and py + ph <= y + h + 0.5, (name, dict(p.attrib))
+            assert within((px, py, pw, ph), chart), (name, dict(p.attrib), chart)
         visible = [p for p in points if box(p)[2] >= MIN_SIDE and box(p)[3] >= MIN_SIDE]
         assert len(visible) >= len(points) / 2, name
 
@@ -328,9 +325,7 @@ def label_problems(layout: Layout) -> list[str]:
         for text in texts:
             tx, ty, tw, th = box(text)
             assert tw > 0 and th > 0, (name, text.text_content())
-            if not (
-                x - 0.5 <= tx and tx + tw <= x + w + 0.5 and y - 0.5 <= ty <= ty + th <= y + h + 0.5
-            ):
+            if not within((tx, ty, tw, th), (x, y, w, h)):
                 problems.append(
                     f"{name}: {''.join(text.xpath('text()'))!r} at {tx:g},{ty:g} {tw:g}x{th:g} "
                     f"outside the chart's {x:g},{y:g} {w:g}x{h:g}"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from helpers_warehouse import lake_process
 
 from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.held import HeldLocks
@@ -166,17 +167,12 @@ def test_second_writer_fails_clearly_while_first_holds_the_lock(tmp_path: Path) 
         "    print('locked', flush=True)\n"
         "    time.sleep(30)\n"
     )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(WarehouseError, match="locked by another run"), wh.lock(0.5):
-            pass
-    finally:
-        holder.kill()
-        holder.wait()
+    with (
+        lake_process(code, tmp_path, ready="locked"),
+        pytest.raises(WarehouseError, match="locked by another run"),
+        wh.lock(0.5),
+    ):
+        pass
     # the lock dies with its holder (kill -9 leaves no stale lock)
     with wh.lock():
         pass
