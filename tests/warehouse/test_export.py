@@ -23,10 +23,9 @@ from helpers_warehouse import (
 )
 from paths import REPO
 
-from infoshos.warehouse import export as export_mod
 from infoshos.warehouse.catalog import connect
 from infoshos.warehouse.docs import REGENERATE, schema_markdown
-from infoshos.warehouse.export import ExportError, export_snapshot
+from infoshos.warehouse.export import ExportError, describe, export_snapshot
 from infoshos.warehouse.schema import PUBLIC_TABLES as TABLES
 from infoshos.warehouse.store import Warehouse, WarehouseError
 
@@ -465,7 +464,7 @@ def test_a_failed_export_leaves_nothing_behind(
     def boom(*args: object, **kwargs: object) -> str:
         raise OSError("disk full")
 
-    monkeypatch.setattr(export_mod, "_readme", boom)
+    monkeypatch.setattr(describe, "_readme", boom)
     with pytest.raises(OSError, match="disk full"):
         export_snapshot(wh, out, overwrite=True)
     with pytest.raises(OSError, match="disk full"):
