@@ -9,7 +9,7 @@ files' compression (``COMPRESSION``) and raises the lake's schema version.
 Rules: the tables are declared only in schema.py (nothing here names a column); tables and
 columns are added, never dropped or retyped (a lake of a newer schema version is refused, by
 ``Warehouse._check_version``); a local lake's creation records its files' checksums in the same
-transaction (``integrity.py``).
+transaction (checksums.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from infoshos.warehouse import extensions, integrity, shared
+from infoshos.warehouse import catalog_copies, checksums, extensions, shared
 from infoshos.warehouse.locks import ensure_writable
 from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES, Table
 from infoshos.warehouse.store import (
@@ -55,7 +55,7 @@ def create(wh: Warehouse) -> None:
     con = wh.location.prepare(extensions.connect())
     try:
         con.execute(attach_sql(wh.root, catalog=tmp))
-        record = lambda: integrity.record_new_files(con, tmp, wh.data_path)  # noqa: E731
+        record = lambda: checksums.record_new_files(con, tmp, wh.data_path)  # noqa: E731
         _create_tables(con, record if wh.checked else None)
     finally:
         con.close()
@@ -66,7 +66,7 @@ def create(wh: Warehouse) -> None:
     finally:
         db.close()
     os.replace(tmp, wh.catalog_path)
-    integrity.save_copy(wh)
+    catalog_copies.save_copy(wh)
 
 
 def _create_tables(con: duckdb.DuckDBPyConnection, record: Any = None) -> None:
@@ -78,7 +78,7 @@ def _create_tables(con: duckdb.DuckDBPyConnection, record: Any = None) -> None:
     for spec in TABLES.values():
         con.execute(create_sql(spec))
     if record is not None:
-        integrity.create_files_table(con)
+        checksums.create_files_table(con)
         record()
     con.execute(
         f"CALL {LAKE}.set_commit_message('infoshos', 'create', "
@@ -101,8 +101,8 @@ def evolve(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> None:
         f"WHERE table_catalog = {_q(LAKE)}"
     ).fetchall():
         have.setdefault(t, set()).add(c)
-    if integrity.FILES_TABLE not in have:  # a lake written before checksums were recorded
-        integrity.create_files_table(con)
+    if checksums.FILES_TABLE not in have:  # a lake written before checksums were recorded
+        checksums.create_files_table(con)
     for spec in TABLES.values():
         if spec.name not in have:
             con.execute(create_sql(spec))

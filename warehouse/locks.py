@@ -7,10 +7,11 @@ so that runs of different sources write side by side. A second writer waits ``wa
 in ``_HELD`` (held.py): a lock taken again in the same process is re-entrant.
 
 Rules: before a lock is taken the folder is checked writable (:func:`ensure_writable`); once a
-local lock is held, the catalog and the current snapshot's files are checked, the files a killed
-run left behind (named by no snapshot, named as DuckLake names its files) are deleted, and the
-catalog is copied (``integrity.py``). Nothing here reads or writes rows: the Warehouse's
-``lock``, ``hold_lock`` and ``orphans`` methods call these functions.
+local lock is held, the catalog and the current snapshot's files are checked (integrity.py), the
+files a killed run left behind (named by no snapshot, named as DuckLake names its files) are
+deleted, a killed compaction's journal is recorded (checksums.py) and the catalog is copied
+(catalog_copies.py). Nothing here reads or writes rows: the Warehouse's ``lock``, ``hold_lock``
+and ``orphans`` methods call these functions.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from infoshos.warehouse import integrity, shared
+from infoshos.warehouse import catalog_copies, checksums, integrity, shared
 from infoshos.warehouse.held import HeldLocks
 from infoshos.warehouse.store import LAKE, OWN_FILE, Warehouse, WarehouseError, _q
 
@@ -79,11 +80,11 @@ def lock(
                 integrity.check_open(wh)
             delete_orphans(wh)
             if wh.checked:
-                integrity.settle_pending(wh)
-                integrity.ensure_copy(wh)
+                checksums.settle_pending(wh)
+                catalog_copies.ensure_copy(wh)
         yield
         if wh.checked:
-            integrity.ensure_copy(wh)  # after a commit no copy followed (`sql --write`)
+            catalog_copies.ensure_copy(wh)  # after a commit no copy followed (`sql --write`)
 
 
 def _lock_key(wh: Warehouse) -> Path:

@@ -3,14 +3,14 @@ files and, with ``--keep-days``, the expiry of old snapshots and of the files on
 
 Rules: under the write lock; no row changes (one new snapshot: readers see the old files or the
 new ones); every file's checksum is checked before anything is rewritten and the files written
-are recorded after (``integrity.py``; see :func:`compact`).
+are recorded after (checksums.py; see :func:`compact`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from infoshos.warehouse import integrity
+from infoshos.warehouse import catalog_copies, checksums
 from infoshos.warehouse.schema import TABLES
 from infoshos.warehouse.store import LAKE, Warehouse, _file_counts, _q
 
@@ -29,19 +29,19 @@ def compact(
         con = wh.connect(read_only=False)
         try:
             if wh.checked:
-                integrity.ensure_files_table(con)
-                integrity.check_checksums(wh, con)
+                checksums.ensure_files_table(con)
+                checksums.check_checksums(wh, con)
             before = _file_counts(con)
             con.execute("BEGIN")
             con.execute(f"CALL ducklake_rewrite_data_files({_q(LAKE)})")
             con.execute(f"CALL ducklake_merge_adjacent_files({_q(LAKE)})")
             written = (
-                integrity.hashed(integrity.unrecorded(con, wh.catalog_path, wh.data_path))
+                checksums.hashed(checksums.unrecorded(con, wh.catalog_path, wh.data_path))
                 if wh.checked
                 else []
             )
             if written:
-                integrity.write_pending(wh, written)
+                checksums.write_pending(wh, written)
             con.execute("COMMIT")
             if keep_days is not None:
                 cutoff = datetime.now(UTC) - timedelta(days=keep_days)
@@ -61,17 +61,17 @@ def compact(
 def _record_compaction(wh: Warehouse, run_id: str) -> None:
     """Record the compaction's files from its journal and drop the rows of files no retained
     snapshot names any more (one snapshot, only when something changes)."""
-    pending = integrity.read_pending(wh)
+    pending = checksums.read_pending(wh)
     con = wh.connect(read_only=False)
     try:
         con.execute("BEGIN")
-        have = integrity.recorded(con)
-        n = integrity.record(con, [e for e in pending if e[0] not in have])
-        n += integrity.prune_records(con, wh.catalog_path, wh.data_path)
+        have = checksums.recorded(con)
+        n = checksums.record(con, [e for e in pending if e[0] not in have])
+        n += checksums.prune_records(con, wh.catalog_path, wh.data_path)
         if n:
             con.execute(f"CALL {LAKE}.set_commit_message('infoshos', {_q(run_id)})")
         con.execute("COMMIT")
     finally:
         con.close()
-    (wh.root / integrity.PENDING).unlink(missing_ok=True)
-    integrity.save_copy(wh)
+    (wh.root / checksums.PENDING).unlink(missing_ok=True)
+    catalog_copies.save_copy(wh)

@@ -11,19 +11,22 @@ Layout of a warehouse folder::
 
 A ``warehouse.yaml`` in the folder puts the catalog and the data files elsewhere (a PostgreSQL
 catalog, an S3 data path: see location.py); runs into such a shared lake lock their sources and
-commit one at a time (shared.py). The checksums and catalog copies of ``integrity.py`` are the
-local lake's (a shared lake's catalog and files are the database's and the object store's).
+commit one at a time (shared.py). The checks, checksums and catalog copies (integrity.py,
+checksums.py, catalog_copies.py) are the local lake's (a shared lake's catalog and files are the
+database's and the object store's).
 
 A :class:`Warehouse` opens such a folder and reads it: the current snapshot or an older one
 (``AT (VERSION => n)``, ``infoshos sql --as-of``, until ``infoshos compact --keep-days`` expires
 it), a table whole, in batches or by key, an append-only table's files. Its other jobs each have
 their module, reached through its methods (callers import their names from there):
 
-    ddl.py           the lake created from the declarations of ``schema.py``, and evolved
-    locks.py         the write lock (``lock``, ``hold_lock``, ``lock_wait``), a killed run's files
-    transaction.py   a run's changes, the quality gate and the commit (``transaction``)
-    maintenance.py   ``infoshos compact``
-    integrity.py     the checks made on every open and by ``infoshos verify``
+    ddl.py             the lake created from the declarations of ``schema.py``, and evolved
+    locks.py           the write lock (``lock``, ``hold_lock``, ``lock_wait``), a killed run's files
+    transaction.py     a run's changes, the quality gate and the commit (``transaction``)
+    maintenance.py     ``infoshos compact``
+    integrity.py       the checks made on every open and by ``infoshos verify``
+    checksums.py       each data file's sha256, recorded by the transaction that wrote it
+    catalog_copies.py  the catalog's copies, from which recover.py rebuilds it
 
 Rules: reading needs no lock, and each read opens and closes its own connection (one kept open
 would pin the snapshot it first saw); a lake of a newer schema version is refused, and so is a
@@ -66,7 +69,7 @@ META_TABLE = "_infoshos"
 OWN_FILE = re.compile(r"ducklake-[0-9a-f-]{36}(-delete)?\.parquet")
 #: Rows per batch when a table is streamed (``scan``): memory stays bounded.
 BATCH_ROWS = 8192
-#: Copies of the catalog (``integrity.py``) and files ``recover`` set aside.
+#: Copies of the catalog (catalog_copies.py) and files ``recover`` set aside.
 CATALOG_COPIES = "catalog"
 QUARANTINE = "quarantine"
 
@@ -168,8 +171,8 @@ class Warehouse:
 
     @property
     def checked(self) -> bool:
-        """Whether the checksums and catalog copies of ``integrity.py`` apply (the default,
-        local lake)."""
+        """Whether the checks, checksums and catalog copies of integrity.py, checksums.py and
+        catalog_copies.py apply (the default, local lake)."""
         return self.location.is_default
 
     @property

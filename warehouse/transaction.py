@@ -6,7 +6,7 @@ locks.py). It writes new data files that no snapshot names yet: rows appended, r
 upserted by key, files written by Dask workers (named by :func:`data_file`) registered without
 copying. The commit runs the quality gate (:func:`check_transaction`: required columns not null,
 keys unique, bounded row-count changes; a failed check publishes nothing), records each new
-file's size and sha256 (``integrity.py``), refuses when another writer committed after the
+file's size and sha256 (checksums.py), refuses when another writer committed after the
 snapshot the run read (``LakeMoved``), then writes the new snapshot into the catalog. A reader,
 or a run killed at any moment, sees the previous snapshot or the new one, never a mixture.
 
@@ -27,7 +27,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from infoshos.warehouse import integrity
+from infoshos.warehouse import catalog_copies, checksums
 from infoshos.warehouse.ddl import evolve
 from infoshos.warehouse.faults import crash_point
 from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES, Table
@@ -254,7 +254,7 @@ class Transaction:
             self.rollback()
             raise
         if self.wh.checked:
-            integrity.record_new_files(self.con, self.wh.catalog_path, self.wh.data_path)
+            checksums.record_new_files(self.con, self.wh.catalog_path, self.wh.data_path)
         extra = json.dumps({"schema_version": SCHEMA_VERSION, "rows": self.rows})
         self.con.execute(
             f"CALL {LAKE}.set_commit_message('infoshos', {_q(self.run_id)}, "
@@ -275,7 +275,7 @@ class Transaction:
         snap = _snapshot(self.con)
         self.con.close()
         if self.wh.checked:
-            integrity.save_copy(self.wh)
+            catalog_copies.save_copy(self.wh)
         return snap
 
     def rollback(self) -> None:

@@ -310,7 +310,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    from infoshos.warehouse.integrity import recover
+    from infoshos.warehouse.recover import recover
     from infoshos.warehouse.store import Warehouse
 
     done = recover(Warehouse(args.warehouse))

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from helpers_warehouse import build_sample_warehouse
 
-from infoshos.warehouse import integrity
+from infoshos.warehouse import integrity, listing
 from infoshos.warehouse.store import Warehouse
 
 
@@ -65,7 +65,7 @@ def test_a_damaged_warehouse_is_refused_before_prefect(sample: Warehouse, tmp: P
     wh = _copy(sample, tmp)
     w = ["--warehouse", str(wh.root)]
     bad = next(
-        f for f in integrity.catalog_files(wh.catalog_path, wh.data_path) if f.table == "pages"
+        f for f in listing.catalog_files(wh.catalog_path, wh.data_path) if f.table == "pages"
     )
     bad.path.write_bytes(bad.path.read_bytes()[:100])  # a truncated Parquet data file
     for argv in (["run", *w], ["reprocess", *w]):

@@ -24,9 +24,8 @@ from helpers_warehouse import (
 from helpers_warehouse import query as _wh_query
 from paths import REPO
 
-from infoshos.warehouse import export as export_mod
 from infoshos.warehouse.docs import REGENERATE, schema_markdown
-from infoshos.warehouse.export import ExportError, export_snapshot
+from infoshos.warehouse.export import ExportError, describe, export_snapshot
 from infoshos.warehouse.schema import PUBLIC_TABLES as TABLES
 from infoshos.warehouse.store import Warehouse, WarehouseError
 
@@ -457,7 +456,7 @@ def test_a_failed_export_leaves_nothing_behind(
     def boom(*args: object, **kwargs: object) -> str:
         raise OSError("disk full")
 
-    monkeypatch.setattr(export_mod, "_readme", boom)
+    monkeypatch.setattr(describe, "_readme", boom)
     with pytest.raises(OSError, match="disk full"):
         export_snapshot(wh, out, overwrite=True)
     with pytest.raises(OSError, match="disk full"):

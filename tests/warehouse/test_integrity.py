@@ -23,7 +23,7 @@ from helpers_warehouse import build_sample_warehouse
 from paths import README
 
 from infoshos.flows.cli import main
-from infoshos.warehouse import integrity
+from infoshos.warehouse import catalog_copies, checksums, integrity, listing
 from infoshos.warehouse.maintenance import compact
 from infoshos.warehouse.schema import TABLES
 from infoshos.warehouse.store import OWN_FILE, Snapshot, Warehouse, WarehouseError
@@ -62,11 +62,11 @@ def _rows(wh: Warehouse) -> dict[str, int]:
     return dict(wh.current().rows)
 
 
-def _article_file(wh: Warehouse) -> integrity.DataFile:
+def _article_file(wh: Warehouse) -> listing.DataFile:
     """A data file of `articles` in the current snapshot."""
     return next(
         f
-        for f in integrity.catalog_files(wh.catalog_path, wh.data_path)
+        for f in listing.catalog_files(wh.catalog_path, wh.data_path)
         if f.table == "articles" and not f.rel.endswith("-delete.parquet")
     )
 
@@ -92,13 +92,13 @@ def _truncate(path: Path) -> None:
 
 # -- checksums ------------------------------------------------------------------------------
 def test_every_published_file_has_its_size_and_sha256_recorded(copy: Warehouse) -> None:
-    files = integrity.catalog_files(copy.catalog_path, copy.data_path, every=True)
+    files = listing.catalog_files(copy.catalog_path, copy.data_path, every=True)
     con = copy.connect()
     try:
-        sums = integrity.recorded(con)
+        sums = checksums.recorded(con)
     finally:
         con.close()
-    data = [f for f in files if f.table != integrity.FILES_TABLE]
+    data = [f for f in files if f.table != checksums.FILES_TABLE]
     assert {f.table for f in data} >= {"articles", "pages", "runs", "_infoshos"}
     assert any(f.rel.endswith("-delete.parquet") for f in data)  # upserts' delete files too
     for f in data:
@@ -108,7 +108,7 @@ def test_every_published_file_has_its_size_and_sha256_recorded(copy: Warehouse) 
     _commit_run(copy, "r9")
     con = copy.connect()
     try:
-        added = set(integrity.recorded(con)) - before
+        added = set(checksums.recorded(con)) - before
     finally:
         con.close()
     assert len(added) == 1 and added.pop().startswith("main/runs/")
@@ -116,7 +116,7 @@ def test_every_published_file_has_its_size_and_sha256_recorded(copy: Warehouse) 
 
 def test_a_lake_written_before_checksums_gets_them_at_its_next_commit(copy: Warehouse) -> None:
     con = copy.connect(read_only=False)
-    con.execute(f"DROP TABLE {integrity.FILES_TABLE}")
+    con.execute(f"DROP TABLE {checksums.FILES_TABLE}")
     con.close()
     assert main(["verify", "--warehouse", str(copy.root)]) == 1  # no checksums recorded
     _commit_run(copy, "r9")
@@ -162,12 +162,12 @@ def test_verify_reports_a_clean_warehouse_and_each_problem(
     found = json.loads(out)
     assert code == 0 and found["ok"] and found["problems"] == [] and found["snapshot"] == 5
     assert found["files"] == len(
-        integrity.catalog_files(copy.catalog_path, copy.data_path, every=True)
+        listing.catalog_files(copy.catalog_path, copy.data_path, every=True)
     )
     # a file of an older snapshot only, gone; an orphan; the newest catalog copy lost
     old = next(
         f
-        for f in integrity.catalog_files(copy.catalog_path, copy.data_path, every=True)
+        for f in listing.catalog_files(copy.catalog_path, copy.data_path, every=True)
         if f.end is not None
     )
     old.path.unlink()
@@ -178,7 +178,7 @@ def test_verify_reports_a_clean_warehouse_and_each_problem(
         / ("ducklake-" + "1" * 8 + "-1111-1111-1111-" + "1" * 12 + ".parquet")
     )
     orphan.write_bytes(b"x")
-    for _, path in integrity.copies(copy)[:1]:
+    for _, path in catalog_copies.copies(copy)[:1]:
         path.unlink()
     code, out, _ = _cli(["verify", *w, "--json"], capsys)
     found = json.loads(out)
@@ -269,7 +269,7 @@ def test_recover_rebuilds_the_catalog_and_loses_nothing(
 def test_recover_skips_a_copy_whose_files_are_damaged_and_quarantines_the_rest(
     copy: Warehouse, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    files = integrity.catalog_files(copy.catalog_path, copy.data_path, every=True)
+    files = listing.catalog_files(copy.catalog_path, copy.data_path, every=True)
     newest = [f for f in files if f.begin == 5 and f.table == "runs"]
     assert newest  # the last run's row: a file only snapshot 5 names
     _flip_byte(newest[0].path)
@@ -305,22 +305,22 @@ def test_recover_refuses_when_no_copy_is_sound(
 
 def test_a_writer_makes_the_missing_copy_when_it_takes_the_lock(copy: Warehouse) -> None:
     """A writer killed between its commit and its copy: the next lock holder makes it."""
-    newest, path = integrity.copies(copy)[0]
+    newest, path = catalog_copies.copies(copy)[0]
     path.unlink()
-    assert integrity.copies(copy)[0][0] == newest - 1
+    assert catalog_copies.copies(copy)[0][0] == newest - 1
     with copy.lock():
         pass
-    assert integrity.copies(copy)[0][0] == newest
-    with sqlite3.connect(integrity.copies(copy)[0][1]) as db:
+    assert catalog_copies.copies(copy)[0][0] == newest
+    with sqlite3.connect(catalog_copies.copies(copy)[0][1]) as db:
         assert db.execute("SELECT max(snapshot_id) FROM ducklake_snapshot").fetchone() == (newest,)
 
 
 def test_only_the_newest_copies_are_kept(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path)
-    for n in range(integrity.KEEP_COPIES + 3):
+    for n in range(catalog_copies.KEEP_COPIES + 3):
         _commit_run(wh, f"r{n}")
-    numbers = [n for n, _ in integrity.copies(wh)]
-    assert len(numbers) == integrity.KEEP_COPIES and numbers[0] == wh.snapshot_id()
+    numbers = [n for n, _ in catalog_copies.copies(wh)]
+    assert len(numbers) == catalog_copies.KEEP_COPIES and numbers[0] == wh.snapshot_id()
 
 
 # -- garbage collection ---------------------------------------------------------------------
@@ -345,7 +345,7 @@ def test_garbage_collection_deletes_only_ducklake_files_no_retained_snapshot_lis
         pass
     code, _, err = _cli(["compact", *w, "--keep-days", "100000"], capsys)
     assert code == 0, err
-    every = integrity.catalog_files(copy.catalog_path, copy.data_path, every=True)
+    every = listing.catalog_files(copy.catalog_path, copy.data_path, every=True)
     old_only = [f for f in every if f.end is not None]
     assert old_only  # files only earlier snapshots list (rows the upserts replaced)
     assert foreign.exists() and all(f.path.exists() for f in every)
@@ -355,7 +355,7 @@ def test_garbage_collection_deletes_only_ducklake_files_no_retained_snapshot_lis
     assert code == 0, err
     assert foreign.exists()
     assert not any(f.path.exists() for f in old_only)
-    current = integrity.catalog_files(copy.catalog_path, copy.data_path)
+    current = listing.catalog_files(copy.catalog_path, copy.data_path)
     assert current and all(f.path.exists() for f in current)
     assert integrity.verify(copy).problems == []  # a foreign file is not ours to report
     assert _rows(copy) == _rows(sample)
@@ -366,13 +366,13 @@ def test_compaction_records_the_files_it_writes(copy: Warehouse) -> None:
     compact(copy, "compact-test")
     con = copy.connect()
     try:
-        sums = integrity.recorded(con)
+        sums = checksums.recorded(con)
     finally:
         con.close()
-    current = integrity.catalog_files(copy.catalog_path, copy.data_path)
-    assert all(f.rel in sums for f in current if f.table != integrity.FILES_TABLE)
+    current = listing.catalog_files(copy.catalog_path, copy.data_path)
+    assert all(f.rel in sums for f in current if f.table != checksums.FILES_TABLE)
     assert integrity.verify(copy).problems == [] and _rows(copy) == before
-    assert not (copy.root / integrity.PENDING).exists()
+    assert not (copy.root / checksums.PENDING).exists()
 
 
 def test_a_compaction_killed_before_recording_is_recorded_from_its_journal(
@@ -381,7 +381,7 @@ def test_a_compaction_killed_before_recording_is_recorded_from_its_journal(
     """The journal written before the compaction's commit is recorded by the next writer."""
     con = copy.connect()
     try:
-        sums = integrity.recorded(con)
+        sums = checksums.recorded(con)
     finally:
         con.close()
     # as if the compaction's files had been published and the process killed: their rows are
@@ -389,17 +389,17 @@ def test_a_compaction_killed_before_recording_is_recorded_from_its_journal(
     victim = _article_file(copy)
     entry = (victim.rel, *sums[victim.rel])
     con = copy.connect(read_only=False)
-    con.execute(f"DELETE FROM {integrity.FILES_TABLE} WHERE path = ?", [victim.rel])
+    con.execute(f"DELETE FROM {checksums.FILES_TABLE} WHERE path = ?", [victim.rel])
     con.close()
-    integrity.write_pending(copy, [entry])
-    integrity.save_copy(copy)
+    checksums.write_pending(copy, [entry])
+    catalog_copies.save_copy(copy)
     assert integrity.verify(copy).problems == []  # the journal counts as a record
     with copy.lock():
         pass
-    assert not (copy.root / integrity.PENDING).exists()
+    assert not (copy.root / checksums.PENDING).exists()
     con = copy.connect()
     try:
-        assert integrity.recorded(con)[victim.rel] == sums[victim.rel]
+        assert checksums.recorded(con)[victim.rel] == sums[victim.rel]
     finally:
         con.close()
 
