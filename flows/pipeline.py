@@ -231,7 +231,7 @@ def reprocess_pipeline(
         summary = RunSummary(run_id=run_id, sources=names)
         selected = [catalog[n] if n in catalog else adhoc_source_named(n) for n in names]
         with summary.stage("crawl"):
-            chunks, count = latest_pages(wh)
+            chunks, count = latest_pages(wh, CHUNK_PAGES)
         summary.items["crawl"] = count
         state = StoredState.read(wh, signatures=False)
         pages = RunPages(chunks, count, [])
