@@ -24,12 +24,9 @@ from typing import Any
 
 import yaml
 
-from infoshos.flows.clean.repair import (
-    Lexicon,
-    _split_glued,
-    lexicon,
-    repair_text,
-)
+from infoshos.flows.clean.glued import _split_glued
+from infoshos.flows.clean.lexicon import Lexicon, lexicon
+from infoshos.flows.clean.repair import repair_text
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLES = ROOT / "spiders" / "sample_site" / "articles.yaml"

@@ -253,10 +253,10 @@ def figures(result: Mapping[str, Any], config: Config) -> dict[str, Any]:
 
 
 def in_process_workers(pages: int) -> int:
-    """Enrichment processes of a run without Dask (``flows/pipeline.py``: a pool from
+    """Enrichment processes of a run without Dask (``flows/process.py``: a pool from
     ``POOL_MIN_PAGES`` pages on, else the run's own process)."""
     from infoshos.flows.enrich.parallel import default_workers
-    from infoshos.flows.pipeline import POOL_MIN_PAGES
+    from infoshos.flows.process import POOL_MIN_PAGES
 
     return max(1, default_workers()) if pages >= POOL_MIN_PAGES else 1
 

@@ -2,7 +2,7 @@
 or as Prefect tasks on a Dask cluster (``prefect_dask.DaskTaskRunner``).
 
 :func:`chunk_runner` makes the runner of a run's setting (:mod:`infoshos.flows.runner`). Both
-runners give the flow (``flows.pipeline.process``) the same things in the same order:
+runners give the flow (``flows.process.process``) the same things in the same order:
 
 - ``clean(chunks, sources, folder)``: each chunk cleaned (:class:`Cleaned`), in order. In
   process the chunk's spool rows come back for the flow's transaction to append; on Dask, one

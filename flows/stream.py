@@ -8,8 +8,8 @@ link inputs (numbers and entity ids, no text) of the articles written, the entit
 At the end the story clusters are computed over all of them, and the article rows, spilled by
 the writer, are written with their cluster fields.
 
-The decisions are the pure functions of ``flows.merge``; the flow (``flows.pipeline``) calls
-the steps here in order.
+The decisions are the pure functions of ``flows.merge``; the stages after the crawl
+(``flows.process``) call the steps here in order.
 """
 
 from __future__ import annotations

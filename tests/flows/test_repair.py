@@ -6,14 +6,9 @@ import re
 
 import pytest
 
-from infoshos.flows.clean.repair import (
-    KINDS,
-    is_known,
-    lexicon,
-    normalize_for_hash,
-    repair_text,
-    split_glued,
-)
+from infoshos.flows.clean.glued import split_glued
+from infoshos.flows.clean.lexicon import is_known, lexicon
+from infoshos.flows.clean.repair import KINDS, normalize_for_hash, repair_text
 
 CLEAN = (
     "On 20 September 2017, SCO Secretary-General Rashid Alimov met with Vladimir Voronkov "

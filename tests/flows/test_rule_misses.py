@@ -25,7 +25,7 @@ SOURCE = "t-redesigned"
 # -- the summary (pure) -------------------------------------------------------------------------
 @pytest.mark.filterwarnings("ignore:Artifact creation outside:FutureWarning")
 def test_warnings_are_shown_and_stored_but_do_not_fail_the_run() -> None:
-    from infoshos.flows.pipeline import finish
+    from infoshos.flows.process import finish
 
     summary = RunSummary(run_id="r1", sources=["a", "b"])
     summary.rule_misses = Counter({"b": 3})

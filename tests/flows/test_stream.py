@@ -95,13 +95,13 @@ def test_enrich_pool_gives_the_results_of_one_process() -> None:
 def test_a_run_in_small_chunks_writes_what_one_chunk_writes(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from infoshos.flows import pipeline
+    from infoshos.flows import pipeline, process
 
     one = tmp_path / "one"
     pipeline.run_pipeline(warehouse=str(one))
     # chunks of 7 pages, enriched on two worker processes
     monkeypatch.setattr(pipeline, "CHUNK_PAGES", 7)
-    monkeypatch.setattr(pipeline, "POOL_MIN_PAGES", 0)
+    monkeypatch.setattr(process, "POOL_MIN_PAGES", 0)
     monkeypatch.setenv("INFOSHOS_ENRICH_WORKERS", "2")
     chunked = tmp_path / "chunked"
     result: Any = pipeline.run_pipeline(warehouse=str(chunked))

@@ -1,1 +1,1 @@
-"""Word lists used by infoshos.flows.clean.repair (names, acronyms, domain vocabulary)."""
+"""Word lists used by infoshos.flows.clean.lexicon (names, acronyms, domain vocabulary)."""
