@@ -39,6 +39,7 @@ from infoshos.flows.dedup import Clusters
 from infoshos.flows.enrich import EnrichResult
 from infoshos.flows.enrich.parallel import default_workers
 from infoshos.flows.load import RunWriter
+from infoshos.flows.memory import memory_line
 from infoshos.flows.runner import dask_setting
 from infoshos.flows.sources import Source
 from infoshos.flows.state import StoredState
@@ -199,8 +200,8 @@ def fill(
             pending = (cleaned, planned, runner.enrich([enrich_record(a) for a in planned.rows]))
             done += got.count
             logger.info(
-                "processed %d/%d pages: %d articles, %d to write",
-                done, pages.count, len(index.seen), len(index.written),
+                "processed %d/%d pages: %d articles, %d to write; memory: %s",
+                done, pages.count, len(index.seen), len(index.written), memory_line(writer.tx.con),
             )  # fmt: skip
         if pending is not None:
             write_chunk(index, writer, summary, *pending)

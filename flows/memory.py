@@ -1,0 +1,43 @@
+"""What a run's process holds, for the progress log: resident memory, and the parts of it
+that DuckDB and Arrow account for (the rest is Python objects, the models and the libraries).
+
+A run streams its chunks in flat memory (``flows.stream``); these figures, logged after every
+chunk, show whether it does on the operator's own data."""
+
+from __future__ import annotations
+
+import os
+import resource
+from typing import Any
+
+import pyarrow as pa
+
+MB = 1 << 20
+
+
+def resident_bytes() -> int:
+    """This process's resident set now (Linux ``/proc``), else its peak so far."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def duckdb_bytes(con: Any) -> int | None:
+    """The bytes DuckDB's buffer manager holds on ``con``'s database (None: not answerable,
+    e.g. the connection is busy or closed)."""
+    try:
+        row = con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+    except Exception:  # a figure for a log line: never fail the run for it
+        return None
+    return int(row[0] or 0) if row else None
+
+
+def memory_line(con: Any = None) -> str:
+    """``process 812 MB (DuckDB 120 MB, Arrow 31 MB)``."""
+    parts = [f"Arrow {pa.total_allocated_bytes() / MB:.0f} MB"]
+    held = duckdb_bytes(con) if con is not None else None
+    if held is not None:
+        parts.insert(0, f"DuckDB {held / MB:.0f} MB")
+    return f"process {resident_bytes() / MB:.0f} MB ({', '.join(parts)})"

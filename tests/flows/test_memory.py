@@ -1,0 +1,49 @@
+"""The per-chunk memory figures of the run log (``flows/memory.py``) follow what is held."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import pyarrow as pa
+
+from infoshos.flows.memory import MB, duckdb_bytes, memory_line, resident_bytes
+
+LINE = re.compile(r"process (\d+) MB \((?:DuckDB (\d+) MB, )?Arrow (\d+) MB\)")
+
+
+def figures(line: str) -> tuple[int, int | None, int]:
+    m = LINE.fullmatch(line)
+    assert m, line
+    return int(m[1]), None if m[2] is None else int(m[2]), int(m[3])
+
+
+def test_resident_memory_follows_an_allocation() -> None:
+    before = resident_bytes()
+    block = bytearray(96 * MB)  # zero-filled: every page touched
+    after = resident_bytes()
+    assert after - before >= 80 * MB
+    del block
+
+
+def test_arrow_figure_counts_arrow_buffers() -> None:
+    _, _, before = figures(memory_line())
+    array = pa.array(range(8_000_000), pa.int64())  # 61 MB
+    _, duck, after = figures(memory_line())
+    assert duck is None  # no connection given: no DuckDB part
+    assert after - before >= 55
+    del array
+
+
+def test_duckdb_figure_counts_what_its_buffer_manager_holds() -> None:
+    con = duckdb.connect()
+    empty = duckdb_bytes(con)
+    con.execute("CREATE TABLE t AS SELECT range AS i, range::VARCHAR AS s FROM range(3000000)")
+    held = duckdb_bytes(con)
+    assert empty is not None and held is not None
+    assert held - empty >= 20 * MB
+    _, duck, _ = figures(memory_line(con))
+    assert duck is not None and duck >= 20
+    con.close()
+    assert duckdb_bytes(con) is None  # a closed connection: no figure, and no error
+    assert figures(memory_line(con))[1] is None
