@@ -96,7 +96,7 @@ class RunWriter:
         self.wh = wh
         self.run_id = run_id
         self.reprocess = reprocess
-        self.tx: Transaction = wh.transaction(run_id, base)
+        self.tx: Transaction = wh.transaction(run_id, base, spill=staging / "duckdb")
         self.spill_path = staging / "articles.parquet"
         self._spill: pq.ParquetWriter | None = None
         self.written = 0

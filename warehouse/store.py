@@ -414,13 +414,15 @@ class Warehouse:
 
         return locks.orphans(self)
 
-    def transaction(self, run_id: str, base: int | None = None) -> Transaction:
+    def transaction(
+        self, run_id: str, base: int | None = None, spill: Path | None = None
+    ) -> Transaction:
         """A write transaction (the caller holds :meth:`lock`); creates the lake if needed.
         ``base``: the snapshot the caller's decisions read; the commit refuses (LakeMoved) when
-        another writer committed after it."""
+        another writer committed after it. ``spill``: where DuckDB spills (see Transaction)."""
         from infoshos.warehouse.transaction import Transaction
 
-        return Transaction(self.ensure(), run_id, base)
+        return Transaction(self.ensure(), run_id, base, spill)
 
     def ensure(self) -> Warehouse:
         """This warehouse, its lake created if there is none yet (the caller holds the lock)."""

@@ -128,6 +128,55 @@ def test_quality_gate_refuses_duplicate_keys_and_keeps_previous_snapshot(tmp_pat
     assert _on_disk(tmp_path, "articles") == _listed(wh, "articles")
 
 
+def test_quality_gate_counts_every_extra_row_of_a_composite_key(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path)
+    rows = pa.table(
+        {
+            "article_id": ["a", "a", "a", "b", "b", "c"],
+            "entity_id": ["e1", "e1", "e1", "e2", "e2", "e2"],
+            "run_id": ["r1"] * 6,
+        }
+    )
+    with wh.lock():
+        tx = wh.transaction("r1")
+        tx.append("article_countries", rows)  # (a, e1) 3 times, (b, e2) twice: 3 rows too many
+        with pytest.raises(
+            QualityGateError, match="article_countries key article_id/entity_id not unique: 3 "
+        ):
+            tx.commit()
+
+
+def test_a_write_transaction_bounds_duckdb_memory_and_spills_in_its_folder(tmp_path: Path) -> None:
+    import duckdb
+
+    from infoshos.warehouse.transaction import WRITE_MEMORY
+
+    def settings(con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+        row = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchone()
+        assert row is not None
+        return row[0], row[1]
+
+    bounded = duckdb.connect()
+    bounded.execute(f"SET memory_limit = '{WRITE_MEMORY}'")
+    expected = settings(bounded)[0]
+    unbounded = settings(duckdb.connect())[0]
+    assert expected != unbounded
+    wh = Warehouse(tmp_path / "wh")
+    with wh.lock():
+        tx = wh.transaction("r1", spill=tmp_path / "spill")
+        assert settings(tx.con) == (expected, str(tmp_path / "spill"))
+        tx.rollback()
+        tx = wh.transaction("r2")  # its own temporary folder, removed with it
+        limit, folder = settings(tx.con)
+        assert limit == expected
+        assert Path(folder).is_dir() and tmp_path not in Path(folder).parents
+        tx.append("articles", _articles(["a"]))
+        tx.commit()
+        assert not Path(folder).exists()
+
+
 def test_quality_gate_refuses_nulls_and_large_row_count_change(tmp_path: Path) -> None:
     wh = Warehouse(tmp_path)
     _commit(wh, "r1", ["a", "b", "c", "d"])
