@@ -39,7 +39,7 @@ from infoshos.flows.dedup import Clusters
 from infoshos.flows.enrich import EnrichResult
 from infoshos.flows.enrich.parallel import default_workers
 from infoshos.flows.load import RunWriter
-from infoshos.flows.memory import memory_line
+from infoshos.flows.memory import memory_line, release_freed
 from infoshos.flows.runner import dask_setting
 from infoshos.flows.sources import Source
 from infoshos.flows.state import StoredState
@@ -198,6 +198,7 @@ def fill(
             if pending is not None:
                 write_chunk(index, writer, summary, *pending)
             pending = (cleaned, planned, runner.enrich([enrich_record(a) for a in planned.rows]))
+            release_freed()  # the chunk's parse trees and buffers, back to the system
             done += got.count
             logger.info(
                 "processed %d/%d pages: %d articles, %d to write; memory: %s",

@@ -7,7 +7,7 @@ import re
 import duckdb
 import pyarrow as pa
 
-from infoshos.flows.memory import MB, duckdb_bytes, memory_line, resident_bytes
+from infoshos.flows.memory import MB, duckdb_bytes, memory_line, release_freed, resident_bytes
 
 LINE = re.compile(r"process (\d+) MB \((?:DuckDB (\d+) MB, )?Arrow (\d+) MB\)")
 
@@ -47,3 +47,19 @@ def test_duckdb_figure_counts_what_its_buffer_manager_holds() -> None:
     con.close()
     assert duckdb_bytes(con) is None  # a closed connection: no figure, and no error
     assert figures(memory_line(con))[1] is None
+
+
+def test_release_freed_gives_freed_heap_memory_back() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: glibc keeps what is freed (as a long run does)
+    libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: small and large blocks come from the heap
+    try:
+        blocks = [ctypes.create_string_buffer(64 * 1024) for _ in range(1500)]  # ~94 MB
+        del blocks
+        released = release_freed()
+    finally:
+        libc.mallopt(-1, 128 * 1024)
+        libc.mallopt(-3, 128 * 1024)
+    assert released is not None and released >= 40 * MB
