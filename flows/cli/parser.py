@@ -12,6 +12,7 @@ Rules:
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from datetime import date
 from typing import NoReturn
@@ -264,15 +265,19 @@ def _nonnegative(text: str) -> int:
 
 
 def _number(text: str, what: str = "a number") -> float:
+    """A finite float (``nan``, ``inf`` are refused: no option of ours means them)."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def _nonnegative_float(text: str) -> float:
     value = _number(text)
-    if not value >= 0:  # NaN too
+    if not value >= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
     return value
 
@@ -286,6 +291,6 @@ def _positive(text: str) -> int:
 
 def _positive_seconds(text: str) -> float:
     value = _number(text, "a number of seconds")
-    if not value > 0:  # NaN too
+    if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
     return value
