@@ -12,10 +12,11 @@ Rules:
 from __future__ import annotations
 
 import argparse
-import math
 import os
 from datetime import date
 from typing import NoReturn
+
+from infoshos.spiders.crawl import finite_number as _number
 
 DEFAULT_WAREHOUSE = "data"
 
@@ -261,17 +262,6 @@ def _nonnegative(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
-    return value
-
-
-def _number(text: str, what: str = "a number") -> float:
-    """A finite float (``nan``, ``inf`` are refused: no option of ours means them)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
     return value
 
 

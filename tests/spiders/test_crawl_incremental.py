@@ -469,6 +469,25 @@ def test_crawl_cli_rejects_bad_incremental_options(
     assert line.startswith(f"crawl: error: {message}")
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--delay", "nan"],
+        ["--delay", "inf"],
+        ["--timeout", "inf"],
+        ["--progress-interval", "Infinity"],
+        ["--redis", "redis://127.0.0.1:9/0", "--frontier", "f", "--lease", "inf"],
+    ],
+)
+def test_crawl_cli_refuses_a_number_that_is_not_finite(extra: list[str], tmp_path: Path) -> None:
+    from infoshos.spiders.crawl import ArgumentError, parse_args
+
+    argv = crawl_command("infoshos", "s", ["http://127.0.0.1:9/"], tmp_path / "o.parquet")
+    head = argv.index("--spider")  # the options, without the interpreter and module
+    with pytest.raises(ArgumentError, match=f"'{extra[-1]}' is not a finite number"):
+        parse_args([*argv[head:], *extra])
+
+
 def test_known_file_without_url_column_is_an_argument_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.parquet"
     pq.write_table(pa.table({"link": ["http://x/"]}), bad)
