@@ -35,10 +35,12 @@ import yaml
 from pydantic import ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic.dataclasses import dataclass
 
-SPIDERS = ("infoshos", "sectsco", "ecrats", "generic")
+from infoshos.spiders.crawl import DEFAULT_LIST_DEPTH
+from infoshos.spiders.crawl import SPIDERS as SPIDER_CLASSES
+
+#: The spiders a source may name (declared in :data:`infoshos.spiders.crawl.SPIDERS`).
+SPIDERS: tuple[str, ...] = tuple(SPIDER_CLASSES)
 DEFAULT_SOURCES = ("infoshos-sample", "sectsco-sample")
-#: Navigation hops (lists, section fronts, pagination) followed from a start URL by default.
-DEFAULT_LIST_DEPTH = 20
 
 
 class ConfigError(ValueError):

@@ -48,12 +48,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+#: The spiders by name (``--spider``; a source's ``spider``): ``module:class``, imported only by
+#: the crawl that runs one (this module stays light: the CLI and the sources file read it).
 SPIDERS = {
     "infoshos": "infoshos.spiders.infoshos:InfoshosSpider",
     "sectsco": "infoshos.spiders.sectsco:SectscoSpider",
     "ecrats": "infoshos.spiders.ecrats:EcratsSpider",
     "generic": "infoshos.spiders.generic:GenericSpider",
 }
+#: Navigation hops (lists, section fronts, pagination) followed from a start URL when neither
+#: ``--list-depth`` nor a source's ``list_depth`` says (:func:`infoshos.spiders.policy.too_deep`).
+DEFAULT_LIST_DEPTH = 20
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 

@@ -3,22 +3,26 @@ one line per error naming the file, the source and the key; ``infoshos sources -
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import scrapy
 import yaml
 from paths import REPO
 
 from infoshos.flows.cli import main
 from infoshos.flows.sources import (
+    SPIDERS,
     ConfigError,
     Source,
     adhoc_source,
     load_sources,
     read_sources_file,
 )
+from infoshos.spiders.crawl import SPIDERS as SPIDER_CLASSES
 
 GOOD = {"spider": "generic", "start_urls": ["https://news.example/"]}
 
@@ -90,6 +94,14 @@ def test_sources_check_refuses_a_nan_delay_in_one_line(
     assert main(["sources", "--check", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"infoshos: error: {bad}: source 'mine': delay: Input should be a finite number"]
+
+
+@pytest.mark.parametrize("spider", SPIDERS)
+def test_every_spider_a_source_may_name_is_a_spider_class_of_that_name(spider: str) -> None:
+    module_name, class_name = SPIDER_CLASSES[spider].split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    assert issubclass(cls, scrapy.Spider) and cls.name == spider
+    assert Source("s", spider, start_urls=("https://news.example/",)).spider == spider
 
 
 def test_a_good_source_is_typed_frozen_and_hashable(tmp_path: Path) -> None:
