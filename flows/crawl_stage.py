@@ -150,14 +150,14 @@ def write_known(wh: Warehouse, path: Path) -> int:
     stored article. ``is_article`` is true only for URLs in the ``articles`` table: a candidate
     the clean stage rejected (a listing, a menu page) is fetched again when linked, and never
     stops a list's paging as a known article would."""
-    from infoshos.warehouse.keys import canonical_url
+    from infoshos.warehouse.keys import url_key
 
     keys: dict[str, str] = {}
 
-    def key(url: str) -> str:  # each URL made canonical once (the spiders' url_key)
+    def key(url: str) -> str:  # each URL keyed once, as the spiders key it
         k = keys.get(url)
         if k is None:
-            k = keys[url] = canonical_url(url)
+            k = keys[url] = url_key(url)
         return k
 
     articles = {key(u) for u in wh.read("articles", columns=["url"])["url"].to_pylist()}

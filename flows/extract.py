@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 from infoshos.flows.clean.articles import clean_page
 from infoshos.flows.sources import Source
 from infoshos.spiders.settings import DOWNLOAD_MAXSIZE, DOWNLOAD_TIMEOUT
-from infoshos.warehouse.keys import canonical_url, portal_style
+from infoshos.warehouse.keys import portal_style, url_key
 
 #: The crawler's limits, for local input too.
 MAX_BYTES = DOWNLOAD_MAXSIZE
@@ -181,7 +181,7 @@ def extract_one(page: PageInput, source: Source | None = None) -> dict[str, Any]
         return out
     style = source.style if source else (portal_style(page.url) or "generic")
     record = {
-        "url": canonical_url(page.url) if page.url else page.given,
+        "url": url_key(page.url) if page.url else page.given,
         "final_url": page.url,
         "source": source.name if source else "extract",
         "page_type": "article",

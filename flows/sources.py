@@ -2,9 +2,10 @@
 
 A source is a typed, frozen and hashable :class:`Source` (a pydantic dataclass): every value is
 checked when the file is read, before anything runs. An unknown key, a cron expression that
-does not parse, a time zone that is not an IANA name, a URL that is not http(s) or a pattern
-that is not a regular expression is a :class:`ConfigError` with one line naming the file, the
-source and the key (``infoshos sources --check FILE`` checks a file and does nothing else).
+does not parse, a time zone that is not an IANA name, a URL that is not http(s), a number that
+is not finite (NaN, inf) or below its minimum, or a pattern that is not a regular expression is
+a :class:`ConfigError` with one line naming the file, the source and the key
+(``infoshos sources --check FILE`` checks a file and does nothing else).
 
 Discovery fields (see docs/sources.md, "How a source is discovered"):
 
@@ -34,10 +35,12 @@ import yaml
 from pydantic import ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic.dataclasses import dataclass
 
-SPIDERS = ("infoshos", "sectsco", "ecrats", "generic")
+from infoshos.spiders.crawl import DEFAULT_LIST_DEPTH
+from infoshos.spiders.crawl import SPIDERS as SPIDER_CLASSES
+
+#: The spiders a source may name (declared in :data:`infoshos.spiders.crawl.SPIDERS`).
+SPIDERS: tuple[str, ...] = tuple(SPIDER_CLASSES)
 DEFAULT_SOURCES = ("infoshos-sample", "sectsco-sample")
-#: Navigation hops (lists, section fronts, pagination) followed from a start URL by default.
-DEFAULT_LIST_DEPTH = 20
 
 
 class ConfigError(ValueError):
@@ -88,7 +91,9 @@ def check_pattern(pattern: str) -> str:
 _MINIMUMS = {"delay": 0, "concurrency": 1, "max_pages": 0, "list_depth": 0}
 
 
-@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+#: ``allow_inf_nan=False``: a float setting (``delay``) that is NaN or infinite is refused like
+#: any other bad value, never handed to Scrapy.
+@dataclass(frozen=True, config=ConfigDict(extra="forbid", allow_inf_nan=False))
 class Source:
     name: str
     spider: str

@@ -41,7 +41,7 @@ from infoshos.flows.enrich import EnrichResult
 from infoshos.flows.links import LinkRow, link_input, link_record, link_translations_by_day
 from infoshos.flows.load import FACT_TABLES, rows_table
 from infoshos.flows.state import ArticleKeys, StoredState, iso
-from infoshos.warehouse.keys import article_id, canonical_url
+from infoshos.warehouse.keys import article_id, url_key
 from infoshos.warehouse.schema import TABLES
 
 #: Pages per chunk: a few thousand articles' texts and bodies in memory at a time.
@@ -387,7 +387,7 @@ def gone_fetches(pages: pa.Table) -> list[dict[str, Any]]:
     """The fetches a gone decision needs, keyed by article id (``merge.gone_candidates``)."""
     cols = ["url", "status", "page_type", "fetched_at"]
     return [
-        dict(r, article_id=article_id(canonical_url(r["url"])))
+        dict(r, article_id=article_id(url_key(r["url"])))
         for r in pages.select(cols).to_pylist()
         if r["status"] in merge.GONE_STATUSES
     ]

@@ -32,10 +32,10 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from infoshos.spiders import feeds, incremental, records
+from infoshos.spiders.crawl import DEFAULT_LIST_DEPTH
 from infoshos.spiders.incremental import KnownPage, load_known, parse_since
 from infoshos.spiders.policy import (
     CONTENT_TYPES,
-    DEFAULT_LIST_DEPTH,
     Link,
     nav_hops,
     refusal,

@@ -41,18 +41,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+#: The spiders by name (``--spider``; a source's ``spider``): ``module:class``, imported only by
+#: the crawl that runs one (this module stays light: the CLI and the sources file read it).
 SPIDERS = {
     "infoshos": "infoshos.spiders.infoshos:InfoshosSpider",
     "sectsco": "infoshos.spiders.sectsco:SectscoSpider",
     "ecrats": "infoshos.spiders.ecrats:EcratsSpider",
     "generic": "infoshos.spiders.generic:GenericSpider",
 }
+#: Navigation hops (lists, section fronts, pagination) followed from a start URL when neither
+#: ``--list-depth`` nor a source's ``list_depth`` says (:func:`infoshos.spiders.policy.too_deep`).
+DEFAULT_LIST_DEPTH = 20
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -177,6 +183,18 @@ def discovery_argv(
     return argv
 
 
+def finite_number(text: str, what: str = "a number") -> float:
+    """A float option's value (an argparse type, here and in ``infoshos.flows.cli.parser``);
+    ``nan`` and ``inf`` are refused: no option of ours means them."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m infoshos.spiders.crawl", description=__doc__.split("\n")[0])
     p.add_argument("--spider", required=True, choices=sorted(SPIDERS))
@@ -187,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-pages", type=int, default=0, help="0 = no limit")
     p.add_argument("--max-depth", type=int, default=None, help="generic spider only")
     p.add_argument("--prefer-print", action="store_true", help="infoshos: fetch print pages")
-    p.add_argument("--delay", type=float, default=None, help="seconds; disables AutoThrottle")
+    p.add_argument(
+        "--delay", type=finite_number, default=None, help="seconds; disables AutoThrottle"
+    )
     p.add_argument("--concurrency", type=int, default=None, help="requests per domain")
     p.add_argument("--log-level", default="WARNING", type=str.upper, choices=LOG_LEVELS)
     p.add_argument("--no-robots", action="store_true", help="ignore robots.txt (local tests)")
@@ -195,7 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="refetch known articles conditionally")
     p.add_argument("--since", default=None, metavar="YYYY-MM-DD", help="skip items listed before")
     p.add_argument("--max-bytes", type=int, default=None, help="download size limit in bytes")
-    p.add_argument("--timeout", type=float, default=None, help="download timeout in seconds")
+    p.add_argument(
+        "--timeout", type=finite_number, default=None, help="download timeout in seconds"
+    )
     p.add_argument("--retries", type=int, default=None, help="retries of a failed request")
     p.add_argument("--idn-from", type=int, default=None, help="infoshos: backfill idns from N")
     p.add_argument("--idn-to", type=int, default=None, help="infoshos: backfill idns up to M")
@@ -206,7 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--progress", default=None, metavar="PATH", help="append a JSON progress line here"
     )
     p.add_argument(
-        "--progress-interval", type=float, default=None, help="seconds between progress lines"
+        "--progress-interval",
+        type=finite_number,
+        default=None,
+        help="seconds between progress lines",
     )
     p.add_argument(
         "--idn-ahead", action="store_true", help="infoshos: walk idns up from the highest known"
@@ -218,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-depth", type=int, default=None, help="navigation hops followed")
     p.add_argument("--redis", default=None, metavar="URL", help="join a shared frontier")
     p.add_argument("--frontier", default=None, metavar="NAME", help="the shared crawl's name")
-    p.add_argument("--lease", type=float, default=None, help="seconds a taken request is held")
+    p.add_argument(
+        "--lease", type=finite_number, default=None, help="seconds a taken request is held"
+    )
     return p
 
 
@@ -235,7 +262,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         raise ArgumentError(f"--url-map: {exc}") from exc
     if args.max_pages < 0:
         raise ArgumentError("--max-pages must be >= 0")
-    if args.delay is not None and args.delay < 0:
+    if args.delay is not None and not args.delay >= 0:
         raise ArgumentError("--delay must be >= 0")
     if args.concurrency is not None and args.concurrency < 1:
         raise ArgumentError("--concurrency must be >= 1")

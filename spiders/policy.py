@@ -11,7 +11,8 @@ Rules:
   a document or media file as ``not_article`` (detail ``pdf document``): each becomes one skip
   record per URL and reason in a crawl, never a request (:func:`refusal`).
 - Navigation links (``list``, ``feed``) are followed up to ``list_depth`` hops from a start URL
-  (default :data:`DEFAULT_LIST_DEPTH`); content links do not count as hops (:func:`nav_hops`).
+  (default :data:`infoshos.spiders.crawl.DEFAULT_LIST_DEPTH`); content links do not count as
+  hops (:func:`nav_hops`).
 - Each canonical URL is requested once per crawl (its key, :func:`infoshos.spiders.urls.url_key`
   of the canonical URL), a fetched page is never requested again, start URLs always are; the
   page budget (``max_pages``, start URLs included; 0 = no limit) caps every request.
@@ -41,8 +42,6 @@ Link = tuple[str, str | None, str]
 #: conditionally in a full crawl); the others (``list``, ``feed``) are navigation.
 CONTENT_TYPES = frozenset({"article", "print", "feed_item", "sitemap_item", "other"})
 NAVIGATION_TYPES = frozenset(NAVIGATION_PAGE_TYPES)
-#: Navigation hops followed from a start URL when the source gives no ``list_depth``.
-DEFAULT_LIST_DEPTH = 20
 
 
 def refusal(canonical_url: str, onsite: bool) -> tuple[str, str] | None:

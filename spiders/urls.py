@@ -27,7 +27,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 
-from infoshos.warehouse.keys import canonical_url as _canonical
+from infoshos.warehouse.keys import url_key  # the key of a URL, re-exported for the spiders
 
 #: ``(local_prefix, canonical_prefix)`` pairs, longest local prefix first.
 UrlMap = list[tuple[str, str]]
@@ -48,14 +48,6 @@ _LANG_CODES = {
     "chn": "zh",
     "zh-cn": "zh",
 }
-
-
-def url_key(canonical_url: str) -> str:
-    """The key a canonical URL is known under (the warehouse's canonical form)."""
-    try:
-        return _canonical(canonical_url)
-    except ValueError:
-        return canonical_url.strip()
 
 
 def split_arg(value: str | Iterable[str] | None) -> list[str]:

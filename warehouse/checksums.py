@@ -37,6 +37,8 @@ CHUNK = 1 << 20
 
 
 def sha256(path: Path) -> str:
+    """The hex SHA-256 of a file's bytes, read in chunks (the lake's ``_files``, an export's
+    manifest)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(CHUNK):

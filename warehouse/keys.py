@@ -34,6 +34,11 @@ Rules, in order (pure string work, no network):
 
 The result is idempotent: ``canonical_url(canonical_url(u)) == canonical_url(u)``.
 A canonical URL is an identifier; the URL actually fetched is kept elsewhere (``fetch_url``).
+
+``canonical_url`` raises ValueError on a URL that has no canonical form (a port out of range or
+not a number, a broken IPv6 host). Code that keys data it did not check itself (stored pages
+and articles, links found in a page) uses :func:`url_key`: such a URL is its own key, stripped,
+so one odd URL never stops a crawl or a run.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ __all__ = [
     "TRACKING_PARAMS",
     "article_id",
     "canonical_url",
+    "url_key",
 ]
 
 #: Infoshos-style hosts, mapped to the host name used in canonical URLs.
@@ -161,6 +167,15 @@ def canonical_url(url: str) -> str:
         path = path.rstrip("/") or "/"
     query = "&".join(sorted(pairs))
     return urlunsplit((scheme, _netloc(parts, scheme, host, portal=portal), path, query, ""))
+
+
+def url_key(url: str) -> str:
+    """The key ``url`` is known under: its canonical form, or the URL itself (stripped) when it
+    has none (:func:`canonical_url` raised ValueError)."""
+    try:
+        return canonical_url(url)
+    except ValueError:
+        return url.strip()
 
 
 def article_id(canonical: str) -> str:

@@ -226,7 +226,7 @@ def build_article(
         subtitle, sub_counts = repair.repair_text(found.subtitle, lang_guess)
         counts.update(sub_counts)
     lang = language.detect_language(text) if lang_guess == "und" else lang_guess
-    canonical = keys.canonical_url(page["url"])
+    canonical = keys.url_key(page["url"])
     first_paragraph = text.split("\n\n", 1)[0]
     event_date = dates.find_event_date(first_paragraph, lang, found.published_at)
     if event_date is None and subtitle:

@@ -16,6 +16,8 @@ import os
 from datetime import date
 from typing import NoReturn
 
+from infoshos.spiders.crawl import finite_number as _number
+
 DEFAULT_WAREHOUSE = "data"
 
 
@@ -263,16 +265,9 @@ def _nonnegative(text: str) -> int:
     return value
 
 
-def _number(text: str, what: str = "a number") -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-
-
 def _nonnegative_float(text: str) -> float:
     value = _number(text)
-    if not value >= 0:  # NaN too
+    if not value >= 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
     return value
 
@@ -286,6 +281,6 @@ def _positive(text: str) -> int:
 
 def _positive_seconds(text: str) -> float:
     value = _number(text, "a number of seconds")
-    if not value > 0:  # NaN too
+    if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be > 0")
     return value

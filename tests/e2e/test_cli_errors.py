@@ -106,3 +106,22 @@ def test_each_hostile_case_ends_in_one_line_and_a_defined_exit_code(
     # --debug shows the traceback (the exception is raised, not printed as one line)
     with pytest.raises(WarehouseError, match="inside the warehouse"):
         _main(["--debug", "report", *w, "--out", str(wh / "CURRENT")])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["compact", "--keep-days", "inf"],
+        ["compact", "--keep-days", "nan"],
+        ["extract", "--page-timeout", "inf", "page.html"],
+        ["extract", "--page-timeout", "NaN", "page.html"],
+        ["crawl-worker", "--lease", "Infinity"],
+    ],
+)
+def test_a_number_option_that_is_not_finite_is_a_usage_error(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith("infoshos: error: "), err
+    assert f"{argv[2]!r} is not a finite number" in err, err

@@ -203,3 +203,12 @@ def test_a_huge_title_is_capped() -> None:
     assert len(title) <= MAX_TITLE_CHARS == 1000
     assert title.endswith("\u2026") and words.startswith(title[:-1])
     assert page["body"] == body and words.encode() in body  # the page itself is kept whole
+
+
+@pytest.mark.parametrize(
+    "url", ["http://news.example.test:99999/a", "http://news.example.test:x/a"]
+)
+def test_a_page_whose_url_has_no_canonical_form_is_keyed_by_its_url(url: str) -> None:
+    page = {**_generic_page('<p class="date">2 March 2024</p>'), "url": url}
+    out = clean_pages([page], {"g": "generic"}, {}, NOW)
+    assert [(a["url"], a["article_id"]) for a in out.articles] == [(url, article_id(url))]

@@ -51,6 +51,19 @@ def test_files_gz_and_folders_give_the_clean_article(
     assert rows[0]["input"] == str(tmp_path / "a.html")
 
 
+def test_a_canonical_link_without_a_canonical_form_is_kept_as_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    art = _glued_article()
+    odd = art.canonical_url.replace(".test/", ".test:99999/", 1)  # a port out of range
+    page = render.infoshos_article(render.SiteData(), art)
+    assert art.canonical_url.encode() in page
+    (tmp_path / "a.html").write_bytes(page.replace(art.canonical_url.encode(), odd.encode()))
+    code, rows = _run(capsys, str(tmp_path / "a.html"))
+    assert code == 0 and rows[0]["error"] is None, rows
+    assert (rows[0]["url"], rows[0]["title"]) == (odd, art.title)
+
+
 def test_a_page_without_article_fails_with_a_reason(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,22 +3,26 @@ one line per error naming the file, the source and the key; ``infoshos sources -
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import scrapy
 import yaml
 from paths import REPO
 
 from infoshos.flows.cli import main
 from infoshos.flows.sources import (
+    SPIDERS,
     ConfigError,
     Source,
     adhoc_source,
     load_sources,
     read_sources_file,
 )
+from infoshos.spiders.crawl import SPIDERS as SPIDER_CLASSES
 
 GOOD = {"spider": "generic", "start_urls": ["https://news.example/"]}
 
@@ -59,6 +63,10 @@ def test_unknown_key_names_the_key_the_source_and_the_file(tmp_path: Path) -> No
         ("list_css", "div[[", "list_css: 'div[[' is not a CSS selector"),
         ("spider", "scrapy", "spider: unknown spider 'scrapy'"),
         ("delay", -1, "delay: must be >= 0"),
+        ("delay", float("nan"), "delay: Input should be a finite number"),
+        ("delay", float("inf"), "delay: Input should be a finite number"),
+        ("delay", "nan", "delay: Input should be a finite number"),
+        ("delay", "-inf", "delay: Input should be a finite number"),
         ("concurrency", 0, "concurrency: must be >= 1"),
         ("list_depth", "deep", "list_depth: Input should be a valid integer"),
         ("idn_ahead", True, "idn_ahead applies to the infoshos spider only"),
@@ -68,6 +76,32 @@ def test_bad_values_are_one_line_errors(
     tmp_path: Path, field: str, value: object, expected: str
 ) -> None:
     assert expected in error_of(tmp_path, {**GOOD, field: value})
+
+
+@pytest.mark.parametrize("delay", [float("nan"), float("inf"), -0.5])
+def test_a_source_built_in_code_refuses_a_delay_that_is_not_a_finite_number_ge_0(
+    delay: float,
+) -> None:
+    with pytest.raises(ValueError, match="delay"):
+        Source("x", "generic", start_urls=("https://news.example/",), delay=delay)
+
+
+def test_sources_check_refuses_a_nan_delay_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  mine:\n    start_urls: https://news.example/\n    delay: .nan\n")
+    assert main(["sources", "--check", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"infoshos: error: {bad}: source 'mine': delay: Input should be a finite number"]
+
+
+@pytest.mark.parametrize("spider", SPIDERS)
+def test_every_spider_a_source_may_name_is_a_spider_class_of_that_name(spider: str) -> None:
+    module_name, class_name = SPIDER_CLASSES[spider].split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    assert issubclass(cls, scrapy.Spider) and cls.name == spider
+    assert Source("s", spider, start_urls=("https://news.example/",)).spider == spider
 
 
 def test_a_good_source_is_typed_frozen_and_hashable(tmp_path: Path) -> None:

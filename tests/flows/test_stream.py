@@ -144,3 +144,24 @@ def _rows(wh: Warehouse, table: str) -> list[tuple[Any, ...]]:
 
 def _count(wh: Warehouse, table: str) -> int:
     return int(_query(wh, f"select count(*) from {table}")[0][0])
+
+
+def test_gone_fetches_key_a_url_without_a_canonical_form_by_the_url() -> None:
+    from datetime import UTC, datetime
+
+    from infoshos.flows.stream import gone_fetches
+    from infoshos.warehouse.keys import article_id
+
+    urls = ["http://example.org:99999/a", "http://example.org:abc/b", "http://[::1/c"]
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    pages = pa.table(
+        {
+            "url": urls,
+            "status": [410, 404, 200],
+            "page_type": ["article"] * 3,
+            "fetched_at": [when] * 3,
+        }
+    )
+    assert [(f["url"], f["article_id"]) for f in gone_fetches(pages)] == [
+        (u, article_id(u)) for u in urls[:2]
+    ]

@@ -447,6 +447,41 @@ def test_write_known_writes_each_urls_key(tmp_path: Path) -> None:
     }
 
 
+#: Stored URLs that have no canonical form (a port out of range or not a number, a broken
+#: IPv6 host): their key is the URL itself, on both sides.
+ODD_URLS = ["http://example.org:99999/a", " http://example.org:abc/", "http://[::1/a"]
+
+
+def test_write_known_keys_stored_urls_without_a_canonical_form_as_the_spiders_do(
+    tmp_path: Path,
+) -> None:
+    from helpers_warehouse import build_sample_warehouse
+
+    from infoshos.flows.crawl_stage import write_known
+
+    wh = build_sample_warehouse(tmp_path / "wh")
+    pages, articles = wh.read("pages"), wh.read("articles")
+    page = next(r for r in pages.to_pylist() if r["status"] == 200 and r["page_type"] == "article")
+    odd_pages = [
+        dict(page, page_id=f"odd-{i}", url=u, final_url=u, fetch_url=u, headers=[("etag", f"e{i}")])
+        for i, u in enumerate(ODD_URLS)
+    ]
+    odd_article = dict(articles.slice(0, 1).to_pylist()[0], article_id="0dd", url=ODD_URLS[0])
+    with wh.lock():
+        tx = wh.transaction("r-odd")
+        tx.append("pages", pa.Table.from_pylist(odd_pages, schema=pages.schema))
+        tx.upsert("articles", pa.Table.from_pylist([odd_article], schema=articles.schema))
+        tx.commit()
+    path = tmp_path / "known.parquet"
+    assert write_known(wh, path) == len(pq.read_table(path))
+    known = load_known(path)  # the spider side: keyed by url_key
+    for i, url in enumerate(ODD_URLS):
+        assert known[url_key(url)].etag == f"e{i}", url
+    assert [url_key(u) for u in ODD_URLS] == [u.strip() for u in ODD_URLS]
+    assert known[url_key(ODD_URLS[0])].is_article
+    assert not known[url_key(ODD_URLS[1])].is_article
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -467,6 +502,25 @@ def test_crawl_cli_rejects_bad_incremental_options(
     assert proc.returncode == 2 and proc.stdout == ""
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"crawl: error: {message}")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--delay", "nan"],
+        ["--delay", "inf"],
+        ["--timeout", "inf"],
+        ["--progress-interval", "Infinity"],
+        ["--redis", "redis://127.0.0.1:9/0", "--frontier", "f", "--lease", "inf"],
+    ],
+)
+def test_crawl_cli_refuses_a_number_that_is_not_finite(extra: list[str], tmp_path: Path) -> None:
+    from infoshos.spiders.crawl import ArgumentError, parse_args
+
+    argv = crawl_command("infoshos", "s", ["http://127.0.0.1:9/"], tmp_path / "o.parquet")
+    head = argv.index("--spider")  # the options, without the interpreter and module
+    with pytest.raises(ArgumentError, match=f"'{extra[-1]}' is not a finite number"):
+        parse_args([*argv[head:], *extra])
 
 
 def test_known_file_without_url_column_is_an_argument_error(tmp_path: Path) -> None:

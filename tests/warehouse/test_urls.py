@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from infoshos.warehouse.keys import article_id, canonical_url
+from infoshos.warehouse.keys import article_id, canonical_url, url_key
 
 CASES = [
     # scheme and host case, default ports, fragments
@@ -208,3 +208,20 @@ def test_real_forms_of_distinct_stories_stay_distinct() -> None:
     ]
     assert len({canonical_url(u) for u in urls}) == len(urls)
     assert canonical_url(urls[4]) == urls[4]
+
+
+@pytest.mark.parametrize(
+    "url", ["http://example.org:99999/a", " http://example.org:abc/ ", "http://[::1/a"]
+)
+def test_url_key_is_the_url_itself_when_it_has_no_canonical_form(url: str) -> None:
+    from infoshos.spiders import urls
+
+    with pytest.raises(ValueError):
+        canonical_url(url)
+    assert url_key(url) == url.strip()
+    assert urls.url_key is url_key  # the spiders key URLs with this one function
+
+
+def test_url_key_is_the_canonical_url_when_there_is_one() -> None:
+    for url, expected in CASES:
+        assert url_key(url) == expected

@@ -23,8 +23,9 @@ from typing import Any
 import pyarrow as pa
 
 from infoshos.warehouse.catalog import duckdb_type
+from infoshos.warehouse.checksums import sha256
 from infoshos.warehouse.docs import arrow_type, schema_markdown
-from infoshos.warehouse.export.files import PARTITIONED, UNKNOWN_YEAR, sha256
+from infoshos.warehouse.export.files import PARTITIONED, UNKNOWN_YEAR
 from infoshos.warehouse.schema import SCHEMA_VERSION, TABLES
 from infoshos.warehouse.store import Snapshot
 

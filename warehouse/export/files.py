@@ -14,7 +14,6 @@ table is still one typed file.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -133,11 +132,3 @@ class TableWriter:
             pq.write_table(schema.empty_table(), folder / "part-0.parquet", compression=COMPRESSION)
             self.rows["part-0.parquet"] = 0
         return {f"{self.spec.name}/{rel}": n for rel, n in sorted(self.rows.items())}
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
