@@ -52,6 +52,7 @@ def check_url(url: str) -> str:
     try:
         parts = urlsplit(url)
         host = parts.hostname
+        parts.port  # noqa: B018 - raises on a port out of range or not a number
     except ValueError as exc:
         raise ValueError(f"{url!r} is not a URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not host:

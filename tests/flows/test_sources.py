@@ -57,6 +57,13 @@ def test_unknown_key_names_the_key_the_source_and_the_file(tmp_path: Path) -> No
         ("timezone", "+03:00", "is not an IANA time zone"),
         ("start_urls", ["ftp://news.example/"], "start_urls: 'ftp://news.example/' is not an"),
         ("start_urls", ["news.example/feed"], "is not an http(s) URL"),
+        (
+            "start_urls",
+            ["http://news.example:99999/"],
+            "start_urls: 'http://news.example:99999/' is",
+        ),
+        ("start_urls", ["http://news.example:http/"], "is not a URL: Port could not be cast"),
+        ("url_map", ["http://127.0.0.1:70000/=https://news.example/"], "url_map: 'http://127."),
         ("url_map", ["http://127.0.0.1:1/=news.example/"], "url_map: 'news.example/'"),
         ("article_patterns", ["^/(en|ru/?idn=\\d+$"], "article_patterns: '^/(en|ru/?idn="),
         ("list_patterns", ["*"], "list_patterns: '*' is not a regular expression"),
