@@ -24,7 +24,7 @@ from infoshos.flows.frontier import Frontier
 from infoshos.flows.merge import latest_fetches
 from infoshos.flows.sources import Source
 from infoshos.spiders.crawl import crawl_command
-from infoshos.warehouse.schema import KNOWN, SPOOL
+from infoshos.warehouse.schema import KNOWN, REFETCH_REASONS, SPOOL
 from infoshos.warehouse.store import Warehouse
 
 
@@ -144,12 +144,27 @@ def latest_article_fetches(wh: Warehouse, columns: list[str]) -> dict[str, dict[
     return latest_fetches(pages.filter(pc.equal(pages["status"], 200)).to_pylist())
 
 
+def _not_read_whole(wh: Warehouse, key: Callable[[str], str]) -> set[str]:
+    """The keys of the URLs whose latest reject says the page was not read whole."""
+    rejects = wh.read("rejects", columns=["url", "reason", "run_id", "stage"])
+    rejects = rejects.filter(pc.equal(rejects["stage"], "clean"))  # the pages fetched
+    latest: dict[str, tuple[str, str]] = {}
+    columns = (rejects[c].to_pylist() for c in ("url", "reason", "run_id"))
+    for url, reason, run in zip(*columns, strict=True):
+        k = key(url)
+        if k not in latest or run >= latest[k][0]:
+            latest[k] = (run, reason)
+    return {k for k, (_, reason) in latest.items() if reason in REFETCH_REASONS}
+
+
 def write_known(wh: Warehouse, path: Path) -> int:
     """What the warehouse already holds, for an incremental crawl: every URL fetched as an
     article candidate (with the ETag and Last-Modified of its latest successful fetch) and every
     stored article. ``is_article`` is true only for URLs in the ``articles`` table: a candidate
     the clean stage rejected (a listing, a menu page) is fetched again when linked, and never
-    stops a list's paging as a known article would."""
+    stops a list's paging as a known article would. A candidate whose page was not read whole
+    (``REFETCH_REASONS``) and is no article is listed without its validators: it is fetched
+    whole again, not conditionally."""
     from infoshos.warehouse.keys import url_key
 
     keys: dict[str, str] = {}
@@ -162,9 +177,14 @@ def write_known(wh: Warehouse, path: Path) -> int:
 
     articles = {key(u) for u in wh.read("articles", columns=["url"])["url"].to_pylist()}
     latest: dict[str, tuple[str | None, str | None]] = {}
+    refetch = _not_read_whole(wh, key) - articles
     for url, row in latest_article_fetches(wh, ["headers"]).items():
         headers = dict(row["headers"] or [])
-        latest[url] = (headers.get("etag"), headers.get("last-modified"))
+        latest[url] = (
+            (None, None)
+            if key(url) in refetch
+            else (headers.get("etag"), headers.get("last-modified"))
+        )
     fetched_keys = {key(u) for u in latest}
     for url in sorted(articles - fetched_keys):
         latest.setdefault(url, (None, None))

@@ -407,6 +407,11 @@ REJECT_REASONS: dict[str, str] = {
     "bad_feed": "a feed or sitemap whose XML could not be read (its items are unknown)",
 }
 
+#: Reasons that say the page was not read whole (the transfer was cut, not the page broken):
+#: an incremental crawl fetches such a page again without a conditional request, which would
+#: otherwise answer 304 Not Modified for the same resource and never give the whole page.
+REFETCH_REASONS = frozenset({"truncated"})
+
 
 def empty(table: Table) -> pa.Table:
     return table.schema.empty_table()

@@ -531,3 +531,43 @@ def test_known_file_without_url_column_is_an_argument_error(tmp_path: Path) -> N
     )
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "no 'url' column" in proc.stderr
+
+
+def test_a_page_not_read_whole_is_fetched_whole_again_not_conditionally(tmp_path: Path) -> None:
+    from helpers_warehouse import build_sample_warehouse
+
+    from infoshos.flows.crawl_stage import write_known
+
+    wh = build_sample_warehouse(tmp_path / "wh")
+    pages = wh.read("pages")
+    page = next(r for r in pages.to_pylist() if r["status"] == 200 and r["page_type"] == "article")
+    urls = {
+        "cut": "http://news.example/cut",  # truncated in its latest run: fetched whole
+        "menu": "http://news.example/menu",  # not an article: conditional, as before
+        "mended": "http://news.example/mended",  # truncated once, then read whole (a menu)
+    }
+    new_pages = [
+        dict(page, page_id=f"p-{n}", url=u, final_url=u, fetch_url=u, headers=[("etag", n)])
+        for n, u in urls.items()
+    ]
+    rejects = [
+        {"url": urls[n], "source": "s", "stage": "clean", "reason": reason, "run_id": run}
+        for n, reason, run in [
+            ("cut", "truncated", "r1"),
+            ("menu", "not_article", "r1"),
+            ("mended", "truncated", "r1"),
+            ("mended", "not_article", "r2"),
+        ]
+    ]
+    with wh.lock():
+        tx = wh.transaction("r-cut")
+        tx.append("pages", pa.Table.from_pylist(new_pages, schema=pages.schema))
+        tx.append("rejects", pa.Table.from_pylist(rejects))
+        tx.commit()
+    path = tmp_path / "known.parquet"
+    write_known(wh, path)
+    known = load_known(path)
+    assert known[url_key(urls["cut"])].etag is None
+    assert known[url_key(urls["menu"])].etag == "menu"
+    assert known[url_key(urls["mended"])].etag == "mended"
+    assert not known[url_key(urls["cut"])].is_article  # still a candidate: fetched when linked
