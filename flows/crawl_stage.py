@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 
 from infoshos.flows import progress
 from infoshos.flows.frontier import Frontier
+from infoshos.flows.memory import parquet_batches
 from infoshos.flows.merge import latest_fetches
 from infoshos.flows.sources import Source
 from infoshos.spiders.crawl import crawl_command
@@ -234,13 +235,12 @@ def spool_batches(
     for path in paths:
         if not path.exists():
             continue
-        spool = pq.ParquetFile(path)
-        names = spool.schema_arrow.names
+        names = pq.read_schema(path).names
         wanted = None
         if columns is not None:
             wanted = [c for c in dict.fromkeys([*columns, "url", "fetch_url", "fetched_at"])]
             wanted = [c for c in wanted if c in names]
-        for batch in spool.iter_batches(batch_size=rows, columns=wanted):
+        for batch in parquet_batches(path, rows, wanted):
             table = pa.Table.from_batches([batch])
             yield _with_ids(table, run_id, position)
             position += table.num_rows

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from infoshos.flows.memory import parquet_batches
 from infoshos.warehouse.schema import TABLES
 from infoshos.warehouse.search import index
 from infoshos.warehouse.store import COMPRESSION, Snapshot, Warehouse
@@ -173,8 +174,7 @@ class RunWriter:
             return
         self._spill.close()
         self._spill = None
-        spill = pq.ParquetFile(self.spill_path)
-        for batch in spill.iter_batches(batch_size=SPILL_BATCH):
+        for batch in parquet_batches(self.spill_path, SPILL_BATCH):
             yield batch.to_pylist()
 
     def keyed(self, table: str, rows: Iterable[dict[str, Any]]) -> None:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 MB = 1 << 20
 
@@ -65,3 +68,14 @@ def release_freed() -> int | None:
     before = resident_bytes()
     trim(0)
     return max(0, before - resident_bytes())
+
+
+def parquet_batches(
+    path: Path, batch_size: int, columns: list[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """A Parquet file ``batch_size`` rows at a time, in flat memory. Not ``pre_buffer``
+    (pyarrow's default): its read cache keeps every column chunk read until the file is
+    closed, so a spool of 160,000 pages held 145 MB more at its end than at its start."""
+    yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(
+        batch_size=batch_size, columns=columns
+    )

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-from infoshos.flows.memory import MB, duckdb_bytes, memory_line, release_freed, resident_bytes
+from infoshos.flows.memory import (
+    MB,
+    duckdb_bytes,
+    memory_line,
+    parquet_batches,
+    release_freed,
+    resident_bytes,
+)
 
 LINE = re.compile(r"process (\d+) MB \((?:DuckDB (\d+) MB, )?Arrow (\d+) MB\)")
 
@@ -63,3 +74,26 @@ def test_release_freed_gives_freed_heap_memory_back() -> None:
         libc.mallopt(-1, 128 * 1024)
         libc.mallopt(-3, 128 * 1024)
     assert released is not None and released >= 40 * MB
+
+
+def test_parquet_batches_read_a_spool_in_flat_memory(tmp_path: Path) -> None:
+    """A spool as the crawl writes it (row groups of 200 pages, bodies that do not compress):
+    pyarrow's pre-buffered reader keeps every column chunk it read until the end."""
+    path = tmp_path / "spool.parquet"
+    rng = np.random.default_rng(7)
+    with pq.ParquetWriter(path, pa.schema([("body", pa.binary())]), compression="zstd") as out:
+        for _ in range(150):  # 30,000 pages, ~60 MB
+            sizes = rng.integers(500, 3500, 200)
+            out.write_table(pa.table({"body": [rng.bytes(int(n)) for n in sizes]}))
+
+    def growth(batches: Iterator[pa.RecordBatch]) -> int:
+        start, peak = pa.total_allocated_bytes(), 0
+        for batch in batches:
+            peak = max(peak, pa.total_allocated_bytes() - start)
+            del batch
+        return peak
+
+    pre_buffered = growth(pq.ParquetFile(path, pre_buffer=True).iter_batches(batch_size=2000))
+    assert pre_buffered > 40 * MB  # what a run's spool reader held before
+    assert growth(parquet_batches(path, 2000)) < 15 * MB  # about two batches
+    assert sum(b.num_rows for b in parquet_batches(path, 2000, ["body"])) == 30_000
