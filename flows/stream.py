@@ -43,6 +43,7 @@ from infoshos.flows.load import FACT_TABLES, rows_table
 from infoshos.flows.state import ArticleKeys, StoredState, iso
 from infoshos.warehouse.keys import article_id, url_key
 from infoshos.warehouse.schema import TABLES
+from infoshos.warehouse.sorting import sorted_batches
 
 #: Pages per chunk: a few thousand articles' texts and bodies in memory at a time.
 CHUNK_PAGES = 2000
@@ -59,9 +60,19 @@ LINK_SCHEMA = pa.schema(
 )
 
 
+#: The day a link input is swept on (``links.link_day``): its event date, else the UTC date of
+#: its publication; null when it has neither (such an input is never linked).
+DAY = "day"
+
+
+def link_day_column(table: pa.Table) -> pa.Array:
+    return pc.coalesce(table["event_date"], pc.cast(table["published_at"], pa.date32()))
+
+
 class LinkSpill:
     """The translation-link inputs of a run's articles, spilled to a Parquet file as they are
-    made (in memory when there is no staging folder), read back in day order at the end."""
+    made (in memory when there is no staging folder), read back in day order at the end: the
+    spill through an external sort (``warehouse.sorting``), one batch in memory at a time."""
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
@@ -75,20 +86,30 @@ class LinkSpill:
         if self.path is None:
             self._tables.append(table)
             return
+        table = table.append_column(DAY, link_day_column(table))
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, LINK_SCHEMA, compression="zstd")
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
         self._writer.write_table(table)
 
     def by_day(self) -> Callable[[], Iterator[dict[str, Any]]]:
-        """Every record, in the order of its day (``links.link_day``), as often as asked."""
+        """Every record, in the order of its day (``links.link_day``; ties in the order they
+        were added), as often as asked."""
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-            self._tables = [pq.read_table(self.path)]
+        path = self.path
+        if path is not None and path.exists():
+
+            def spilled() -> Iterator[dict[str, Any]]:
+                for batch in sorted_batches(path, DAY, 2000, path.with_name("sort")):
+                    yield from batch.to_pylist()
+
+            return spilled
         table = pa.concat_tables(self._tables) if self._tables else LINK_SCHEMA.empty_table()
         self._tables = []
-        day = pc.coalesce(table["event_date"], pc.cast(table["published_at"], pa.date32()))
-        order = pc.sort_indices(pa.table({"day": day}), sort_keys=[("day", "ascending", "at_end")])
+        order = pc.sort_indices(
+            pa.table({DAY: link_day_column(table)}), sort_keys=[(DAY, "ascending", "at_end")]
+        )
         table = table.take(order)
 
         def records() -> Iterator[dict[str, Any]]:

@@ -165,3 +165,35 @@ def test_gone_fetches_key_a_url_without_a_canonical_form_by_the_url() -> None:
     assert [(f["url"], f["article_id"]) for f in gone_fetches(pages)] == [
         (u, article_id(u)) for u in urls[:2]
     ]
+
+
+def test_link_inputs_come_back_in_day_order_spilled_or_in_memory(tmp_path: Path) -> None:
+    from datetime import UTC, date, datetime
+
+    from infoshos.flows.stream import LinkSpill
+
+    def record(i: int, event: date | None, published: datetime | None) -> dict[str, Any]:
+        return {
+            "article_id": f"a{i:02d}",
+            "language": "ru" if i % 2 else "en",
+            "published_at": published,
+            "event_date": event,
+            "numbers": [str(i)],
+            "entity_ids": ["country:cn"] if i % 3 else [],
+        }
+
+    late = datetime(2024, 5, 1, 23, 30, tzinfo=UTC)  # 2 May east of UTC: swept on 1 May
+    chunks = [
+        [record(0, None, late), record(1, date(2024, 4, 30), None), record(2, None, None)],
+        [record(3, None, datetime(2024, 5, 2, 1, tzinfo=UTC)), record(4, date(2024, 5, 1), late)],
+        [record(5, None, late), record(6, date(2024, 4, 30), late)],
+    ]
+    spilled, held = LinkSpill(tmp_path / "links.parquet"), LinkSpill()
+    for chunk in chunks:
+        spilled.add(chunk)
+        held.add(chunk)
+    from_disk, from_memory = spilled.by_day(), held.by_day()
+    order = [r["article_id"] for r in from_disk()]
+    assert order == ["a01", "a06", "a00", "a04", "a05", "a03", "a02"]  # undated last
+    assert list(from_disk()) == list(from_memory())  # read twice, the same records
+    assert list(from_disk())[0] == record(1, date(2024, 4, 30), None)
