@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -176,6 +177,17 @@ def url_key(url: str) -> str:
         return canonical_url(url)
     except ValueError:
         return url.strip()
+
+
+def rules_fingerprint() -> str:
+    """A fingerprint of the key rules: this module's source and w3lib's version. A key made under
+    one fingerprint is the key of its URL for as long as the fingerprint holds (a cache of keys
+    is dropped when it changes)."""
+    import w3lib
+
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(str(getattr(w3lib, "__version__", "")).encode())
+    return digest.hexdigest()[:16]
 
 
 def article_id(canonical: str) -> str:

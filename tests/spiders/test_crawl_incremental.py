@@ -571,3 +571,36 @@ def test_a_page_not_read_whole_is_fetched_whole_again_not_conditionally(tmp_path
     assert known[url_key(urls["menu"])].etag == "menu"
     assert known[url_key(urls["mended"])].etag == "mended"
     assert not known[url_key(urls["cut"])].is_article  # still a candidate: fetched when linked
+
+
+def test_write_known_keys_each_stored_url_once_across_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpers_warehouse import build_sample_warehouse
+
+    import infoshos.warehouse.keys as keys
+    from infoshos.flows.crawl_stage import KEY_CACHE, write_known
+
+    wh = build_sample_warehouse(tmp_path / "wh")
+    made: list[str] = []
+    real = keys.url_key
+
+    def counted(url: str) -> str:
+        made.append(url)
+        return real(url)
+
+    monkeypatch.setattr(keys, "url_key", counted)
+
+    def known() -> pa.Table:
+        write_known(wh, tmp_path / "known.parquet")
+        return pq.read_table(tmp_path / "known.parquet")
+
+    first = known()
+    assert len(made) >= first.num_rows > 0 and (wh.root / KEY_CACHE).is_file()
+    made.clear()
+    assert known().equals(first) and made == []  # the next run keys nothing again
+    monkeypatch.setattr(keys, "rules_fingerprint", lambda: "other rules")
+    assert known().equals(first) and len(made) >= first.num_rows  # new rules: keyed again
+    made.clear()
+    (wh.root / KEY_CACHE).write_bytes(b"not parquet")
+    assert known().equals(first) and len(made) >= first.num_rows  # unreadable: made again
