@@ -26,7 +26,7 @@ from infoshos.flows.memory import parquet_batches
 from infoshos.flows.merge import latest_fetches
 from infoshos.flows.sources import Source
 from infoshos.spiders.crawl import crawl_command
-from infoshos.warehouse.schema import KNOWN, REFETCH_REASONS, SPOOL
+from infoshos.warehouse.schema import ARTICLE_PAGE_TYPES, KNOWN, REFETCH_REASONS, SPOOL
 from infoshos.warehouse.store import Warehouse
 
 
@@ -146,6 +146,21 @@ def latest_article_fetches(wh: Warehouse, columns: list[str]) -> dict[str, dict[
     return latest_fetches(pages.filter(pc.equal(pages["status"], 200)).to_pylist())
 
 
+def latest_validators(wh: Warehouse) -> dict[str, tuple[str | None, str | None]]:
+    """For each URL, the ETag and Last-Modified of its latest fetch of an article (or print)
+    page that answered 200 (as ``latest_article_fetches`` picks it), read in Arrow: the headers
+    of every stored page are never made Python objects."""
+    pages = wh.read("pages", columns=["url", "page_type", "status", "fetched_at", "headers"])
+    article = pc.is_in(pages["page_type"], pa.array(sorted(ARTICLE_PAGE_TYPES)))
+    pages = pages.filter(pc.and_(pc.equal(pages["status"], 200), article))
+    # oldest first, ties in stored order: the dict below keeps the last fetch of each URL
+    pages = pages.take(pc.sort_indices(pages, sort_keys=[("fetched_at", "ascending")]))
+    headers = pages["headers"]
+    etags = pc.map_lookup(headers, "etag", "last").to_pylist()
+    modified = pc.map_lookup(headers, "last-modified", "last").to_pylist()
+    return dict(zip(pages["url"].to_pylist(), zip(etags, modified, strict=True), strict=True))
+
+
 def _not_read_whole(wh: Warehouse, key: Callable[[str], str]) -> set[str]:
     """The keys of the URLs whose latest reject says the page was not read whole."""
     rejects = wh.read("rejects", columns=["url", "reason", "run_id", "stage"])
@@ -182,13 +197,8 @@ def write_known(wh: Warehouse, path: Path) -> int:
     articles = {key(u) for u in wh.read("articles", columns=["url"])["url"].to_pylist()}
     latest: dict[str, tuple[str | None, str | None]] = {}
     refetch = _not_read_whole(wh, key) - articles
-    for url, row in latest_article_fetches(wh, ["headers"]).items():
-        headers = dict(row["headers"] or [])
-        latest[url] = (
-            (None, None)
-            if key(url) in refetch
-            else (headers.get("etag"), headers.get("last-modified"))
-        )
+    for url, validators in latest_validators(wh).items():
+        latest[url] = (None, None) if key(url) in refetch else validators
     fetched_keys = {key(u) for u in latest}
     for url in sorted(articles - fetched_keys):
         latest.setdefault(url, (None, None))

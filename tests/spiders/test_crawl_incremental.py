@@ -604,3 +604,51 @@ def test_write_known_keys_each_stored_url_once_across_runs(
     made.clear()
     (wh.root / KEY_CACHE).write_bytes(b"not parquet")
     assert known().equals(first) and len(made) >= first.num_rows  # unreadable: made again
+
+
+def test_latest_validators_pick_the_latest_article_fetch_of_each_url(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from helpers_warehouse import build_sample_warehouse
+
+    from infoshos.flows.crawl_stage import latest_article_fetches, latest_validators
+
+    wh = build_sample_warehouse(tmp_path / "wh")
+    pages = wh.read("pages")
+    page = next(r for r in pages.to_pylist() if r["status"] == 200 and r["page_type"] == "article")
+    at = page["fetched_at"]
+    u = "http://news.example/a"
+
+    def fetch(n: int, minutes: int, status: int = 200, kind: str = "article", **h: str) -> dict:
+        headers = [(k.replace("_", "-"), v) for k, v in h.items()]
+        return dict(
+            page,
+            page_id=f"v{n}",
+            url=u,
+            status=status,
+            page_type=kind,
+            fetched_at=at + timedelta(minutes=minutes),
+            headers=headers or None,
+        )
+
+    extra = [
+        fetch(1, 1, etag="old"),
+        fetch(2, 3, etag="e2", last_modified="Mon"),  # the latest 200 article fetch
+        fetch(3, 5, status=304),  # later, but not a 200
+        fetch(4, 6, kind="list", etag="list"),  # later, but not an article page
+        fetch(5, 2, etag="between"),
+    ]
+    extra.append(dict(fetch(6, 3, etag="tie"), url="http://news.example/b"))
+    extra.append(dict(fetch(7, 3, etag="tie-later"), url="http://news.example/b"))  # tie: last
+    with wh.lock():
+        tx = wh.transaction("r-validators")
+        tx.append("pages", pa.Table.from_pylist(extra, schema=pages.schema))
+        tx.commit()
+    got = latest_validators(wh)
+    assert got[u] == ("e2", "Mon")
+    assert got["http://news.example/b"] == ("tie-later", None)
+    reference = {
+        url: (dict(r["headers"] or []).get("etag"), dict(r["headers"] or []).get("last-modified"))
+        for url, r in latest_article_fetches(wh, ["headers"]).items()
+    }
+    assert got == reference  # the same picks as the Python reading, for every stored URL
