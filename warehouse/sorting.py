@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from infoshos.warehouse import extensions
+from infoshos.warehouse.store import _q
 
 #: DuckDB's memory while it sorts (beyond it, the sort spills to disk).
 SORT_MEMORY = "256MB"
@@ -30,8 +31,8 @@ def sorted_batches(
     con = extensions.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"SET memory_limit = '{memory}'")
-        con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
+        con.execute(f"SET memory_limit = {_q(memory)}")
+        con.execute(f"SET temp_directory = {_q(str(spill))}")
         con.execute("SET enable_progress_bar = false")
         reader = con.execute(
             f"SELECT * EXCLUDE ({_ident(by)}, file_row_number) "

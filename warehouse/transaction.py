@@ -100,11 +100,10 @@ class Transaction:
         self.run_id = run_id
         self.expect = base
         self._own_spill = None if spill is not None else Path(tempfile.mkdtemp(prefix="infoshos-"))
-        self.spill = spill if spill is not None else self._own_spill
         self.con = warehouse.connect(read_only=False)
         try:
             self.con.execute(f"SET memory_limit = {_q(WRITE_MEMORY)}")
-            self.con.execute(f"SET temp_directory = {_q(str(self.spill))}")
+            self.con.execute(f"SET temp_directory = {_q(str(spill or self._own_spill))}")
         except BaseException:
             self._close()
             raise
