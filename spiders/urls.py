@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 
-from infoshos.warehouse.keys import url_key  # the key of a URL, re-exported for the spiders
+from infoshos.warehouse import keys
 
 #: ``(local_prefix, canonical_prefix)`` pairs, longest local prefix first.
 UrlMap = list[tuple[str, str]]
@@ -35,6 +36,11 @@ UrlMap = list[tuple[str, str]]
 Origin = tuple[str, int | None]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: How many links, URLs' keys and pattern targets a crawl process remembers (least recently used
+#: first out; a few MB). A page's navigation links repeat on every page, and one link is keyed
+#: up to three times (article pattern, list pattern, seen key): keying was half of a crawl's
+#: parsing time before.
+KEY_MEMORY = 1 << 14
 _DOC_EXTENSIONS = frozenset(
     {*IGNORED_EXTENSIONS, "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "rtf", "odt"}
 )
@@ -113,8 +119,11 @@ def _without_host_dot(url: str) -> str:
     return url
 
 
+@lru_cache(maxsize=KEY_MEMORY)
 def absolute_url(base: str, href: str) -> str | None:
-    """The absolute http(s) URL of a link, None for fragments and other schemes."""
+    """The absolute http(s) URL of a link, None for fragments and other schemes (remembered for
+    the last :data:`KEY_MEMORY` links: a page's links are resolved once to be sorted, once to be
+    followed)."""
     href = (href or "").strip()
     if not href or href.startswith("#"):
         return None
@@ -136,6 +145,14 @@ def compile_patterns(patterns: str | Iterable[str] | None) -> list[re.Pattern[st
     return [re.compile(p) for p in items]
 
 
+@lru_cache(maxsize=KEY_MEMORY)
+def url_key(url: str) -> str:
+    """The key a URL is known under (:func:`infoshos.warehouse.keys.url_key`, the one rule),
+    remembered for the last :data:`KEY_MEMORY` URLs."""
+    return keys.url_key(url)
+
+
+@lru_cache(maxsize=KEY_MEMORY)
 def url_target(canonical: str) -> str:
     """What source patterns are searched in: the path plus ``?query`` of a URL's canonical
     form (:func:`url_key`)."""
