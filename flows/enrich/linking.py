@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from .gazetteer import NOT_NAME, Entity, Gazetteer, Match, ru_forms
@@ -99,6 +100,7 @@ def slug(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_fold(s).lower()).strip("-")
 
 
+@lru_cache(maxsize=1 << 16)  # names repeat across articles; a few MB
 def name_key(name: str) -> str:
     """Spelling-insensitive key of a person name: 'Yevgeny Sysoyev' == 'Евгений Сысоев'."""
     s = _TITLES.sub("", name.strip())
@@ -108,6 +110,38 @@ def name_key(name: str) -> str:
         s = s.replace(a, b)
     s = re.sub(r"([a-z])\1", r"\1", s)
     return s
+
+
+def _word_char(ch: str) -> bool:
+    """``\\w`` of a str pattern: a Unicode letter, digit or numeric character, or ``_``."""
+    return ch.isalnum() or ch == "_"
+
+
+def whole_words(text: str, forms: list[str]) -> list[tuple[int, int]]:
+    """The spans of ``forms`` in ``text`` standing as words: not after a word character, ``.`` or
+    ``-``, not before a word character or ``-``; scanning left to right, the longest form at a
+    position, matches not overlapping. The spans of the pattern
+    ``(?<![\\w.-])(?:FORM|...)(?![\\w-])`` (longest form first), found without compiling one
+    per article (that compile was a third of enrichment's time)."""
+    hits: list[tuple[int, int]] = []
+    for form in set(forms):
+        if not form:
+            continue
+        at = text.find(form)
+        while at != -1:
+            end = at + len(form)
+            before = text[at - 1] if at else ""
+            after = text[end] if end < len(text) else ""
+            if not (before and (_word_char(before) or before in ".-")) and not (
+                after and (_word_char(after) or after == "-")
+            ):
+                hits.append((at, -end))
+            at = text.find(form, at + 1)
+    out: list[tuple[int, int]] = []
+    for at, neg_end in sorted(hits):  # at each position the longest first
+        if not out or at >= out[-1][1]:
+            out.append((at, -neg_end))
+    return out
 
 
 def _tokens(name: str) -> list[str]:
@@ -419,17 +453,13 @@ class Linker:
                 methods.setdefault(m.entity_id, m.method)
                 for f in self.surname_forms(m.entity_id):
                     by_form.setdefault(f, set()).add(m.entity_id)
-        forms = sorted((f for f, ids in by_form.items() if len(ids) == 1), key=len, reverse=True)
-        if not forms:
-            return []
-        pat = re.compile(r"(?<![\w.-])(?:" + "|".join(map(re.escape, forms)) + r")(?![\w-])")
+        forms = [f for f, ids in by_form.items() if len(ids) == 1]
         out: list[Mention] = []
-        for mt in pat.finditer(text):
-            a, b = mt.span()
+        for a, b in whole_words(text, forms):
             if any(a < e and s < b for s, e in taken):
                 continue
-            (eid,) = by_form[mt.group()]
-            out.append(Mention(a, b, mt.group(), eid, "person", methods[eid]))
+            (eid,) = by_form[text[a:b]]
+            out.append(Mention(a, b, text[a:b], eid, "person", methods[eid]))
             taken.append((a, b))
         return out
 

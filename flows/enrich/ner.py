@@ -10,6 +10,8 @@ lower-case words ("in New York" -> "New York"). Russian names are put in the nom
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -271,6 +273,9 @@ _STOP = set(
     ]
 )
 _WORDS = re.compile(r"\S+")
+#: Quotes, brackets and punctuation stripped from a word before its capital is checked.
+_PUNCT = "\"'«»“”‘’()[]{},.;:!?"
+_OPENERS = frozenset(_PUNCT)
 _SENTS = re.compile(r"[^\n]+?(?:[.!?](?=\s)|$)", re.MULTILINE)
 
 
@@ -282,19 +287,23 @@ def windows(
     is capitalised too), clipped to the sentence and merged. NER's context is a few tokens wide,
     so its results there match a run over the whole text (tested)."""
     out: list[tuple[int, int]] = []
+    inside = _Cover(covered)
     for sent in _SENTS.finditer(text):
         words = list(_WORDS.finditer(text, sent.start(), sent.end()))
-        if _title_case(words) and not sent.group().rstrip().endswith((".", "!", "?")):
+        tokens = [w.group() for w in words]
+        if _title_case(tokens) and not sent.group().rstrip().endswith((".", "!", "?")):
             continue
-        for i, w in enumerate(words):
-            token = w.group().strip("\"'«»“”‘’()[]{},.;:!?")
+        for i, word in enumerate(tokens):
+            if not word[0].isupper() and word[0] not in _OPENERS:
+                continue  # (the cheap test first: nothing to strip, no capital)
+            token = word.strip(_PUNCT)
             if not token or not token[0].isupper() or token in _STOP:
                 continue
-            a = w.start()
-            if any(s <= a < e for s, e in covered):
+            a = words[i].start()
+            if inside(a):
                 continue
             if i == 0:
-                nxt = words[1].group().lstrip("\"'«“(") if len(words) > 1 else ""
+                nxt = tokens[1].lstrip("\"'«“(") if len(tokens) > 1 else ""
                 if not nxt[:1].isupper():
                     continue
             lo = words[max(0, i - margin)].start()
@@ -306,10 +315,24 @@ def windows(
     return out
 
 
-def _title_case(words: list[re.Match[str]]) -> bool:
+class _Cover:
+    """Whether a position lies in one of some spans ``[start, end)``: a binary search over the
+    starts with the furthest end so far (the spans may overlap or nest)."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self.starts = [s for s, _ in ordered]
+        self.reach = list(itertools.accumulate((e for _, e in ordered), max))
+
+    def __call__(self, at: int) -> bool:
+        i = bisect.bisect_right(self.starts, at)
+        return i > 0 and at < self.reach[i - 1]
+
+
+def _title_case(words: list[str]) -> bool:
     """Headlines and menus In Title Case (without a final full stop) give NER mostly false
     names: skipped."""
-    lettered = [w.group() for w in words if w.group()[:1].isalpha() and len(w.group()) > 3]
+    lettered = [w for w in words if len(w) > 3 and w[0].isalpha()]
     if len(lettered) < 4:
         return False
     return sum(w[0].isupper() for w in lettered) >= 0.8 * len(lettered)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -71,15 +71,27 @@ def _matches(trig: Trigger, words: list[str], i: int) -> bool:
     return True
 
 
+#: How many words' trigger candidates are remembered (an article's vocabulary repeats across
+#: articles; a few MB).
+WORD_MEMORY = 1 << 16
+
+
+@lru_cache(maxsize=WORD_MEMORY)
+def _candidates(word: str) -> tuple[tuple[str, Trigger], ...]:
+    """The (topic, trigger) pairs whose first word is ``word`` or begins it."""
+    tax = taxonomy()
+    cands = list(tax.exact.get(word, ()))
+    for n in range(1, min(len(word), tax.max_stem) + 1):
+        cands += tax.stems.get(word[:n], ())
+    return tuple(cands)
+
+
 def topic_hits(text: str) -> tuple[int, dict[str, Counter[str]]]:
     """(number of words, topic -> Counter of matched trigger surfaces)."""
-    tax = taxonomy()
     words = [w.lower().replace("’", "'") for w in WORD.findall(text)]
     hits: dict[str, Counter[str]] = {}
     for i, w in enumerate(words):
-        cands = list(tax.exact.get(w, ()))
-        for n in range(1, min(len(w), tax.max_stem) + 1):
-            cands += tax.stems.get(w[:n], ())
+        cands = _candidates(w)
         if not cands:
             continue
         best: dict[str, int] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -10,8 +12,8 @@ import pytest
 
 from infoshos.flows.enrich import EnrichInput, EnrichResult, enrich_articles, status_at
 from infoshos.flows.enrich.gazetteer import load, ru_forms
-from infoshos.flows.enrich.linking import name_key
-from infoshos.flows.enrich.ner import SPACY_MODEL, ner_en, ner_ru, spacy_nlp, windows
+from infoshos.flows.enrich.linking import name_key, whole_words
+from infoshos.flows.enrich.ner import SPACY_MODEL, _Cover, ner_en, ner_ru, spacy_nlp, windows
 from infoshos.flows.enrich.topics import topic_rows
 from infoshos.warehouse import schema
 
@@ -392,3 +394,36 @@ def test_every_country_has_a_string_iso_code() -> None:
         assert e.entity_id == f"country:{e.iso_code}"
     norway = [e for e in countries if e.name == "Norway"]
     assert norway and norway[0].iso_code == "NO"
+
+
+def _pattern_spans(text: str, forms: list[str]) -> list[tuple[int, int]]:
+    """The rule ``whole_words`` keeps: one alternation, longest form first, word boundaries."""
+    alternation = "|".join(map(re.escape, sorted(set(forms), key=len, reverse=True)))
+    pattern = re.compile(r"(?<![\w.-])(?:" + alternation + r")(?![\w-])")
+    return [m.span() for m in pattern.finditer(text)]
+
+
+def test_whole_words_are_the_pattern_spans() -> None:
+    # random texts over an alphabet of word characters (Latin, Cyrillic, digits, _), the
+    # boundary characters (. -) and others; forms that overlap, nest and repeat
+    rng = random.Random(5)
+    alphabet = "abAБбж1_ -.,'’\n²"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        forms = ["".join(rng.choice("abБ-.") for _ in range(rng.randint(1, 3)))
+                 for _ in range(rng.randint(1, 4))]  # fmt: skip
+        assert whole_words(text, forms) == _pattern_spans(text, forms), (text, forms)
+    text = "Ivanov met Ivanova; Petrov-Vodkin, a.Ivanov, Ivanov_ and Ivanov."
+    assert [text[a:b] for a, b in whole_words(text, ["Ivanov", "Ivanova", "Petrov"])] == [
+        "Ivanov", "Ivanova", "Ivanov"
+    ]  # fmt: skip
+
+
+def test_cover_is_any_span() -> None:
+    # overlapping, nested and empty spans, in any order
+    rng = random.Random(3)
+    for _ in range(500):
+        spans = [(a, a + rng.randint(0, 6)) for a in (rng.randint(0, 30) for _ in range(5))]
+        inside = _Cover(spans)
+        for at in range(-1, 40):
+            assert inside(at) == any(s <= at < e for s, e in spans), (spans, at)
