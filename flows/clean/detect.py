@@ -110,8 +110,7 @@ def check(title: str | None, has_date: bool, paragraphs: list[str], teasers: int
         return Verdict("no_body", "no article text on the page")
     if not has_date:  # the mark of a news item: contact, about and stub pages have none
         return Verdict("no_date", "no publication date or dateline found")
-    short_but_whole = words >= MIN_SENTENCE_WORDS and sentences(paragraphs) >= 2
-    if words < MIN_WORDS and not short_but_whole:
+    if words < MIN_WORDS and not (words >= MIN_SENTENCE_WORDS and sentences(paragraphs) >= 2):
         return Verdict("no_body", f"{words} words of article text (fewer than {MIN_WORDS})")
     if not (title or "").strip():
         return Verdict("no_title", "no headline found")

@@ -54,6 +54,8 @@ HINT_SCRIPTS: dict[str, str] = {
 _LATIN = chars(LATIN)
 _CYRILLIC = chars(CYRILLIC)
 _CJK = CJK_RE
+#: runs of each script's letters: counted by the runs' lengths (fewer objects than one per letter)
+_RUNS = tuple(re.compile(p.pattern + "+") for p in (_LATIN, _CYRILLIC, _CJK))
 #: kana or hangul tell Japanese or Korean from Chinese (Han alone)
 _KANA_HANGUL = chars(KANA, HANGUL)
 _UZ_LATIN = re.compile(r"\b\w*[oOgG][\u02bb\u2018'`]\w+")
@@ -73,7 +75,8 @@ def _detector() -> Any:
 def script_counts(text: str) -> tuple[int, int, int]:
     """Numbers of Latin, Cyrillic and CJK letters in ``text`` (CJK: Han, kana and hangul, so
     that Korean and Japanese text counts as written in a script, not as too short)."""
-    return len(_LATIN.findall(text)), len(_CYRILLIC.findall(text)), len(_CJK.findall(text))
+    latin, cyrillic, cjk = (sum(map(len, runs.findall(text))) for runs in _RUNS)
+    return latin, cyrillic, cjk
 
 
 def _dominant_script(latin: int, cyrillic: int, cjk: int) -> str | None:

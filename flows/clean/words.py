@@ -33,7 +33,7 @@ def word_count(text: str, language: str) -> int:
     """Number of word tokens in ``text``."""
     if language == "zh":
         return len(tokenize_words(text, language))
-    return sum(1 for _ in WORD.finditer(text))
+    return len(WORD.findall(text))
 
 
 def shingles(text: str, language: str, k: int = 5) -> list[str]:
