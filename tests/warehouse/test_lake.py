@@ -443,3 +443,59 @@ def test_an_index_of_an_older_layout_is_rebuilt_by_the_next_search(tmp_path: Pat
     assert indexed_snapshot(path) is None  # not this layout: stale
     assert [h.article_id for h in search(wh, "festival")] == ["e3"]
     assert indexed_snapshot(path) == wh.snapshot_id()
+
+
+def test_search_tables_are_indexed_side_by_side_and_a_failed_one_again_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each table's FTS index is built in a thread of its own (DuckDB builds one on a single
+    thread); a table whose build fails there, even half way, is built again alone, and the index
+    is the one a clean build makes."""
+    import threading
+
+    import duckdb
+
+    from infoshos.warehouse import extensions
+    from infoshos.warehouse import search as search_mod
+
+    clean = Warehouse(tmp_path / "clean")
+    _commit_articles(clean, "r1", SEARCH_DOCS)
+    wh = Warehouse(tmp_path / "failing")
+    _commit_articles(wh, "r1", SEARCH_DOCS)
+    assert search_mod.index(clean) is not None
+
+    real = search_mod._index_table
+    calls: list[tuple[str, str]] = []
+
+    def flaky(con: duckdb.DuckDBPyConnection, table: str, stemmer: str) -> None:
+        calls.append((table, threading.current_thread().name))
+        real(con, table, stemmer)
+        if table == "docs_russian" and len(calls) <= len(search_mod.GROUPS):
+            raise duckdb.OutOfMemoryException("failed to allocate data of size 128.0 MiB")
+
+    monkeypatch.setattr(search_mod, "_index_table", flaky)
+    assert search_mod.index(wh) is not None
+    first = dict(calls[: len(search_mod.GROUPS)])
+    assert set(first) == set(search_mod.GROUPS)
+    assert all(name.startswith("search-index") for name in first.values()), calls
+    assert calls[len(search_mod.GROUPS) :] == [("docs_russian", threading.current_thread().name)]
+
+    def tables(warehouse: Warehouse) -> dict[str, list[tuple[object, ...]]]:
+        con = extensions.load(extensions.connect(str(index_path(warehouse)), read_only=True), "fts")
+        try:
+            return {
+                t: con.execute(  # (term ids are the build's own: terms and names compared)
+                    f"SELECT term, name, tf, round(w, 9) FROM fts_main_{t}.postings "
+                    f"JOIN fts_main_{t}.dict USING (termid) JOIN fts_main_{t}.docs USING (docid) "
+                    "ORDER BY ALL"
+                ).fetchall()
+                for t in search_mod.GROUPS
+            }
+        finally:
+            con.close()
+
+    assert tables(wh) == tables(clean)
+    assert tables(wh)["docs_russian"]
+    assert [h.article_id for h in search(wh, "безопасность", language="ru")] == [
+        h.article_id for h in search(clean, "безопасность", language="ru")
+    ]
