@@ -172,7 +172,7 @@ def _index_tables(con: duckdb.DuckDBPyConnection) -> None:
             continue
         if not isinstance(error, duckdb.Error):
             raise error
-        log.info("search index of %s built again alone (%s)", table, _first_line(error))
+        log.warning("search index of %s built again alone (%s)", table, _first_line(error))
         _index_table(con, table, GROUPS[table][0])
 
 
