@@ -145,11 +145,9 @@ def compile_patterns(patterns: str | Iterable[str] | None) -> list[re.Pattern[st
     return [re.compile(p) for p in items]
 
 
-@lru_cache(maxsize=KEY_MEMORY)
-def url_key(url: str) -> str:
-    """The key a URL is known under (:func:`infoshos.warehouse.keys.url_key`, the one rule),
-    remembered for the last :data:`KEY_MEMORY` URLs."""
-    return keys.url_key(url)
+#: The key a URL is known under: :func:`infoshos.warehouse.keys.url_key` (the one rule),
+#: remembered for the last :data:`KEY_MEMORY` URLs.
+url_key = lru_cache(maxsize=KEY_MEMORY)(keys.url_key)
 
 
 @lru_cache(maxsize=KEY_MEMORY)

@@ -219,7 +219,9 @@ def test_url_key_is_the_url_itself_when_it_has_no_canonical_form(url: str) -> No
     with pytest.raises(ValueError):
         canonical_url(url)
     assert url_key(url) == url.strip()
-    assert urls.url_key is url_key  # the spiders key URLs with this one function
+    # the spiders key URLs with this one function (remembering the last keys)
+    assert urls.url_key.__wrapped__ is url_key
+    assert urls.url_key(url) == url.strip()
 
 
 def test_url_key_is_the_canonical_url_when_there_is_one() -> None:
