@@ -2,10 +2,12 @@
 
 ``<warehouse>/search.duckdb`` holds one table of articles per stemmer (``docs_english`` for
 English, ``docs_russian`` for Russian, ``docs_plain`` for every other language, unstemmed) and an
-FTS index on each (title and text). It is derived from the lake: the load stage rebuilds it after
-each commit (:func:`index`) and a reader rebuilds it when it is missing or describes an older
-snapshot (:func:`ensure_index`). A failure to build it is never fatal: search says so, ``sql``
-works without it. (An FTS index cannot live in the lake itself: DuckLake tables take no index.)
+FTS index on each (title and text). It is derived from the lake: the load stage brings it up to
+each commit (:func:`index`: re-indexing the articles that changed, :func:`update`, or building it
+whole, :func:`build`) and a reader does so when it is missing or describes an older snapshot
+(:func:`ensure_index`). Either works on a copy that then takes the file's place. A failure to
+build it is never fatal: search says so, ``sql`` works without it. (An FTS index cannot live in
+the lake itself: DuckLake tables take no index.)
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,7 +36,15 @@ SEARCH_ALIAS = "search"
 META = "index_meta"
 #: The index's layout: an index of an older layout is rebuilt by the next search or run.
 #: 2: postings carry their BM25 weight ``w``; an ART index on each table's ``article_id``.
-LAYOUT = 2
+#: 3: postings carry ``tf`` and the document's ``len`` (the query weighs them: an update
+#: rewrites no posting); ``index_meta.updated``, the articles re-indexed since the last build.
+LAYOUT = 3
+#: An update re-indexes only the articles that changed (:func:`update`) unless the changed ones
+#: since the last full build would pass this share of the indexed articles: then the index is
+#: built whole (as cheap by then, and it drops the space the replaced rows leave in the file).
+UPDATE_SHARE = 0.2
+#: The articles an update re-indexes (a table of the copy being updated, dropped after).
+CHANGED = "changed_articles"
 #: Index table -> (FTS stemmer, the languages it holds; empty: every other language).
 GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "docs_english": ("english", ("en",)),
@@ -87,11 +99,12 @@ def indexed_snapshot(path: Path) -> int | None:
 
 
 #: The BM25 weight of a term in a document (DuckDB FTS's ``match_bm25``: k1 = 1.2, b = 0.75,
-#: the same idf) from the posting's ``tf``, the dictionary's ``df``, the document's ``len`` and
-#: the index ``stats`` (``st``).
+#: the same idf) from the posting ``p`` (``tf``, the document's ``len``), the term's ``df`` and
+#: the index ``stats`` (``st``): computed by the query, so that an update that changes the
+#: statistics rewrites no posting.
 BM25_WEIGHT = (
-    "log((st.num_docs - df + 0.5) / (df + 0.5) + 1) "
-    "* (tf.tf * 2.2) / (tf.tf + 1.2 * (0.25 + 0.75 * d.len / st.avgdl))"
+    "log((st.num_docs - q.df + 0.5) / (q.df + 0.5) + 1) "
+    "* (p.tf * 2.2) / (p.tf + 1.2 * (0.25 + 0.75 * p.len / st.avgdl))"
 )
 #: DuckDB's memory while it builds the index (it spills to a folder beside the index beyond).
 BUILD_MEMORY = "512MB"
@@ -113,82 +126,223 @@ def build(wh: Warehouse) -> Path:
                 f"CREATE TABLE {table} AS SELECT article_id, source, language, published_at, "
                 f"url, title, text FROM {LAKE}.articles WHERE {_group_filter(languages)}"
             )
-        _index_tables(con)
-        con.execute(f"CREATE TABLE {META} (snapshot BIGINT, layout INTEGER)")
-        con.execute(f"INSERT INTO {META} VALUES (?, ?)", [snapshot[0] if snapshot else 0, LAYOUT])
+        _side_by_side(con, _index_table)
+        con.execute(f"CREATE TABLE {META} (snapshot BIGINT, layout INTEGER, updated BIGINT)")
+        con.execute(
+            f"INSERT INTO {META} VALUES (?, ?, 0)", [snapshot[0] if snapshot else 0, LAYOUT]
+        )
         con.execute(f"DETACH {LAKE}")
     except BaseException:
-        con.close()
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        _discard(con, tmp)
         raise
-    con.close()
-    os.replace(tmp, final)
-    with contextlib.suppress(OSError):
-        Path(str(tmp) + ".wal").unlink()
+    _swap(con, tmp, final)
     return final
 
 
-def _index_table(con: duckdb.DuckDBPyConnection, table: str, stemmer: str) -> None:
+def _discard(con: duckdb.DuckDBPyConnection, tmp: Path) -> None:
+    con.close()
+    for stale in (tmp, Path(f"{tmp}.wal")):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def _swap(con: duckdb.DuckDBPyConnection, tmp: Path, final: Path) -> None:
+    """Close the index written under ``tmp`` and put it in ``final``'s place (a reader holding
+    the old file reads on from it)."""
+    con.close()
+    os.replace(tmp, final)
+    with contextlib.suppress(OSError):
+        Path(f"{tmp}.wal").unlink()
+
+
+def _postings_sql(table: str) -> str:
+    """The postings of a table: one row per (term, document), ordered by term, with the term's
+    count in the document and the document's length: a query weighs its terms' rows
+    (:data:`BM25_WEIGHT`) and reads no other row."""
+    fts = f"fts_main_{table}"
+    return (
+        f"CREATE OR REPLACE TABLE {fts}.postings AS "
+        f"SELECT t.termid, t.docid, count(*)::INTEGER AS tf, d.len FROM {fts}.terms t "
+        f"JOIN {fts}.docs d USING (docid) GROUP BY t.termid, t.docid, d.len "
+        "ORDER BY t.termid, t.docid"
+    )
+
+
+def _index_table(cur: duckdb.DuckDBPyConnection, table: str) -> None:
     """The FTS index of one table, its id index and its postings (each statement may be run
     again over a partial first attempt)."""
-    cur = con.cursor()  # a connection of its own: the tables are indexed side by side
+    cur.execute(
+        f"PRAGMA create_fts_index({_q(table)}, 'article_id', 'title', 'text', "
+        f"stemmer = {_q(GROUPS[table][0])}, stopwords = 'none', overwrite = 1)"
+    )
+    # the winners' rows are read by id through this index (not a scan of every text)
+    cur.execute(f"CREATE INDEX IF NOT EXISTS {table}_article_id ON {table} (article_id)")
+    cur.execute(_postings_sql(table))
+
+
+def _on_cursor(
+    con: duckdb.DuckDBPyConnection,
+    work: Callable[[duckdb.DuckDBPyConnection, str], None],
+    table: str,
+) -> None:
+    cur = con.cursor()  # a connection of its own: the tables are worked on side by side
     try:
-        cur.execute(
-            f"PRAGMA create_fts_index({_q(table)}, 'article_id', 'title', 'text', "
-            f"stemmer = {_q(stemmer)}, stopwords = 'none', overwrite = 1)"
-        )
-        # the winners' rows are read by id through this index (not a scan of every text)
-        cur.execute(f"CREATE INDEX IF NOT EXISTS {table}_article_id ON {table} (article_id)")
-        # one row per (term, document), ordered by term, with the term's BM25 weight in the
-        # document (it depends only on the index): a query sums the weights of its terms' rows
-        # and reads nothing else
-        fts = f"fts_main_{table}"
-        cur.execute(
-            f"CREATE OR REPLACE TABLE {fts}.postings AS "
-            f"WITH tf AS (SELECT termid, docid, count(*)::INTEGER AS tf FROM {fts}.terms "
-            "GROUP BY ALL) "
-            f"SELECT tf.termid, tf.docid, tf.tf, {BM25_WEIGHT} AS w "
-            f"FROM tf JOIN {fts}.dict USING (termid) JOIN {fts}.docs d USING (docid), "
-            f"{fts}.stats st ORDER BY tf.termid, tf.docid"
-        )
+        work(cur, table)
     finally:
         cur.close()
 
 
-def _index_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Index every table of :data:`GROUPS`: side by side, since DuckDB builds an FTS index on one
-    thread (English and Russian together took 20.7 s against 32 s one after the other, 100k
-    articles, 2 cores); a table whose build failed so (out of memory under
-    :data:`BUILD_MEMORY`, say) is built again alone, and a failure then is the build's."""
+def _side_by_side(
+    con: duckdb.DuckDBPyConnection, work: Callable[[duckdb.DuckDBPyConnection, str], None]
+) -> None:
+    """``work(cursor, table)`` for every table of :data:`GROUPS`, side by side: DuckDB builds an
+    FTS index on one thread (English and Russian together took 20.7 s against 32 s one after
+    the other, 100k articles, 2 cores). A table whose work failed so (out of memory under
+    :data:`BUILD_MEMORY`, say) is done again alone, and a failure then is the caller's."""
     with ThreadPoolExecutor(len(GROUPS), thread_name_prefix="search-index") as pool:
-        tried = {
-            table: pool.submit(_index_table, con, table, stemmer)
-            for table, (stemmer, _) in GROUPS.items()
-        }
+        tried = {table: pool.submit(_on_cursor, con, work, table) for table in GROUPS}
     for table, future in tried.items():
         error = future.exception()
         if error is None:
             continue
         if not isinstance(error, duckdb.Error):
             raise error
-        log.warning("search index of %s built again alone (%s)", table, _first_line(error))
-        _index_table(con, table, GROUPS[table][0])
+        log.warning("search index of %s done again alone (%s)", table, _first_line(error))
+        _on_cursor(con, work, table)
 
 
-def _articles_unchanged(wh: Warehouse, since: int, until: int) -> bool:
-    """Whether no snapshot after ``since`` up to ``until`` changed ``articles``."""
+def _changed_articles(wh: Warehouse, since: int, until: int) -> int | None:
+    """How many articles the snapshots after ``since`` up to ``until`` changed (added, updated
+    or deleted); None when the lake cannot say (an expired snapshot, say: rebuild)."""
     con = wh.connect()
     try:
         row = con.execute(
-            f"SELECT count(*) FROM ducklake_table_changes({_q(LAKE)}, 'main', 'articles', ?, ?)",
+            "SELECT count(DISTINCT article_id) "
+            f"FROM ducklake_table_changes({_q(LAKE)}, 'main', 'articles', ?, ?)",
             [since + 1, until],
         ).fetchone()
     except duckdb.Error:
-        return False  # (an expired snapshot, say): rebuild
+        return None
     finally:
         con.close()
-    return row is not None and row[0] == 0
+    return int(row[0]) if row is not None else None
+
+
+def _update_table(cur: duckdb.DuckDBPyConnection, table: str, snapshot: int) -> None:
+    """Re-index, in one table and its FTS index and in one transaction, the articles of the
+    table :data:`CHANGED`: their old rows, terms and documents out, their rows at ``snapshot``
+    (those of this table's languages) in, tokenised and stemmed by the index's own macro; then
+    the document frequencies of the terms touched, the statistics and the new documents'
+    postings, as ``create_fts_index`` and :func:`build` compute them (tested against a full
+    build). The new postings follow the ordered ones: a query reads their few row groups
+    whatever its terms, until the next full build."""
+    stemmer, languages = GROUPS[table]
+    fts = f"fts_main_{table}"
+    ids = f"SELECT article_id FROM {CHANGED}"
+    cur.execute("BEGIN")  # (a failed table is rolled back whole, then done again alone)
+    for sql in (
+        f"CREATE OR REPLACE TEMP TABLE old_docs AS SELECT docid FROM {fts}.docs "
+        f"WHERE name IN ({ids})",
+        "CREATE OR REPLACE TEMP TABLE touched AS "
+        f"SELECT DISTINCT termid FROM {fts}.terms WHERE docid IN (SELECT docid FROM old_docs)",
+        f"DELETE FROM {fts}.terms WHERE docid IN (SELECT docid FROM old_docs)",
+        f"DELETE FROM {fts}.postings WHERE docid IN (SELECT docid FROM old_docs)",
+        f"DELETE FROM {fts}.docs WHERE docid IN (SELECT docid FROM old_docs)",
+        f"DELETE FROM {table} WHERE article_id IN ({ids})",
+        f"INSERT INTO {table} SELECT article_id, source, language, published_at, url, title, "
+        f"text FROM {LAKE}.articles AT (VERSION => {int(snapshot)}) "
+        f"WHERE article_id IN ({ids}) AND ({_group_filter(languages)})",
+        "CREATE OR REPLACE TEMP TABLE new_docs AS SELECT "
+        f"(SELECT coalesce(max(docid), -1) FROM {fts}.docs) "
+        "+ row_number() OVER (ORDER BY article_id) AS docid, article_id AS name, title, text "
+        f"FROM {table} WHERE article_id IN ({ids})",
+        "CREATE OR REPLACE TEMP TABLE new_terms AS "
+        "WITH tokenized AS ("
+        + " UNION ALL ".join(
+            f"SELECT unnest({fts}.tokenize({field})) AS w, docid, "
+            f"(SELECT fieldid FROM {fts}.fields WHERE field = {_q(field)}) AS fieldid "
+            "FROM new_docs"
+            for field in ("title", "text")
+        )
+        + f") SELECT stem(w, {_q(stemmer)}) AS term, docid, fieldid FROM tokenized "
+        f"WHERE w IS NOT NULL AND len(w) > 0 AND w NOT IN (SELECT sw FROM {fts}.stopwords)",
+        f"INSERT INTO {fts}.dict SELECT (SELECT coalesce(max(termid), -1) FROM {fts}.dict) "
+        "+ row_number() OVER (ORDER BY term), term, 0 FROM "
+        f"(SELECT DISTINCT term FROM new_terms WHERE term NOT IN (SELECT term FROM {fts}.dict))",
+        f"INSERT INTO {fts}.terms SELECT n.docid, n.fieldid, d.termid "
+        f"FROM new_terms n JOIN {fts}.dict d USING (term)",
+        f"INSERT INTO {fts}.docs SELECT nd.docid, nd.name, count(t.term) "
+        "FROM new_docs nd LEFT JOIN new_terms t USING (docid) GROUP BY nd.docid, nd.name",
+        f"INSERT INTO touched SELECT d.termid FROM {fts}.dict d "
+        "WHERE d.term IN (SELECT term FROM new_terms)",
+        f"UPDATE {fts}.dict SET df = c.df FROM (SELECT r.termid, count(DISTINCT t.docid) AS df "
+        f"FROM (SELECT DISTINCT termid FROM touched) r LEFT JOIN {fts}.terms t USING (termid) "
+        f"GROUP BY r.termid) c WHERE {fts}.dict.termid = c.termid",
+        f"DELETE FROM {fts}.dict WHERE df = 0",
+        f"DELETE FROM {fts}.stats",
+        f"INSERT INTO {fts}.stats SELECT count(docid), sum(len) / count(len) FROM {fts}.docs",
+        f"INSERT INTO {fts}.postings SELECT t.termid, t.docid, count(*)::INTEGER, d.len "
+        f"FROM {fts}.terms t JOIN {fts}.docs d USING (docid) "
+        "WHERE t.docid IN (SELECT docid FROM new_docs) GROUP BY t.termid, t.docid, d.len "
+        "ORDER BY t.termid, t.docid",
+    ):
+        try:
+            cur.execute(sql)
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+    cur.execute("COMMIT")
+
+
+def update(wh: Warehouse, path: Path, snapshot: int, changed: int) -> bool:
+    """Bring the index from its snapshot to ``snapshot`` by re-indexing only the ``changed``
+    articles, in a copy that then takes the file's place; False (nothing done: build it whole)
+    when the changes since the last full build would pass :data:`UPDATE_SHARE` of the indexed
+    articles, or the index cannot be read or updated."""
+    con = _open(path)
+    if con is None:
+        return False
+    try:
+        indexed, updated = con.execute(f"SELECT snapshot, updated FROM {META}").fetchone() or (
+            None,
+            None,
+        )
+        total = sum(
+            int((con.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,))[0])
+            for table in GROUPS
+        )
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+    if indexed is None or updated is None or updated + changed > UPDATE_SHARE * max(total, 1):
+        return False
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    shutil.copyfile(path, tmp)
+    con = wh.location.prepare(extensions.connect(str(tmp)), "fts")
+    try:
+        con.execute(f"SET memory_limit = {_q(BUILD_MEMORY)}")
+        con.execute("SET enable_progress_bar = false")
+        con.execute(wh.location.attach_sql(read_only=True, name=LAKE))
+        con.execute(
+            f"CREATE TABLE {CHANGED} AS SELECT DISTINCT article_id "
+            f"FROM ducklake_table_changes({_q(LAKE)}, 'main', 'articles', ?, ?)",
+            [int(indexed) + 1, snapshot],
+        )
+        for table in GROUPS:  # one after another: each is quick now, and memory stays bounded
+            _update_table(con, table, snapshot)
+        con.execute(f"DROP TABLE {CHANGED}")
+        con.execute(f"UPDATE {META} SET snapshot = ?, updated = updated + ?", [snapshot, changed])
+        con.execute(f"DETACH {LAKE}")
+    except duckdb.Error as exc:
+        _discard(con, tmp)
+        log.warning("search index not updated (%s); built whole instead", _first_line(exc))
+        return False
+    except BaseException:
+        _discard(con, tmp)
+        raise
+    _swap(con, tmp, path)
+    return True
 
 
 def _mark(path: Path, snapshot: int) -> bool:
@@ -207,21 +361,24 @@ def _mark(path: Path, snapshot: int) -> bool:
 
 
 def index(wh: Warehouse) -> Path | None:
-    """Bring the index up to the current snapshot after a commit: rebuilt when ``articles``
-    changed, only re-stamped when it did not (an unchanged re-run costs nothing). A failure is
-    logged, never fatal (the index is derived)."""
+    """Bring the index up to the current snapshot after a commit: only re-stamped when
+    ``articles`` did not change (an unchanged re-run costs nothing), updated with the articles
+    that changed (:func:`update`), else built whole. A failure is logged, never fatal (the
+    index is derived)."""
     path = index_path(wh)
     try:
         latest = wh.snapshot_id()
         indexed = indexed_snapshot(path)
         if indexed == latest:
             return path
-        if (
-            indexed is not None
-            and indexed < latest
-            and _articles_unchanged(wh, indexed, latest)
-            and _mark(path, latest)
-        ):
+        changed = (
+            _changed_articles(wh, indexed, latest)
+            if indexed is not None and indexed < latest
+            else None
+        )
+        if changed == 0 and _mark(path, latest):
+            return path
+        if changed and update(wh, path, latest, changed):
             return path
         return build(wh)
     except (duckdb.Error, OSError, WarehouseError) as exc:
@@ -265,10 +422,11 @@ def search_sql(table: str, termids: list[int], language: bool, since: bool) -> s
     parameters: [language], [since], limit).
 
     The score is DuckDB FTS's BM25 (``match_bm25``), summed from the ``postings`` table, which
-    holds one row per term and document, ordered by term, with the term's weight in the
-    document (``BM25_WEIGHT``). The term ids are literals, so that DuckDB reads only the row
-    groups of those terms (``match_bm25`` reads every token). Only the scores and ids:
-    ``search`` reads the rows of the winners alone afterwards."""
+    holds one row per term and document, ordered by term, with the term's count and the
+    document's length; the weights (``BM25_WEIGHT``) take the terms' ``df`` and the index
+    ``stats``. The term ids are literals, so that DuckDB reads only the row groups of those
+    terms (``match_bm25`` reads every token). Only the scores and ids: ``search`` reads the
+    rows of the winners alone afterwards."""
     fts = f"fts_main_{table}"
     where = ["true"]
     if language:
@@ -278,9 +436,11 @@ def search_sql(table: str, termids: list[int], language: bool, since: bool) -> s
     joined = f" JOIN {table} a ON a.article_id = d.name" if language or since else ""
     terms = ", ".join(str(int(t)) for t in termids) or "NULL"
     return f"""
-        WITH sc AS (
-            SELECT docid, sum(w) AS score FROM {fts}.postings
-            WHERE termid IN ({terms}) GROUP BY docid
+        WITH q AS (SELECT termid, df FROM {fts}.dict WHERE termid IN ({terms})),
+        sc AS (
+            SELECT p.docid, sum({BM25_WEIGHT}) AS score
+            FROM {fts}.postings p JOIN q USING (termid), {fts}.stats st
+            WHERE p.termid IN ({terms}) GROUP BY p.docid
         )
         SELECT sc.score, d.name
         FROM sc JOIN {fts}.docs d USING (docid){joined}

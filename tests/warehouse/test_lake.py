@@ -427,8 +427,8 @@ def test_search_ranks_exactly_as_duckdbs_match_bm25(sample: Warehouse) -> None:
 
 
 def test_an_index_of_an_older_layout_is_rebuilt_by_the_next_search(tmp_path: Path) -> None:
-    """An index written by an earlier infoshos (no BM25 weights in its postings) is not queried
-    as it is: the next search rebuilds it, and it answers."""
+    """An index written by an earlier infoshos (layout 2: BM25 weights in its postings, no
+    document lengths) is not queried as it is: the next search rebuilds it, and it answers."""
     from infoshos.warehouse import extensions
     from infoshos.warehouse.search import LAYOUT, META, index, indexed_snapshot
 
@@ -437,7 +437,7 @@ def test_an_index_of_an_older_layout_is_rebuilt_by_the_next_search(tmp_path: Pat
     path = index(wh)
     assert path is not None
     con = extensions.load(extensions.connect(str(path)), "fts")
-    con.execute("ALTER TABLE fts_main_docs_english.postings DROP COLUMN w")
+    con.execute("ALTER TABLE fts_main_docs_english.postings RENAME COLUMN len TO w")
     con.execute(f"UPDATE {META} SET layout = {LAYOUT - 1}")
     con.close()
     assert indexed_snapshot(path) is None  # not this layout: stale
@@ -467,9 +467,9 @@ def test_search_tables_are_indexed_side_by_side_and_a_failed_one_again_alone(
     real = search_mod._index_table
     calls: list[tuple[str, str]] = []
 
-    def flaky(con: duckdb.DuckDBPyConnection, table: str, stemmer: str) -> None:
+    def flaky(cur: duckdb.DuckDBPyConnection, table: str) -> None:
         calls.append((table, threading.current_thread().name))
-        real(con, table, stemmer)
+        real(cur, table)
         if table == "docs_russian" and len(calls) <= len(search_mod.GROUPS):
             raise duckdb.OutOfMemoryException("failed to allocate data of size 128.0 MiB")
 
@@ -485,7 +485,7 @@ def test_search_tables_are_indexed_side_by_side_and_a_failed_one_again_alone(
         try:
             return {
                 t: con.execute(  # (term ids are the build's own: terms and names compared)
-                    f"SELECT term, name, tf, round(w, 9) FROM fts_main_{t}.postings "
+                    f"SELECT term, name, tf, postings.len FROM fts_main_{t}.postings "
                     f"JOIN fts_main_{t}.dict USING (termid) JOIN fts_main_{t}.docs USING (docid) "
                     "ORDER BY ALL"
                 ).fetchall()
@@ -499,3 +499,182 @@ def test_search_tables_are_indexed_side_by_side_and_a_failed_one_again_alone(
     assert [h.article_id for h in search(wh, "безопасность", language="ru")] == [
         h.article_id for h in search(clean, "безопасность", language="ru")
     ]
+
+
+def _index_contents(path: Path) -> dict[str, object]:
+    """Every table of a search index as values (term ids and document ids are each build's own:
+    terms and article ids stand for them)."""
+    from infoshos.warehouse import extensions
+    from infoshos.warehouse import search as search_mod
+
+    con = extensions.load(extensions.connect(str(path), read_only=True), "fts")
+    out: dict[str, object] = {}
+    try:
+        for t in search_mod.GROUPS:
+            f = f"fts_main_{t}"
+            queries = {
+                "rows": f"SELECT * FROM {t}",
+                "docs": f"SELECT name, len FROM {f}.docs",
+                "dict": f"SELECT term, df FROM {f}.dict",
+                "terms": f"SELECT name, fieldid, term FROM {f}.terms JOIN {f}.docs USING (docid) "
+                f"JOIN {f}.dict USING (termid)",
+                "stats": f"SELECT num_docs, round(avgdl, 9) FROM {f}.stats",
+                "postings": f"SELECT term, name, tf, p.len FROM {f}.postings p "
+                f"JOIN {f}.dict USING (termid) JOIN {f}.docs USING (docid)",
+            }
+            for name, sql in queries.items():
+                out[f"{t}.{name}"] = sorted(con.execute(sql).fetchall(), key=repr)
+    finally:
+        con.close()
+    return out
+
+
+def _corpus(n: int) -> list[dict[str, object]]:
+    en = [
+        "security",
+        "trade",
+        "summit",
+        "minister",
+        "energy",
+        "border",
+        "water",
+        "music",
+        "youth",
+        "forum",
+    ]
+    ru = [
+        "безопасность",
+        "торговля",
+        "саммит",
+        "министр",
+        "энергия",
+        "граница",
+        "вода",
+        "музыка",
+        "форум",
+    ]
+    rows = []
+    for i in range(n):
+        words, lang = (en, "en") if i % 3 else (ru, "ru")
+        text = " ".join(words[(i * k) % len(words)] for k in range(1, 12))
+        rows.append(_article(f"a{i:03d}", lang, f"{words[i % len(words)]} {i}", text, 1 + i % 28))
+    return rows
+
+
+def test_the_index_is_updated_with_the_changed_articles_as_a_full_build_makes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that changes a few articles re-indexes those only: added, updated (a word that
+    only it had disappears from the dictionary), moved to another language's table, title only,
+    deleted. The index then holds what a full build of the same snapshot holds."""
+    from infoshos.warehouse import search as search_mod
+
+    wh = Warehouse(tmp_path)
+    base = _corpus(60)
+    base[4]["text"] = "A lonely zeppelin over the steppe."
+    _commit_articles(wh, "r1", base)
+    path = search_mod.index(wh)
+    assert path is not None
+    before = _index_contents(path)
+
+    changed = [
+        _article("n1", "en", "Zebra", "A zebra crossed the border at the summit.", 2),
+        {**base[4], "text": "Security talks resumed."},  # 'zeppelin' and 'steppe' go
+        {**base[1], "language": "ru", "text": "Министры обсудили торговлю."},  # en -> ru
+        _article("n2", "ru", "Только заголовок", "", 3),
+    ]
+    with wh.lock():
+        tx = wh.transaction("r2")
+        tx.upsert("articles", pa.Table.from_pylist(changed), scope=("article_id", ["a007"]))
+        tx.commit()
+
+    def no_build(_: Warehouse) -> Path:
+        raise AssertionError("built whole")
+
+    with monkeypatch.context() as m:
+        m.setattr(search_mod, "build", no_build)
+        assert search_mod.index(wh) == path
+    assert search_mod.indexed_snapshot(path) == wh.snapshot_id()
+    updated = _index_contents(path)
+    assert updated != before
+    assert "zeppelin" not in {t for t, _ in updated["docs_english.dict"]}  # type: ignore[attr-defined]
+    search_mod.build(wh)
+    assert updated == _index_contents(path)
+    assert [h.article_id for h in search(wh, "zebra")] == ["n1"]
+    assert "a007" not in [h.article_id for h in search(wh, "security", limit=100)]
+
+
+def test_an_update_of_many_articles_builds_the_index_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past UPDATE_SHARE of the indexed articles changed since the last full build, the index is
+    built whole (it drops the space replaced rows leave), and the count starts again."""
+    from infoshos.warehouse import extensions
+    from infoshos.warehouse import search as search_mod
+
+    wh = Warehouse(tmp_path)
+    base = _corpus(50)
+    _commit_articles(wh, "r1", base)
+    path = search_mod.index(wh)
+    assert path is not None
+    updates: list[int] = []
+    real = search_mod.update
+
+    def counted(*args: object) -> bool:
+        done = real(*args)  # type: ignore[arg-type]
+        updates.append(done)
+        return done
+
+    monkeypatch.setattr(search_mod, "update", counted)
+    for run in range(3):  # 4 articles a run: 8 % of 50; the third passes 20 % in all
+        rows = [{**r, "text": f"{r['text']} energy {run}"} for r in base[run * 4 : run * 4 + 4]]
+        _commit_articles(wh, f"u{run}", rows)
+        assert search_mod.index(wh) == path
+    assert updates == [True, True, False]
+    con = extensions.connect(str(path), read_only=True)
+    assert con.execute(f"SELECT updated FROM {search_mod.META}").fetchone() == (0,)
+    con.close()
+
+
+def test_an_update_that_fails_half_way_leaves_the_index_and_builds_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The update works on a copy: one that fails half way (the Russian table's terms out, their
+    counts not yet) leaves the file as it was, no copy behind, and the index is built whole."""
+    import duckdb
+
+    from infoshos.warehouse import search as search_mod
+
+    wh = Warehouse(tmp_path)
+    base = _corpus(40)
+    _commit_articles(wh, "r1", base)
+    path = search_mod.index(wh)
+    assert path is not None
+    _commit_articles(wh, "r2", [{**base[0], "text": "Новая встреча министров."}])
+
+    class Failing:
+        def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+            self.cur = cur
+
+        def execute(self, sql: str, *args: object) -> object:
+            if "fts_main_docs_russian.dict SET df" in sql:
+                raise duckdb.OutOfMemoryException("failed to allocate data of size 128.0 MiB")
+            return self.cur.execute(sql, *args)
+
+    real_update, real_build = search_mod._update_table, search_mod.build
+    builds: list[int] = []
+
+    def failing(cur: duckdb.DuckDBPyConnection, table: str, snapshot: int) -> None:
+        real_update(Failing(cur), table, snapshot)  # type: ignore[arg-type]
+
+    def counted(w: Warehouse) -> Path:
+        builds.append(search_mod.indexed_snapshot(path) or 0)
+        return real_build(w)
+
+    monkeypatch.setattr(search_mod, "_update_table", failing)
+    monkeypatch.setattr(search_mod, "build", counted)
+    assert search_mod.index(wh) == path
+    assert builds == [wh.snapshot_id() - 1]  # the file was still the old index when built
+    assert search_mod.indexed_snapshot(path) == wh.snapshot_id()
+    assert [h.article_id for h in search(wh, "встреча", language="ru")] == [base[0]["article_id"]]
+    assert [p.name for p in tmp_path.iterdir() if ".tmp" in p.name] == []
