@@ -98,14 +98,13 @@ def indexed_snapshot(path: Path) -> int | None:
         con.close()
 
 
-#: The BM25 weight of a term in a document (DuckDB FTS's ``match_bm25``: k1 = 1.2, b = 0.75,
-#: the same idf) from the posting ``p`` (``tf``, the document's ``len``), the term's ``df`` and
-#: the index ``stats`` (``st``): computed by the query, so that an update that changes the
-#: statistics rewrites no posting.
-BM25_WEIGHT = (
-    "log((st.num_docs - q.df + 0.5) / (q.df + 0.5) + 1) "
-    "* (p.tf * 2.2) / (p.tf + 1.2 * (0.25 + 0.75 * p.len / st.avgdl))"
-)
+#: BM25 as DuckDB FTS's ``match_bm25`` computes it (k1 = 1.2, b = 0.75): a term's idf from its
+#: ``df`` and the index ``stats`` (``st``), and its weight in a document from the posting ``p``
+#: (``tf``, the document's ``len``) and the average length. The query computes them (an update
+#: that changes the statistics rewrites no posting): the idf of its few terms first, then the
+#: postings with the idfs and the average as literals (no join).
+BM25_IDF = "log((st.num_docs - df + 0.5) / (df + 0.5) + 1)"
+BM25_WEIGHT = "{idf} * (p.tf * 2.2) / (p.tf + 1.2 * (0.25 + 0.75 * p.len / {avgdl}))"
 #: DuckDB's memory while it builds the index (it spills to a folder beside the index beyond).
 BUILD_MEMORY = "512MB"
 
@@ -409,22 +408,31 @@ class Hit:
 
 
 def terms_sql(table: str, stemmer: str) -> str:
-    """The index's term ids of a query's words (parameter: the query)."""
+    """The index's term ids of a query's words, each with its idf and the index's average
+    document length (parameter: the query)."""
     fts = f"fts_main_{table}"
     return (
-        f"SELECT termid FROM {fts}.dict WHERE term IN "
+        f"SELECT termid, {BM25_IDF}, st.avgdl FROM {fts}.dict, {fts}.stats st WHERE term IN "
         f"(SELECT stem(unnest({fts}.tokenize(?)), {_q(stemmer)}))"
     )
 
 
-def search_sql(table: str, termids: list[int], language: bool, since: bool) -> str:
-    """The ranked query over one index table for the terms ``termids`` (from ``terms_sql``;
-    parameters: [language], [since], limit).
+def _double(value: float) -> str:
+    """A DOUBLE literal that reads back as exactly ``value``."""
+    return f"CAST({_q(repr(float(value)))} AS DOUBLE)"
+
+
+def search_sql(
+    table: str, idfs: dict[int, float], avgdl: float, language: bool, since: bool
+) -> str:
+    """The ranked query over one index table for the terms ``idfs`` (term id -> idf) of an index
+    whose average document length is ``avgdl`` (both from ``terms_sql``; parameters:
+    [language], [since], limit).
 
     The score is DuckDB FTS's BM25 (``match_bm25``), summed from the ``postings`` table, which
     holds one row per term and document, ordered by term, with the term's count and the
-    document's length; the weights (``BM25_WEIGHT``) take the terms' ``df`` and the index
-    ``stats``. The term ids are literals, so that DuckDB reads only the row groups of those
+    document's length, weighed by ``BM25_WEIGHT`` with the idfs and the average as literals
+    (no join). The term ids are literals, so that DuckDB reads only the row groups of those
     terms (``match_bm25`` reads every token). Only the scores and ids: ``search`` reads the
     rows of the winners alone afterwards."""
     fts = f"fts_main_{table}"
@@ -434,12 +442,16 @@ def search_sql(table: str, termids: list[int], language: bool, since: bool) -> s
     if since:
         where.append("a.published_at >= ?")
     joined = f" JOIN {table} a ON a.article_id = d.name" if language or since else ""
-    terms = ", ".join(str(int(t)) for t in termids) or "NULL"
+    terms = ", ".join(str(int(t)) for t in idfs) or "NULL"
+    idf = (
+        "CASE p.termid "
+        + " ".join(f"WHEN {int(t)} THEN {_double(v)}" for t, v in idfs.items())
+        + " END"
+    )
+    weight = BM25_WEIGHT.format(idf=idf, avgdl=_double(avgdl))
     return f"""
-        WITH q AS (SELECT termid, df FROM {fts}.dict WHERE termid IN ({terms})),
-        sc AS (
-            SELECT p.docid, sum({BM25_WEIGHT}) AS score
-            FROM {fts}.postings p JOIN q USING (termid), {fts}.stats st
+        WITH sc AS (
+            SELECT p.docid, sum({weight}) AS score FROM {fts}.postings p
             WHERE p.termid IN ({terms}) GROUP BY p.docid
         )
         SELECT sc.score, d.name
@@ -518,13 +530,16 @@ def search(
         for table, (stemmer, languages) in GROUPS.items():
             if language is not None and languages and language not in languages:
                 continue
-            termids = [r[0] for r in con.execute(terms_sql(table, stemmer), [query]).fetchall()]
-            if not termids:
+            terms = con.execute(terms_sql(table, stemmer), [query]).fetchall()
+            if not terms:
                 continue
+            idfs = {int(t): float(idf) for t, idf, _ in terms}
             params: list[Any] = [language] if language is not None else []
             params += [since] if since is not None else []
             rows = con.execute(
-                search_sql(table, termids, language is not None, since is not None),
+                search_sql(
+                    table, idfs, float(terms[0][2]), language is not None, since is not None
+                ),
                 [*params, limit],
             ).fetchall()
             scored += [(float(score), str(aid), table) for score, aid in rows]
