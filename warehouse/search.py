@@ -317,8 +317,13 @@ def update(wh: Warehouse, path: Path, snapshot: int, changed: int) -> bool:
     if indexed is None or updated is None or updated + changed > UPDATE_SHARE * max(total, 1):
         return False
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    shutil.copyfile(path, tmp)
-    con = wh.location.prepare(extensions.connect(str(tmp)), "fts")
+    try:
+        shutil.copyfile(path, tmp)
+        con = wh.location.prepare(extensions.connect(str(tmp)), "fts")
+    except (OSError, duckdb.Error) as exc:  # (a full disk, say)
+        tmp.unlink(missing_ok=True)
+        log.warning("search index not updated (%s); built whole instead", _first_line(exc))
+        return False
     try:
         con.execute(f"SET memory_limit = {_q(BUILD_MEMORY)}")
         con.execute("SET enable_progress_bar = false")

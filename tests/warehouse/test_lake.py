@@ -678,3 +678,27 @@ def test_an_update_that_fails_half_way_leaves_the_index_and_builds_it_whole(
     assert search_mod.indexed_snapshot(path) == wh.snapshot_id()
     assert [h.article_id for h in search(wh, "встреча", language="ru")] == [base[0]["article_id"]]
     assert [p.name for p in tmp_path.iterdir() if ".tmp" in p.name] == []
+
+
+def test_an_update_whose_copy_fails_builds_the_index_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No room for the copy (say): no partial copy stays behind, and the index is built whole."""
+    from infoshos.warehouse import search as search_mod
+
+    wh = Warehouse(tmp_path)
+    base = _corpus(40)
+    _commit_articles(wh, "r1", base)
+    path = search_mod.index(wh)
+    assert path is not None
+    _commit_articles(wh, "r2", [{**base[3], "text": "A new forum on water."}])
+
+    def full_disk(src: Path, dst: Path) -> None:
+        Path(dst).write_bytes(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(search_mod.shutil, "copyfile", full_disk)
+    assert search_mod.index(wh) == path
+    assert search_mod.indexed_snapshot(path) == wh.snapshot_id()
+    assert [p.name for p in tmp_path.iterdir() if ".tmp" in p.name] == []
+    assert base[3]["article_id"] in [h.article_id for h in search(wh, "forum water", limit=50)]
