@@ -561,6 +561,18 @@ def _corpus(n: int) -> list[dict[str, object]]:
     return rows
 
 
+def _indexed_corpus(folder: Path, n: int) -> tuple[Warehouse, list[dict[str, object]], Path]:
+    """A warehouse of ``n`` articles (``_corpus``) and its search index, built whole."""
+    from infoshos.warehouse import search as search_mod
+
+    wh = Warehouse(folder)
+    base = _corpus(n)
+    _commit_articles(wh, "r1", base)
+    path = search_mod.index(wh)
+    assert path is not None
+    return wh, base, path
+
+
 def test_the_index_is_updated_with_the_changed_articles_as_a_full_build_makes_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -645,11 +657,7 @@ def test_an_update_that_fails_half_way_leaves_the_index_and_builds_it_whole(
 
     from infoshos.warehouse import search as search_mod
 
-    wh = Warehouse(tmp_path)
-    base = _corpus(40)
-    _commit_articles(wh, "r1", base)
-    path = search_mod.index(wh)
-    assert path is not None
+    wh, base, path = _indexed_corpus(tmp_path, 40)
     _commit_articles(wh, "r2", [{**base[0], "text": "Новая встреча министров."}])
 
     class Failing:
@@ -686,11 +694,7 @@ def test_an_update_whose_copy_fails_builds_the_index_whole(
     """No room for the copy (say): no partial copy stays behind, and the index is built whole."""
     from infoshos.warehouse import search as search_mod
 
-    wh = Warehouse(tmp_path)
-    base = _corpus(40)
-    _commit_articles(wh, "r1", base)
-    path = search_mod.index(wh)
-    assert path is not None
+    wh, base, path = _indexed_corpus(tmp_path, 40)
     _commit_articles(wh, "r2", [{**base[3], "text": "A new forum on water."}])
 
     def full_disk(src: Path, dst: Path) -> None:
